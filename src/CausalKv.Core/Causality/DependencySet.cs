@@ -1,0 +1,75 @@
+using System.Collections.Immutable;
+
+namespace CausalKv.Causality;
+
+/// <summary>
+/// A session's causal dependencies: at most one <see cref="Dependency"/> per key.
+/// Immutable; joins are pointwise, so the set never grows past one entry per key,
+/// and entries every replica already holds are pruned away (see <see cref="Prune"/>).
+/// </summary>
+public sealed class DependencySet
+{
+    public static readonly DependencySet Empty = new(ImmutableDictionary<string, Dependency>.Empty.WithComparers(StringComparer.Ordinal));
+
+    private readonly ImmutableDictionary<string, Dependency> _map;
+
+    private DependencySet(ImmutableDictionary<string, Dependency> map) => _map = map;
+
+    public int Count => _map.Count;
+
+    public bool IsEmpty => _map.IsEmpty;
+
+    public IEnumerable<KeyValuePair<string, Dependency>> Entries => _map;
+
+    public Dependency? this[string key] => _map.TryGetValue(key, out var d) ? d : null;
+
+    public static DependencySet Of(IEnumerable<KeyValuePair<string, Dependency>> entries)
+    {
+        var set = Empty;
+        foreach (var (k, d) in entries) set = set.With(k, d);
+        return set;
+    }
+
+    public DependencySet With(string key, Dependency dependency)
+    {
+        if (dependency.Clock.IsEmpty) return this;
+        if (_map.TryGetValue(key, out var existing))
+        {
+            var joined = existing.Join(dependency);
+            return joined == existing ? this : new DependencySet(_map.SetItem(key, joined));
+        }
+        return new DependencySet(_map.Add(key, dependency));
+    }
+
+    public DependencySet Without(string key) => _map.ContainsKey(key) ? new DependencySet(_map.Remove(key)) : this;
+
+    public DependencySet Join(DependencySet other)
+    {
+        if (other.IsEmpty || ReferenceEquals(this, other)) return this;
+        if (IsEmpty) return other;
+        var (big, small) = Count >= other.Count ? (this, other) : (other, this);
+        var result = big;
+        foreach (var (k, d) in small._map) result = result.With(k, d);
+        return result;
+    }
+
+    /// <summary>
+    /// Drops every dependency that <paramref name="isStable"/> says all replicas of
+    /// its key's shard already hold: no replica can be behind it any more.
+    /// </summary>
+    public DependencySet Prune(Func<string, Dependency, bool> isStable)
+    {
+        if (IsEmpty) return this;
+        ImmutableDictionary<string, Dependency>.Builder? builder = null;
+        foreach (var (k, d) in _map)
+        {
+            if (!isStable(k, d)) continue;
+            builder ??= _map.ToBuilder();
+            builder.Remove(k);
+        }
+        return builder is null ? this : builder.Count == 0 ? Empty : new DependencySet(builder.ToImmutable());
+    }
+
+    public bool SetEquals(DependencySet other) =>
+        Count == other.Count && _map.All(kv => other._map.TryGetValue(kv.Key, out var d) && d == kv.Value);
+}

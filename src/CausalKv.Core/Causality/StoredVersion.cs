@@ -1,0 +1,49 @@
+namespace CausalKv.Causality;
+
+/// <summary>
+/// The state a replica holds for one key: the surviving value (null for a
+/// delete), the tag that chose it, the clock of every write it includes, and the
+/// session dependencies those writes carried.
+/// Invariant: <see cref="Merge"/> is a join (commutative, associative,
+/// idempotent): value and tag come from the highest tag, clock and dependencies
+/// are joined. Replicas that merged the same versions in any order hold equal
+/// state, and the survivor's clock covers every merged write.
+/// </summary>
+public sealed record StoredVersion(string? Value, WriteTag Tag, VersionVector Clock, DependencySet Dependencies)
+{
+    public bool IsDeleted => Value is null;
+
+    public Dependency AsDependency() => new(Clock, Tag);
+
+    public static StoredVersion Merge(StoredVersion? a, StoredVersion b)
+    {
+        if (a is null || ReferenceEquals(a, b)) return b;
+        if (a.Tag >= b.Tag && a.Clock.Dominates(b.Clock)) return a;
+        if (b.Tag >= a.Tag && b.Clock.Dominates(a.Clock)) return b;
+        var winner = a.Tag >= b.Tag ? a : b;
+        return new StoredVersion(winner.Value, winner.Tag, a.Clock.Join(b.Clock), a.Dependencies.Join(b.Dependencies));
+    }
+
+    /// <summary>
+    /// A new write of <paramref name="value"/> to <paramref name="key"/>, accepted
+    /// by <paramref name="origin"/> as its write number <paramref name="seq"/>. It
+    /// follows the local version and whatever the session depends on for this key,
+    /// even if this replica has not received those writes yet.
+    /// </summary>
+    public static StoredVersion NewWrite(
+        string key, string? value, StoredVersion? local, DependencySet session,
+        long origin, long seq, int nodeId, long nowMs)
+    {
+        var onKey = session[key];
+        var clock = (local?.Clock ?? VersionVector.Empty);
+        if (onKey is not null) clock = clock.Join(onKey.Clock);
+        clock = clock.With(origin, seq);
+        var floor = Math.Max(local?.Tag.Timestamp ?? 0, onKey?.Tag.Timestamp ?? 0);
+        var tag = new WriteTag(Math.Max(nowMs, floor + 1), nodeId);
+        return new StoredVersion(value, tag, clock, session.Without(key));
+    }
+
+    /// <summary>Same value, tag and clock (dependencies are metadata that replicas prune independently).</summary>
+    public bool SameStateAs(StoredVersion other) =>
+        Value == other.Value && Tag == other.Tag && Clock.Equals(other.Clock);
+}

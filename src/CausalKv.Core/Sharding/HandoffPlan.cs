@@ -1,0 +1,150 @@
+namespace CausalKv.Sharding;
+
+/// <summary>
+/// Pure description of what a view change (old view -&gt; new view) means for one node:
+/// which shard it leaves / joins, which shard names appear or disappear, which of the keys it
+/// held must be handed off (and to which shard), and from which old shards it may receive keys.
+/// </summary>
+public sealed class HandoffPlan
+{
+    private static readonly IReadOnlySet<string> EmptySet = new HashSet<string>(StringComparer.Ordinal);
+
+    private HandoffPlan(ShardView? oldView, ShardView newView, int nodeId)
+    {
+        OldView = oldView;
+        NewView = newView;
+        NodeId = nodeId;
+        OldShard = oldView?.ShardOf(nodeId);
+        NewShard = newView.ShardOf(nodeId);
+        OldRing = oldView?.CreateRing();
+        NewRing = newView.CreateRing();
+
+        var oldNames = oldView?.ShardNames ?? [];
+        var newNames = newView.ShardNames;
+        AddedShards = Sorted(newNames.Except(oldNames, StringComparer.Ordinal));
+        RemovedShards = Sorted(oldNames.Except(newNames, StringComparer.Ordinal));
+        IncomingFromShards = ComputeIncoming(oldView, OldShard, NewShard, ShardSetChanged);
+    }
+
+    /// <summary>The node this plan is for.</summary>
+    public int NodeId { get; }
+
+    /// <summary>Previous view, or null if there was none.</summary>
+    public ShardView? OldView { get; }
+
+    /// <summary>The view being installed.</summary>
+    public ShardView NewView { get; }
+
+    /// <summary>Ring of the old view, or null if there was no old view.</summary>
+    public HashRing? OldRing { get; }
+
+    /// <summary>Ring of the new view.</summary>
+    public HashRing NewRing { get; }
+
+    /// <summary>Shard of this node under the old view (null: not a member / no old view).</summary>
+    public string? OldShard { get; }
+
+    /// <summary>Shard of this node under the new view (null: not a member of the new view).</summary>
+    public string? NewShard { get; }
+
+    /// <summary>True if this node's shard differs between the two views (including joining or leaving).</summary>
+    public bool ShardChanged => !string.Equals(OldShard, NewShard, StringComparison.Ordinal);
+
+    /// <summary>True if the node is in the old view but not in the new one.</summary>
+    public bool LeavesCluster => OldShard is not null && NewShard is null;
+
+    /// <summary>True if the node is in the new view but was not in the old one.</summary>
+    public bool JoinsCluster => OldShard is null && NewShard is not null;
+
+    /// <summary>Shard names present in the new view but not in the old one (sorted ordinal).</summary>
+    public IReadOnlySet<string> AddedShards { get; }
+
+    /// <summary>Shard names present in the old view but not in the new one (sorted ordinal).</summary>
+    public IReadOnlySet<string> RemovedShards { get; }
+
+    /// <summary>True if the set of shard names changed (so the ring changed).</summary>
+    public bool ShardSetChanged => AddedShards.Count > 0 || RemovedShards.Count > 0;
+
+    /// <summary>
+    /// Old shards from which this node's new shard may receive keys (sorted ordinal; empty if the
+    /// node is not in the new view or there is no old view).
+    /// <para>
+    /// This is a deliberately simple, conservative over-approximation (a superset of the shards that
+    /// actually send keys), because it cannot be computed exactly without enumerating keys:
+    /// </para>
+    /// <list type="bullet">
+    /// <item>Node not in the new view: nothing (it owns nothing afterwards).</item>
+    /// <item>No old view: nothing (there was no data anywhere).</item>
+    /// <item>The node's new shard did not exist in the old view, or the node was not in that shard
+    /// under the old view (it joined the cluster or moved shard): it holds none of that shard's
+    /// current data, so it may need keys from every old shard.</item>
+    /// <item>Otherwise (the node stays in a shard that already existed): the old shards that no
+    /// longer exist (their keys are redistributed over the survivors), plus — if the set of shard
+    /// names changed at all (the ring changed) — every old shard. If the set of shard names is
+    /// unchanged the ring is unchanged, no key changes shard, so nothing is incoming (peers joining
+    /// the shard are fed by the shard itself, not by handoff).</item>
+    /// </list>
+    /// </summary>
+    public IReadOnlyList<string> IncomingFromShards { get; }
+
+    /// <summary>
+    /// For a key this node held under the old view: the shard owning it under the new view if that
+    /// is not this node's new shard (the key must be handed off there), otherwise null. If the
+    /// node is not in the new view every key leaves, so the result is always the new owner.
+    /// </summary>
+    public string? NewOwnerShardOf(string key)
+    {
+        string owner = NewRing.ShardFor(key);
+        return string.Equals(owner, NewShard, StringComparison.Ordinal) ? null : owner;
+    }
+
+    /// <inheritdoc cref="NewOwnerShardOf(string)"/>
+    public string? NewOwnerShardOf(ReadOnlySpan<byte> utf8Key)
+    {
+        string owner = NewRing.ShardFor(utf8Key);
+        return string.Equals(owner, NewShard, StringComparison.Ordinal) ? null : owner;
+    }
+
+    /// <summary>True if a key this node held must be handed off to another shard under the new view.</summary>
+    public bool KeyLeaves(string key) => NewOwnerShardOf(key) is not null;
+
+    /// <summary>
+    /// True if the change can move data at all for this node: its shard changed, or the ring
+    /// changed. When false, <see cref="KeyLeaves"/> is false for every key this node legitimately held.
+    /// </summary>
+    public bool MayHandOff => ShardChanged || ShardSetChanged;
+
+    /// <summary>Builds the plan for <paramref name="nodeId"/>.</summary>
+    public static HandoffPlan Create(ShardView? old, ShardView @new, int nodeId)
+    {
+        ArgumentNullException.ThrowIfNull(@new);
+        return new HandoffPlan(old, @new, nodeId);
+    }
+
+    private static IReadOnlyList<string> ComputeIncoming(ShardView? oldView, string? oldShard, string? newShard, bool shardSetChanged)
+    {
+        if (newShard is null || oldView is null)
+        {
+            return [];
+        }
+        bool newShardExisted = oldView.Shards.ContainsKey(newShard);
+        bool wasInThatShard = string.Equals(oldShard, newShard, StringComparison.Ordinal);
+        if (!newShardExisted || !wasInThatShard)
+        {
+            return oldView.ShardNames;
+        }
+        // The old shards that no longer exist are a subset of every old shard, and their existence
+        // implies the shard set changed, so the union collapses to this.
+        return shardSetChanged ? oldView.ShardNames : [];
+    }
+
+    private static IReadOnlySet<string> Sorted(IEnumerable<string> names)
+    {
+        var set = new SortedSet<string>(names, StringComparer.Ordinal);
+        return set.Count == 0 ? EmptySet : set;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"node {NodeId}: {OldShard ?? "-"} -> {NewShard ?? "-"}; added [{string.Join(", ", AddedShards)}], removed [{string.Join(", ", RemovedShards)}], incoming from [{string.Join(", ", IncomingFromShards)}]";
+}

@@ -1,0 +1,275 @@
+using System.Text;
+using System.Text.Json;
+using CausalKv.Causality;
+using CausalKv.Node.Causality;
+using CausalKv.Node.Cluster;
+using CausalKv.Node.Hosting;
+using CausalKv.Node.Replication;
+using CausalKv.Node.Storage;
+using Microsoft.Extensions.Options;
+
+namespace CausalKv.Node.Api;
+
+/// <summary>
+/// The data API's handlers: parse and check the request, forward it when the
+/// key belongs to another shard, wait for what the session depends on, answer.
+/// </summary>
+public sealed class DataEndpoints(
+    ReplicaStore store,
+    ClusterState cluster,
+    ReplicationCoordinator replication,
+    CausalWaiter waiter,
+    ShardForwarder forwarder,
+    HandoffFence fence,
+    NodeIdentity identity,
+    IOptions<NodeOptions> options)
+{
+    public const string MetadataField = "causal-metadata";
+    public const string MetadataHeader = "X-Causal-Metadata";
+    private const int MaxKeyBytes = 1024;
+    private const int MetadataAllowance = 1024 * 1024;
+    private readonly int _maxValueBytes = options.Value.MaxValueBytes;
+    private readonly CausalMetadataCodec _codec = identity.Metadata;
+
+    private long BodyLimit => (long)_maxValueBytes * 2 + MetadataAllowance;
+
+    public async Task GetAsync(HttpContext context, string key)
+    {
+        var request = await ReadAsync(context, key, expectValue: false);
+        if (request is null) return;
+        var (membership, deps, body) = (request.Membership, request.Dependencies, request.Body);
+        var shard = membership.ShardFor(key)!;
+        if (shard != membership.MyShard)
+        {
+            await forwarder.ForwardAsync(context, membership, shard, body);
+            return;
+        }
+        var outcome = await waiter.WaitAsync(key, () => MissingFor(key, deps, membership), context.RequestAborted);
+        if (!await AnsweredWaitFailure(context, outcome, deps)) return;
+        var version = store.Get(key);
+        if (version is null)
+        {
+            await JsonResponses.WriteAsync(context.Response, StatusCodes.Status404NotFound, w =>
+            {
+                JsonResponses.Metadata(w, _codec, Prune(deps));
+                w.WriteString("error", $"Key '{key}' does not exist.");
+            });
+            return;
+        }
+        var after = Prune(CausalRead.AfterObserving(deps, key, version));
+        if (version.IsDeleted)
+        {
+            await JsonResponses.WriteAsync(context.Response, StatusCodes.Status404NotFound, w =>
+            {
+                JsonResponses.Metadata(w, _codec, after);
+                w.WriteString("error", $"Key '{key}' does not exist (it was deleted).");
+            });
+            return;
+        }
+        await JsonResponses.WriteAsync(context.Response, StatusCodes.Status200OK, w =>
+        {
+            w.WriteString("value", version.Value);
+            JsonResponses.Metadata(w, _codec, after);
+        });
+    }
+
+    public async Task PutAsync(HttpContext context, string key)
+    {
+        var request = await ReadAsync(context, key, expectValue: true);
+        if (request is null) return;
+        var shard = request.Membership.ShardFor(key)!;
+        if (shard != request.Membership.MyShard)
+        {
+            await forwarder.ForwardAsync(context, request.Membership, shard, request.Body);
+            return;
+        }
+        var previous = store.Get(key);
+        var stored = store.Write(key, request.Value, Prune(request.Dependencies), cluster.NodeId);
+        var after = Prune(CausalRead.AfterObserving(request.Dependencies, key, stored));
+        var created = previous is null || previous.IsDeleted;
+        await JsonResponses.WriteAsync(context.Response, created ? StatusCodes.Status201Created : StatusCodes.Status200OK,
+            w => JsonResponses.Metadata(w, _codec, after));
+    }
+
+    public async Task DeleteAsync(HttpContext context, string key)
+    {
+        var request = await ReadAsync(context, key, expectValue: false);
+        if (request is null) return;
+        var shard = request.Membership.ShardFor(key)!;
+        if (shard != request.Membership.MyShard)
+        {
+            await forwarder.ForwardAsync(context, request.Membership, shard, request.Body);
+            return;
+        }
+        var deps = request.Dependencies;
+        var previous = store.Get(key);
+        // A session that saw the key exist may delete it even where its write has not arrived yet.
+        if ((previous is null || previous.IsDeleted) && deps[key] is null && !fence.IsPending(key))
+        {
+            await JsonResponses.WriteAsync(context.Response, StatusCodes.Status404NotFound, w =>
+            {
+                JsonResponses.Metadata(w, _codec, Prune(previous is null ? deps : CausalRead.AfterObserving(deps, key, previous)));
+                w.WriteString("error", $"Key '{key}' does not exist.");
+            });
+            return;
+        }
+        var stored = store.Write(key, null, Prune(deps), cluster.NodeId);
+        var after = Prune(CausalRead.AfterObserving(deps, key, stored));
+        await JsonResponses.WriteAsync(context.Response, StatusCodes.Status200OK, w => JsonResponses.Metadata(w, _codec, after));
+    }
+
+    public async Task GetAllAsync(HttpContext context)
+    {
+        var request = await ReadAsync(context, key: null, expectValue: false);
+        if (request is null) return;
+        var (membership, deps) = (request.Membership, request.Dependencies);
+        var outcome = await waiter.WaitAsync("*", () => MissingInShard(deps, membership), context.RequestAborted);
+        if (!await AnsweredWaitFailure(context, outcome, deps)) return;
+        var after = deps;
+        var items = new List<KeyValuePair<string, string>>();
+        foreach (var (k, v) in store.All)
+        {
+            if (!membership.Owns(k)) continue;
+            after = after.Join(v.Dependencies).With(k, v.AsDependency());
+            if (!v.IsDeleted) items.Add(new(k, v.Value!));
+        }
+        after = Prune(after);
+        items.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        await JsonResponses.WriteAsync(context.Response, StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject("items");
+            foreach (var (k, v) in items) w.WriteString(k, v);
+            w.WriteEndObject();
+            JsonResponses.Metadata(w, _codec, after);
+            w.WriteString("shard", membership.MyShard);
+        });
+    }
+
+    private string? MissingFor(string key, DependencySet deps, Membership membership)
+    {
+        if (!replication.CaughtUp) return "state of the shard's other replicas (this replica just joined)";
+        if (fence.IsPending(key)) return $"handoff of '{key}' from its previous shard";
+        var dep = CausalRead.Missing(key, deps, store.Get(key));
+        return dep is null ? null : $"write {dep.Clock} to '{key}'";
+    }
+
+    private string? MissingInShard(DependencySet deps, Membership membership)
+    {
+        if (!replication.CaughtUp) return "state of the shard's other replicas (this replica just joined)";
+        if (fence.AnyPending) return "handoff of keys from their previous shard";
+        var miss = CausalRead.MissingInShard(deps, membership.Owns, store.Get);
+        return miss is { } m ? $"write {m.Value.Clock} to '{m.Key}'" : null;
+    }
+
+    private DependencySet Prune(DependencySet deps) => deps.Prune(replication.IsStable);
+
+    private async Task<bool> AnsweredWaitFailure(HttpContext context, WaitOutcome outcome, DependencySet deps)
+    {
+        switch (outcome)
+        {
+            case WaitOutcome.Satisfied:
+                return true;
+            case WaitOutcome.ClientGone:
+                context.Abort();
+                return false;
+            default:
+                await JsonResponses.WriteAsync(context.Response, StatusCodes.Status503ServiceUnavailable, w =>
+                {
+                    w.WriteString("error", $"This replica has not received a write the session depends on within {waiter.Deadline.TotalSeconds:0.#} s (it is probably cut off from the replica that accepted it). Retry later or on another replica.");
+                    JsonResponses.Metadata(w, _codec, deps);
+                });
+                return false;
+        }
+    }
+
+    private sealed record ParsedRequest(Membership Membership, DependencySet Dependencies, string? Value, byte[] Body);
+
+    /// <summary>Checks everything a data request carries; answers the error itself and returns null when something is wrong.</summary>
+    private async Task<ParsedRequest?> ReadAsync(HttpContext context, string? key, bool expectValue)
+    {
+        var response = context.Response;
+        var membership = cluster.Current;
+        if (!membership.InView)
+        {
+            await JsonResponses.ErrorAsync(response, StatusCodes.Status503ServiceUnavailable,
+                membership.View is null
+                    ? $"Node {cluster.NodeId} has no view yet: install one with PUT /view."
+                    : $"Node {cluster.NodeId} is not in the current view (epoch {membership.Epoch}): send requests to a node of the view.");
+            return null;
+        }
+        if (key is not null && (key.Length == 0 || Encoding.UTF8.GetByteCount(key) > MaxKeyBytes))
+        {
+            await JsonResponses.ErrorAsync(response, StatusCodes.Status400BadRequest, $"Keys are 1 to {MaxKeyBytes} UTF-8 bytes long.");
+            return null;
+        }
+        byte[] body;
+        try
+        {
+            body = await RequestBody.ReadAsync(context.Request, BodyLimit, context.RequestAborted);
+        }
+        catch (RequestBody.TooLargeException e)
+        {
+            await JsonResponses.ErrorAsync(response, StatusCodes.Status413PayloadTooLarge,
+                $"The request body is over {e.Limit} bytes; values may be at most {_maxValueBytes} bytes.");
+            return null;
+        }
+        if (!RequestBody.TryParseObject(body, out var document, out var error))
+        {
+            await JsonResponses.ErrorAsync(response, StatusCodes.Status400BadRequest, error!);
+            return null;
+        }
+        using (document)
+        {
+            string? value = null;
+            if (expectValue)
+            {
+                if (document is null)
+                {
+                    await JsonResponses.ErrorAsync(response, StatusCodes.Status400BadRequest,
+                        "The body is missing: send {\"value\": \"<string>\", \"causal-metadata\": {...}}.");
+                    return null;
+                }
+                if (!document.RootElement.TryGetProperty("value", out var v) || v.ValueKind != JsonValueKind.String)
+                {
+                    await JsonResponses.ErrorAsync(response, StatusCodes.Status400BadRequest,
+                        "The body needs a string \"value\" (numbers, objects and null are not values).");
+                    return null;
+                }
+                value = v.GetString()!;
+                if (Encoding.UTF8.GetByteCount(value) > _maxValueBytes)
+                {
+                    await JsonResponses.ErrorAsync(response, StatusCodes.Status413PayloadTooLarge,
+                        $"The value is over the limit of {_maxValueBytes} bytes.");
+                    return null;
+                }
+            }
+            JsonElement metadata = default;
+            JsonDocument? headerDocument = null;
+            try
+            {
+                if (document is not null && document.RootElement.TryGetProperty(MetadataField, out var m)) metadata = m;
+                else if (context.Request.Headers.TryGetValue(MetadataHeader, out var header) && !string.IsNullOrWhiteSpace(header))
+                {
+                    try { headerDocument = JsonDocument.Parse(header.ToString()); }
+                    catch (JsonException)
+                    {
+                        await JsonResponses.ErrorAsync(response, StatusCodes.Status400BadRequest,
+                            $"The {MetadataHeader} header is not valid JSON: pass the causal-metadata a response gave you.");
+                        return null;
+                    }
+                    metadata = headerDocument.RootElement;
+                }
+                if (!_codec.TryRead(metadata, out var deps, out var metaError))
+                {
+                    await JsonResponses.ErrorAsync(response, StatusCodes.Status400BadRequest, metaError!);
+                    return null;
+                }
+                return new ParsedRequest(membership, deps, value, body);
+            }
+            finally
+            {
+                headerDocument?.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using CausalKv.Node.Hosting;
+using CausalKv.Node.Storage;
+using CausalKv.Node.Telemetry;
+using Microsoft.Extensions.Options;
+
+namespace CausalKv.Node.Causality;
+
+public enum WaitOutcome { Satisfied, Deadline, ClientGone }
+
+/// <summary>
+/// Holds a read until what it depends on has arrived, the client has gone, or
+/// the server deadline passed. Every wait that does not answer at once is a
+/// <c>causal.wait</c> span saying what was missing and how long it waited.
+/// </summary>
+public sealed class CausalWaiter(ReplicaStore store, NodeTelemetry telemetry, IOptions<NodeOptions> options)
+{
+    private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
+
+    public TimeSpan Deadline => _deadline;
+
+    /// <param name="scope">the key, or "*" for the whole shard</param>
+    /// <param name="missing">what the read still lacks, described for a person; null when it may answer</param>
+    public async Task<WaitOutcome> WaitAsync(string scope, Func<string?> missing, CancellationToken clientGone)
+    {
+        var next = store.Changed.Next;
+        var lacking = missing();
+        if (lacking is null) return WaitOutcome.Satisfied;
+
+        var started = Stopwatch.GetTimestamp();
+        using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.CausalWait);
+        activity?.SetTag("causalkv.scope", scope);
+        activity?.SetTag("causalkv.missing", lacking);
+        var outcome = WaitOutcome.Satisfied;
+        try
+        {
+            while (lacking is not null)
+            {
+                var remaining = _deadline - Stopwatch.GetElapsedTime(started);
+                if (remaining <= TimeSpan.Zero) { outcome = WaitOutcome.Deadline; break; }
+                try
+                {
+                    await next.WaitAsync(remaining, clientGone);
+                }
+                catch (TimeoutException) { outcome = WaitOutcome.Deadline; break; }
+                catch (OperationCanceledException) { outcome = WaitOutcome.ClientGone; break; }
+                next = store.Changed.Next;
+                lacking = missing();
+            }
+            return outcome;
+        }
+        finally
+        {
+            var waited = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            telemetry.CausalWaitDuration.Record(waited, new KeyValuePair<string, object?>("outcome", Name(outcome)));
+            activity?.SetTag("causalkv.waited_ms", Math.Round(waited, 1));
+            activity?.SetTag("causalkv.outcome", Name(outcome));
+            if (outcome == WaitOutcome.Deadline) activity?.SetStatus(ActivityStatusCode.Error, "causal-wait deadline");
+        }
+    }
+
+    private static string Name(WaitOutcome o) => o switch
+    {
+        WaitOutcome.Satisfied => "satisfied",
+        WaitOutcome.Deadline => "deadline",
+        _ => "client-gone",
+    };
+}

@@ -1,0 +1,62 @@
+using CausalKv.Sharding;
+
+namespace CausalKv.Node.Cluster;
+
+/// <summary>
+/// The view this node follows, the ring built from it, and where this node
+/// stands in it. Replaced as a whole on every view change; readers take one
+/// <see cref="Membership"/> snapshot per request and use it throughout.
+/// </summary>
+public sealed class ClusterState
+{
+    private volatile Membership _current;
+
+    public ClusterState(Hosting.NodeIdentity identity)
+    {
+        NodeId = identity.NodeId;
+        _current = Membership.None(NodeId);
+    }
+
+    public int NodeId { get; }
+
+    public Membership Current => _current;
+
+    public event Action<Membership, Membership>? Changed;
+
+    public void Install(ShardView view)
+    {
+        var old = _current;
+        var next = new Membership(NodeId, view, new HashRing(view.ShardNames));
+        _current = next;
+        Changed?.Invoke(old, next);
+    }
+}
+
+/// <summary>One immutable snapshot of the cluster as this node sees it.</summary>
+public sealed class Membership
+{
+    public Membership(int nodeId, ShardView? view, HashRing? ring)
+    {
+        NodeId = nodeId;
+        View = view;
+        Ring = ring;
+        MyShard = view?.ShardOf(nodeId);
+        Peers = MyShard is null ? [] : view!.NodesOf(MyShard).Where(n => n.Id != nodeId).ToArray();
+        Self = MyShard is null ? null : view!.NodesOf(MyShard).First(n => n.Id == nodeId);
+    }
+
+    public static Membership None(int nodeId) => new(nodeId, null, null);
+
+    public int NodeId { get; }
+    public ShardView? View { get; }
+    public HashRing? Ring { get; }
+    public string? MyShard { get; }
+    public ViewNode? Self { get; }
+    public IReadOnlyList<ViewNode> Peers { get; }
+    public long Epoch => View?.Epoch ?? 0;
+    public bool InView => MyShard is not null;
+
+    public string? ShardFor(string key) => Ring?.ShardFor(key);
+
+    public bool Owns(string key) => MyShard is not null && Ring!.ShardFor(key) == MyShard;
+}

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using CausalKv.Node.Api;
+using CausalKv.Node.Hosting;
+using CausalKv.Node.Replication;
+using CausalKv.Node.Telemetry;
+using CausalKv.Sharding;
+using Microsoft.Extensions.Options;
+
+namespace CausalKv.Node.Cluster;
+
+/// <summary>
+/// Sends a request for another shard's key to a reachable replica of that shard
+/// and relays its answer. A replica that does not connect in time is skipped for
+/// the next; when none answers the request waits and tries again (the shard is
+/// cut off, not gone) until the client leaves or the deadline passes.
+/// </summary>
+public sealed class ShardForwarder(PeerClient client, IOptions<NodeOptions> options, ILogger<ShardForwarder> log)
+{
+    public const string HopHeader = "X-CausalKv-Hops";
+    private const int MaxHops = 3;
+    private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
+    private int _rotation;
+
+    public async Task ForwardAsync(HttpContext context, Membership membership, string shard, byte[] body)
+    {
+        var hops = int.TryParse(context.Request.Headers[HopHeader], out var h) ? h : 0;
+        if (hops >= MaxHops)
+        {
+            await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status508LoopDetected,
+                $"The request was forwarded {hops} times without reaching shard '{shard}': the nodes disagree about the view; retry once the view change finished.");
+            return;
+        }
+        var replicas = membership.View!.NodesOf(shard);
+        var started = Stopwatch.GetTimestamp();
+        var ct = context.RequestAborted;
+        var attempt = 0;
+        using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.Forward, ActivityKind.Client);
+        activity?.SetTag("causalkv.target_shard", shard);
+        while (!ct.IsCancellationRequested)
+        {
+            var first = Interlocked.Increment(ref _rotation);
+            for (var i = 0; i < replicas.Count; i++)
+            {
+                var target = replicas[(int)((uint)(first + i) % (uint)replicas.Count)];
+                attempt++;
+                try
+                {
+                    using var response = await SendAsync(context, target, body, hops + 1, ct);
+                    activity?.SetTag("causalkv.target_node", target.Id);
+                    activity?.SetTag("causalkv.attempts", attempt);
+                    context.Response.StatusCode = (int)response.StatusCode;
+                    context.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
+                    await response.Content.CopyToAsync(context.Response.Body, ct);
+                    return;
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested && e is HttpRequestException or TaskCanceledException or TimeoutException)
+                {
+                    log.LogDebug("Forward to node {Node} of shard {Shard} failed: {Error}", target.Id, shard, e.Message);
+                }
+            }
+            if (Stopwatch.GetElapsedTime(started) > _deadline) break;
+            try { await Task.Delay(200, ct); } catch (OperationCanceledException) { return; }
+        }
+        if (ct.IsCancellationRequested) return;
+        activity?.SetStatus(ActivityStatusCode.Error, "no reachable replica");
+        await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status503ServiceUnavailable,
+            $"Shard '{shard}' has no reachable replica (tried {attempt} times over {_deadline.TotalSeconds:0} s); retry later.");
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpContext context, ViewNode target, byte[] body, int hops, CancellationToken ct)
+    {
+        var req = context.Request;
+        using var message = client.CreateRequest(new HttpMethod(req.Method), target, req.Path + req.QueryString);
+        message.Headers.Add(HopHeader, hops.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (req.Headers.TryGetValue("X-Causal-Metadata", out var meta)) message.Headers.TryAddWithoutValidation("X-Causal-Metadata", meta.ToArray());
+        if (body.Length > 0)
+        {
+            message.Content = new ByteArrayContent(body);
+            message.Content.Headers.TryAddWithoutValidation("Content-Type", req.ContentType ?? "application/json");
+        }
+        return await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct);
+    }
+}

@@ -1,0 +1,56 @@
+using CausalKv.Node.Replication;
+using CausalKv.Node.Storage;
+using CausalKv.Sharding;
+
+namespace CausalKv.Node.Cluster;
+
+public sealed record ViewChangeResult(long Epoch, string? Shard, bool Changed, int KeysHandedOff, IReadOnlyList<string> Errors);
+
+/// <summary>
+/// Installs views one at a time: a new incarnation when this node's shard
+/// changes, the new peers, and the handoff of every key that now belongs to
+/// another shard (answered only once that shard acknowledged it).
+/// </summary>
+public sealed class ViewChanger(
+    ClusterState cluster,
+    ReplicaStore store,
+    ReplicationCoordinator replication,
+    HandoffFence fence,
+    Handoff handoff,
+    ILogger<ViewChanger> log)
+{
+    private readonly SemaphoreSlim _serial = new(1, 1);
+
+    public async Task<ViewChangeResult> ApplyAsync(ShardView proposed, bool epochGiven, CancellationToken ct)
+    {
+        await _serial.WaitAsync(ct);
+        try
+        {
+            var old = cluster.Current;
+            if (old.View is not null && old.View.SameLayoutAs(proposed) && (!epochGiven || proposed.Epoch <= old.Epoch))
+            {
+                // The same layout again: finish any handoff still owed (a retried PUT /view), change nothing else.
+                var again = await handoff.HandOffStrayKeysAsync(old, ct);
+                return new ViewChangeResult(old.Epoch, old.MyShard, false, again.Keys, again.Errors);
+            }
+            if (epochGiven && old.View is not null && proposed.Epoch <= old.Epoch)
+                return new ViewChangeResult(old.Epoch, old.MyShard, false, 0,
+                    [$"epoch {proposed.Epoch} is not newer than the installed epoch {old.Epoch}"]);
+            var view = epochGiven ? proposed : proposed.WithEpoch(old.Epoch + 1);
+            var plan = HandoffPlan.Create(old.View, view, cluster.NodeId);
+            if (plan.ShardChanged && plan.NewShard is not null) store.StartIncarnation(cluster.NodeId);
+            if (old.Ring is not null && plan.NewShard is not null && plan.IncomingFromShards.Count > 0)
+                fence.Begin(view.Epoch, old.Ring, plan.IncomingFromShards.Where(s => s != plan.OldShard || plan.ShardChanged));
+            cluster.Install(view);
+            if (plan.ShardChanged && plan.NewShard is not null) replication.ExpectCatchUp();
+            log.LogInformation("Installed view epoch {Epoch}: node {Node} in shard {Shard} ({Nodes} nodes, {Shards} shards)",
+                view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", view.AllNodes.Count, view.ShardNames.Count);
+            var result = await handoff.HandOffStrayKeysAsync(cluster.Current, ct, plan.OldShard);
+            return new ViewChangeResult(view.Epoch, plan.NewShard, true, result.Keys, result.Errors);
+        }
+        finally
+        {
+            _serial.Release();
+        }
+    }
+}

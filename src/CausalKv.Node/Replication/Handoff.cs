@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using CausalKv.Causality;
+using CausalKv.Node.Cluster;
+using CausalKv.Node.Hosting;
+using CausalKv.Node.Storage;
+using CausalKv.Node.Telemetry;
+using CausalKv.Sharding;
+using Microsoft.Extensions.Options;
+
+namespace CausalKv.Node.Replication;
+
+public sealed record HandoffOutcome(int Keys, IReadOnlyList<string> Errors);
+
+/// <summary>
+/// Hands every key this node holds but no longer owns to the replicas of its
+/// new shard, and tells every shard it may have fenced that this node is done.
+/// A key is removed here only after a replica of its new shard acknowledged it;
+/// a shard none of whose replicas answers is retried until the deadline, and
+/// keys not acknowledged stay here for the next attempt (nothing is lost).
+/// </summary>
+public sealed class Handoff(
+    ReplicaStore store,
+    PeerClient client,
+    ReplicationCoordinator replication,
+    NodeTelemetry telemetry,
+    IOptions<NodeOptions> options,
+    ILogger<Handoff> log)
+{
+    private readonly int _batch = Math.Max(1, options.Value.ReplicationBatchEntries);
+    private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
+
+    public async Task<HandoffOutcome> HandOffStrayKeysAsync(Membership membership, CancellationToken ct, string? oldShard = null)
+    {
+        if (membership.View is null) return new HandoffOutcome(0, []);
+        var fromShard = oldShard ?? membership.MyShard ?? "";
+        var byShard = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var (key, _) in store.All)
+        {
+            var owner = membership.ShardFor(key)!;
+            if (owner == membership.MyShard) continue;
+            if (!byShard.TryGetValue(owner, out var list)) byShard[owner] = list = [];
+            list.Add(key);
+        }
+        // Every shard hears "complete" from us, even with no keys: its fence waits for each old shard.
+        var targets = membership.View.ShardNames.Where(s => s != membership.MyShard || oldShard != membership.MyShard).ToList();
+        if (targets.Count == 0 && byShard.Count == 0) return new HandoffOutcome(0, []);
+
+        using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.Handoff);
+        activity?.SetTag("causalkv.epoch", membership.Epoch);
+        activity?.SetTag("causalkv.from_shard", fromShard);
+        var started = Stopwatch.GetTimestamp();
+        var sourceStable = new Dictionary<long, long>(replication.Stable);
+        var tasks = targets.Select(shard => HandOffToShardAsync(membership, fromShard, shard,
+            byShard.GetValueOrDefault(shard) ?? [], sourceStable, ct)).ToList();
+        var results = await Task.WhenAll(tasks);
+        var moved = results.Sum(r => r.Keys);
+        var errors = results.SelectMany(r => r.Errors).ToList();
+        activity?.SetTag("causalkv.keys_moved", moved);
+        activity?.SetTag("causalkv.bytes", results.Sum(r => r.Bytes));
+        activity?.SetTag("causalkv.duration_ms", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        if (errors.Count > 0) activity?.SetStatus(ActivityStatusCode.Error, string.Join("; ", errors));
+        telemetry.HandoffKeys.Add(moved);
+        log.LogInformation("Handoff for epoch {Epoch}: {Keys} keys moved to {Shards} shards in {Ms} ms",
+            membership.Epoch, moved, byShard.Count, (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return new HandoffOutcome(moved, errors);
+    }
+
+    private sealed record ShardResult(int Keys, long Bytes, IReadOnlyList<string> Errors);
+
+    private async Task<ShardResult> HandOffToShardAsync(Membership membership, string fromShard, string shard,
+        List<string> keys, Dictionary<long, long> sourceStable, CancellationToken ct)
+    {
+        var replicas = membership.View!.NodesOf(shard).Where(n => n.Id != membership.NodeId).ToList();
+        if (replicas.Count == 0) return new ShardResult(0, 0, []);
+        var moved = 0;
+        long bytes = 0;
+        for (var offset = 0; offset < keys.Count || (offset == 0 && keys.Count == 0); offset += _batch)
+        {
+            var chunk = keys.Skip(offset).Take(_batch).ToList();
+            var versions = new List<WireVersion>(chunk.Count);
+            var sent = new List<KeyValuePair<string, StoredVersion>>(chunk.Count);
+            foreach (var k in chunk)
+            {
+                if (store.Get(k) is not { } v) continue;
+                versions.Add(WireVersion.From(k, v));
+                sent.Add(new(k, v));
+            }
+            var message = new HandoffMessage
+            {
+                From = membership.NodeId,
+                FromShard = fromShard,
+                Epoch = membership.Epoch,
+                Versions = versions,
+                Complete = offset + _batch >= keys.Count,
+                SourceStable = sourceStable,
+            };
+            var acked = await SendToAnyAsync(replicas, message, ct);
+            if (acked is null)
+                return new ShardResult(moved, bytes, [$"shard '{shard}': no replica acknowledged the handoff of {keys.Count - moved} keys; they stay here and PUT /view can be retried"]);
+            bytes += acked.Value;
+            // Acknowledged by the new shard: only now may this node forget these keys.
+            store.RemoveIfUnchanged(sent);
+            moved += versions.Count;
+            if (keys.Count == 0) break;
+        }
+        return new ShardResult(moved, bytes, []);
+    }
+
+    /// <summary>Sends to every replica of the shard at once; succeeds when at least one acknowledged.</summary>
+    private async Task<long?> SendToAnyAsync(List<ViewNode> replicas, HandoffMessage message, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (!ct.IsCancellationRequested)
+        {
+            var attempts = replicas.Select(async r =>
+            {
+                try
+                {
+                    var (_, sent, _) = await client.PostAsync(r, "/internal/handoff", message,
+                        HandoffJsonContext.Default.HandoffMessage, HandoffJsonContext.Default.HandoffAck, ct);
+                    return (long?)sent;
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    log.LogDebug("Handoff to node {Node} failed: {Error}", r.Id, e.Message);
+                    return null;
+                }
+            }).ToList();
+            var results = await Task.WhenAll(attempts);
+            var ok = results.Where(r => r is not null).ToList();
+            if (ok.Count > 0) return ok.Sum();
+            if (Stopwatch.GetElapsedTime(started) > _deadline) return null;
+            await Task.Delay(200, ct);
+        }
+        return null;
+    }
+}

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using CausalKv.Causality;
+using CausalKv.Node.Storage;
+using CausalKv.Node.Telemetry;
+using CausalKv.Sharding;
+
+namespace CausalKv.Node.Replication;
+
+/// <summary>
+/// Everything this node does towards one replica of its shard: it keeps what it
+/// last learned of the peer's frontier, pushes whatever the peer lacks as soon
+/// as it is signalled (one batch in flight; writes that arrive meanwhile ride in
+/// the next batch), and exchanges a gossip digest every interval so that lost
+/// pushes are repaired and the frontier knowledge stays fresh.
+/// </summary>
+public sealed class PeerLink : IAsyncDisposable
+{
+    private readonly ReplicaStore _store;
+    private readonly PeerClient _client;
+    private readonly NodeTelemetry _telemetry;
+    private readonly ReplicationCoordinator _owner;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _pushLoop;
+    private readonly Task _gossipLoop;
+    private volatile IReadOnlyDictionary<long, long> _knownApplied = new Dictionary<long, long>();
+    private SnapshotCursor? _snapshot;
+
+    public PeerLink(ViewNode peer, ReplicaStore store, PeerClient client, NodeTelemetry telemetry, ReplicationCoordinator owner)
+    {
+        Peer = peer;
+        _store = store;
+        _client = client;
+        _telemetry = telemetry;
+        _owner = owner;
+        _pushLoop = Task.Run(() => PushLoopAsync(_stop.Token));
+        _gossipLoop = Task.Run(() => GossipLoopAsync(_stop.Token));
+    }
+
+    public ViewNode Peer { get; }
+
+    /// <summary>The peer's frontier as last reported by the peer itself.</summary>
+    public IReadOnlyDictionary<long, long> KnownApplied => _knownApplied;
+
+    public bool Reachable { get; private set; }
+    public DateTimeOffset? LastContact { get; private set; }
+    public long BatchesSent;
+    public long WritesSent;
+    public long GossipRounds;
+    public long GossipBytes;
+    public long ReplicationBytes;
+
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    internal void Learned(IReadOnlyDictionary<long, long> peerApplied)
+    {
+        _knownApplied = peerApplied;
+        Reachable = true;
+        LastContact = DateTimeOffset.UtcNow;
+        _owner.OnPeerFrontier(this);
+    }
+
+    private void Lost() => Reachable = false;
+
+    private async Task PushLoopAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (await _wake.Reader.WaitToReadAsync(ct))
+            {
+                _wake.Reader.TryRead(out _);
+                while (!ct.IsCancellationRequested)
+                {
+                    var message = NextMessage();
+                    if (message is null) break;
+                    if (!await SendAsync(message, ct)) break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
+    private async Task<bool> SendAsync(ReplicationMessage message, CancellationToken ct)
+    {
+        using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.ReplicationPush, ActivityKind.Client);
+        activity?.SetTag("causalkv.peer", Peer.Id);
+        activity?.SetTag("causalkv.writes", message.Ranges.Sum(r => r.Keys.Count));
+        activity?.SetTag("causalkv.keys", message.Versions.Count);
+        activity?.SetTag("causalkv.snapshot", message.SnapshotApplied is not null || _snapshot is not null);
+        try
+        {
+            var (ack, sent, _) = await _client.PostAsync(Peer, "/internal/replicate", message,
+                WireJsonContext.Default.ReplicationMessage, WireJsonContext.Default.ReplicationAck, ct);
+            Interlocked.Increment(ref BatchesSent);
+            var writes = message.Ranges.Sum(r => r.Keys.Count);
+            Interlocked.Add(ref WritesSent, writes);
+            Interlocked.Add(ref ReplicationBytes, sent);
+            _telemetry.ReplicationBytes.Add(sent);
+            _telemetry.ReplicationWrites.Add(writes);
+            activity?.SetTag("causalkv.bytes_sent", sent);
+            if (message.SnapshotApplied is not null) _snapshot = null;
+            Learned(ack.Applied);
+            return true;
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            _snapshot = null;
+            Lost();
+            return false;
+        }
+    }
+
+    private ReplicationMessage? NextMessage()
+    {
+        var budget = _owner.BatchEntries;
+        if (_snapshot is null)
+        {
+            var diff = _store.Diff(_knownApplied, budget);
+            if (diff is null) return null;
+            if (!diff.NeedsSnapshot) return _owner.ToMessage(diff);
+            var (keys, applied) = _store.BeginSnapshot();
+            _snapshot = new SnapshotCursor(keys, applied);
+        }
+        var cursor = _snapshot;
+        var versions = new List<KeyValuePair<string, StoredVersion>>();
+        while (cursor.Next < cursor.Keys.Length && versions.Count < budget)
+        {
+            var key = cursor.Keys[cursor.Next++];
+            if (_store.Get(key) is { } v) versions.Add(new(key, v));
+        }
+        var last = cursor.Next >= cursor.Keys.Length;
+        return _owner.ToMessage(new OutgoingBatch([], versions, last ? cursor.Applied : null, false));
+    }
+
+    private async Task GossipLoopAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(_owner.GossipInterval);
+        try
+        {
+            do
+            {
+                await GossipOnceAsync(ct);
+            }
+            while (await timer.WaitForNextTickAsync(ct));
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
+    /// <summary>One gossip round: send our frontier, learn theirs, and push what they lack.</summary>
+    public async Task GossipOnceAsync(CancellationToken ct)
+    {
+        using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.GossipRound, ActivityKind.Client);
+        activity?.SetTag("causalkv.peer", Peer.Id);
+        var digest = _owner.Digest();
+        try
+        {
+            var (theirs, sent, received) = await _client.PostAsync(Peer, "/internal/gossip", digest,
+                WireJsonContext.Default.GossipDigest, WireJsonContext.Default.GossipDigest, ct,
+                timeout: _client.RequestTimeout);
+            Interlocked.Increment(ref GossipRounds);
+            Interlocked.Add(ref GossipBytes, sent + received);
+            _telemetry.GossipBytes.Add(sent + received);
+            activity?.SetTag("causalkv.bytes_sent", sent);
+            activity?.SetTag("causalkv.bytes_received", received);
+            Learned(theirs.Applied);
+            var behind = !Covers(theirs.Applied, digest.Applied);
+            activity?.SetTag("causalkv.outcome", behind ? "peer-behind" : "in-sync");
+            if (behind) Wake();
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            activity?.SetTag("causalkv.outcome", "unreachable");
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            Lost();
+        }
+    }
+
+    internal static bool Covers(IReadOnlyDictionary<long, long> a, IReadOnlyDictionary<long, long> b)
+    {
+        foreach (var (o, s) in b)
+            if (a.GetValueOrDefault(o) < s) return false;
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _wake.Writer.TryComplete();
+        try { await Task.WhenAll(_pushLoop, _gossipLoop); } catch (OperationCanceledException) { }
+        _stop.Dispose();
+    }
+
+    private sealed class SnapshotCursor(string[] keys, Dictionary<long, long> applied)
+    {
+        public string[] Keys { get; } = keys;
+        public Dictionary<long, long> Applied { get; } = applied;
+        public int Next;
+    }
+}

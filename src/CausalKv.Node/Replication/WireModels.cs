@@ -1,0 +1,119 @@
+using System.Text.Json.Serialization;
+using CausalKv.Causality;
+
+namespace CausalKv.Node.Replication;
+
+// Node-to-node messages. Clocks travel flattened as [origin, seq, origin, seq, ...].
+
+public sealed class ReplicationMessage
+{
+    public int From { get; set; }
+    public long Epoch { get; set; }
+    public List<WireRange> Ranges { get; set; } = [];
+    public List<WireVersion> Versions { get; set; } = [];
+    /// <summary>Set on the last page of a full-state transfer: the frontier the pages include.</summary>
+    public Dictionary<long, long>? SnapshotApplied { get; set; }
+}
+
+public sealed class WireRange
+{
+    public long Origin { get; set; }
+    public long After { get; set; }
+    /// <summary>Keys of the writes After+1, After+2, ...</summary>
+    public List<string> Keys { get; set; } = [];
+}
+
+public sealed class WireVersion
+{
+    public string K { get; set; } = "";
+    public string? V { get; set; }
+    public long Ts { get; set; }
+    public int N { get; set; }
+    public long[] C { get; set; } = [];
+    public List<WireDependency>? D { get; set; }
+
+    public static WireVersion From(string key, StoredVersion v) => new()
+    {
+        K = key,
+        V = v.Value,
+        Ts = v.Tag.Timestamp,
+        N = v.Tag.Node,
+        C = Flatten(v.Clock),
+        D = v.Dependencies.IsEmpty ? null : v.Dependencies.Entries.Select(WireDependency.From).ToList(),
+    };
+
+    public StoredVersion ToStored() => new(V, new WriteTag(Ts, N), Unflatten(C),
+        D is null ? DependencySet.Empty : DependencySet.Of(D.Select(d => d.ToEntry())));
+
+    public static long[] Flatten(VersionVector clock)
+    {
+        var result = new long[clock.Count * 2];
+        var i = 0;
+        foreach (var e in clock.Entries) { result[i++] = e.Origin; result[i++] = e.Seq; }
+        return result;
+    }
+
+    public static VersionVector Unflatten(long[] flat)
+    {
+        if (flat.Length % 2 != 0) throw new FormatException("A clock has an odd number of numbers.");
+        var entries = new VersionVector.Entry[flat.Length / 2];
+        for (var i = 0; i < entries.Length; i++) entries[i] = new VersionVector.Entry(flat[2 * i], flat[2 * i + 1]);
+        return VersionVector.Of(entries);
+    }
+}
+
+public sealed class WireDependency
+{
+    public string K { get; set; } = "";
+    public long Ts { get; set; }
+    public int N { get; set; }
+    public long[] C { get; set; } = [];
+
+    public static WireDependency From(KeyValuePair<string, Dependency> e) =>
+        new() { K = e.Key, Ts = e.Value.Tag.Timestamp, N = e.Value.Tag.Node, C = WireVersion.Flatten(e.Value.Clock) };
+
+    public KeyValuePair<string, Dependency> ToEntry() => new(K, new Dependency(WireVersion.Unflatten(C), new WriteTag(Ts, N)));
+}
+
+public sealed class ReplicationAck
+{
+    public Dictionary<long, long> Applied { get; set; } = [];
+}
+
+/// <summary>A gossip digest: the sender's frontier, O(origins) bytes however many keys it holds.</summary>
+public sealed class GossipDigest
+{
+    public int From { get; set; }
+    public long Epoch { get; set; }
+    public Dictionary<long, long> Applied { get; set; } = [];
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(ReplicationMessage))]
+[JsonSerializable(typeof(ReplicationAck))]
+[JsonSerializable(typeof(GossipDigest))]
+internal sealed partial class WireJsonContext : JsonSerializerContext;
+
+public sealed class HandoffMessage
+{
+    public int From { get; set; }
+    public string FromShard { get; set; } = "";
+    public long Epoch { get; set; }
+    public List<WireVersion> Versions { get; set; } = [];
+    /// <summary>Set on the last message of a handoff: the sender has nothing more for the receiver's shard.</summary>
+    public bool Complete { get; set; }
+    /// <summary>The old shard's stable frontier when the handoff started (see ForeignFrontier).</summary>
+    public Dictionary<long, long>? SourceStable { get; set; }
+}
+
+public sealed class HandoffAck
+{
+    public int Node { get; set; }
+    public long Epoch { get; set; }
+    public int Imported { get; set; }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(HandoffMessage))]
+[JsonSerializable(typeof(HandoffAck))]
+internal sealed partial class HandoffJsonContext : JsonSerializerContext;

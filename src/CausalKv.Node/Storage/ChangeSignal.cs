@@ -1,0 +1,18 @@
+namespace CausalKv.Node.Storage;
+
+/// <summary>
+/// Wakes everyone waiting for "something changed": each <see cref="Signal"/>
+/// completes the current task and arms a new one. Waiters re-check their
+/// condition after every wake-up, so a missed or spurious signal costs nothing.
+/// </summary>
+public sealed class ChangeSignal
+{
+    private TaskCompletionSource _current = NewSource();
+
+    private static TaskCompletionSource NewSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The task to await; take it before checking the condition to avoid a lost wake-up.</summary>
+    public Task Next => Volatile.Read(ref _current).Task;
+
+    public void Signal() => Interlocked.Exchange(ref _current, NewSource()).TrySetResult();
+}

@@ -1,0 +1,209 @@
+using CausalKv.Sharding;
+using static CausalKv.Tests.Sharding.ShardingTestViews;
+
+namespace CausalKv.Tests.Sharding;
+
+public sealed class HandoffPlanTests
+{
+    private static readonly string[] Keys = Enumerable.Range(0, 5000).Select(i => $"key{i}").ToArray();
+
+    [Fact]
+    public void FirstView_NoOldView()
+    {
+        var v1 = View(1, ("s1", [1, 2]), ("s2", [3, 4]));
+        var plan = HandoffPlan.Create(null, v1, 1);
+
+        Assert.Null(plan.OldShard);
+        Assert.Equal("s1", plan.NewShard);
+        Assert.True(plan.ShardChanged);
+        Assert.True(plan.JoinsCluster);
+        Assert.Equal(["s1", "s2"], plan.AddedShards);
+        Assert.Empty(plan.RemovedShards);
+        Assert.Empty(plan.IncomingFromShards);
+        Assert.Null(plan.OldRing);
+    }
+
+    [Fact]
+    public void SameView_NothingMoves()
+    {
+        var v1 = View(1, ("s1", [1, 2]), ("s2", [3, 4]));
+        var v2 = View(2, ("s1", [2, 1]), ("s2", [3, 4]));
+        var plan = HandoffPlan.Create(v1, v2, 1);
+
+        Assert.False(plan.ShardChanged);
+        Assert.False(plan.ShardSetChanged);
+        Assert.False(plan.MayHandOff);
+        Assert.Empty(plan.IncomingFromShards);
+        Assert.All(HeldBy(v1, "s1"), k => Assert.False(plan.KeyLeaves(k)));
+    }
+
+    [Fact]
+    public void AddShard_KeysLeaveOnlyToTheNewShard()
+    {
+        var v1 = View(1, ("s1", [1, 2]), ("s2", [3, 4]));
+        var v2 = View(2, ("s1", [1, 2]), ("s2", [3, 4]), ("s3", [5, 6]));
+
+        var plan = HandoffPlan.Create(v1, v2, 1);
+        Assert.Equal("s1", plan.OldShard);
+        Assert.Equal("s1", plan.NewShard);
+        Assert.False(plan.ShardChanged);
+        Assert.True(plan.ShardSetChanged);
+        Assert.Equal(["s3"], plan.AddedShards);
+        Assert.Empty(plan.RemovedShards);
+        // Stays in an existing shard, shard set changed -> every old shard (conservative rule).
+        Assert.Equal(["s1", "s2"], plan.IncomingFromShards);
+
+        var held = HeldBy(v1, "s1");
+        int leaving = 0;
+        foreach (var key in held)
+        {
+            string? target = plan.NewOwnerShardOf(key);
+            Assert.True(target is null or "s3", $"{key} -> {target}");
+            Assert.Equal(target is not null, plan.KeyLeaves(key));
+            if (target is not null)
+            {
+                leaving++;
+            }
+        }
+        // About a third of s1's keys go to s3.
+        Assert.InRange(leaving / (double)held.Count, 0.25, 0.42);
+
+        // The new shard's member: joins, may receive from every old shard, holds nothing to hand off.
+        var joiner = HandoffPlan.Create(v1, v2, 5);
+        Assert.Null(joiner.OldShard);
+        Assert.Equal("s3", joiner.NewShard);
+        Assert.True(joiner.ShardChanged);
+        Assert.True(joiner.JoinsCluster);
+        Assert.Equal(["s1", "s2"], joiner.IncomingFromShards);
+    }
+
+    [Fact]
+    public void RemoveShard_ItsKeysLeaveToSurvivors_OthersKeepTheirs()
+    {
+        var v1 = View(1, ("s1", [1, 2]), ("s2", [3, 4]), ("s3", [5, 6]));
+        var v2 = View(2, ("s1", [1, 2, 5]), ("s2", [3, 4, 6]));
+
+        // Node 5 was in the removed shard s3 and moves to s1.
+        var moved = HandoffPlan.Create(v1, v2, 5);
+        Assert.Equal("s3", moved.OldShard);
+        Assert.Equal("s1", moved.NewShard);
+        Assert.True(moved.ShardChanged);
+        Assert.Equal(["s3"], moved.RemovedShards);
+        Assert.Empty(moved.AddedShards);
+        Assert.Equal(["s1", "s2", "s3"], moved.IncomingFromShards);
+        var heldBy5 = HeldBy(v1, "s3");
+        var newRing = v2.CreateRing();
+        Assert.All(heldBy5, k => Assert.Equal(newRing.ShardFor(k) == "s1" ? null : "s2", moved.NewOwnerShardOf(k)));
+        Assert.Contains(heldBy5, k => moved.NewOwnerShardOf(k) == "s2");
+        Assert.Contains(heldBy5, k => !moved.KeyLeaves(k));
+
+        // Node 1 stays in s1: nothing of s1's leaves (consistent hashing), and since a shard
+        // disappeared it may receive keys from every old shard (superset of the removed s3).
+        var stayer = HandoffPlan.Create(v1, v2, 1);
+        Assert.False(stayer.ShardChanged);
+        Assert.Equal(["s1", "s2", "s3"], stayer.IncomingFromShards);
+        Assert.All(HeldBy(v1, "s1"), k => Assert.False(stayer.KeyLeaves(k)));
+    }
+
+    [Fact]
+    public void MoveNodeBetweenShards_AllItsOldKeysThatBelongElsewhereLeave()
+    {
+        var v1 = View(1, ("s1", [1, 2]), ("s2", [3, 4]));
+        var v2 = View(2, ("s1", [1]), ("s2", [2, 3, 4]));
+
+        var plan = HandoffPlan.Create(v1, v2, 2);
+        Assert.Equal("s1", plan.OldShard);
+        Assert.Equal("s2", plan.NewShard);
+        Assert.True(plan.ShardChanged);
+        Assert.False(plan.ShardSetChanged);
+        Assert.True(plan.MayHandOff);
+        // Node 2 was not in s2 before: it needs s2's data, and the rule says every old shard.
+        Assert.Equal(["s1", "s2"], plan.IncomingFromShards);
+        // Every key it held (s1's keys) now belongs to s1, which is not its new shard.
+        Assert.All(HeldBy(v1, "s1"), k => Assert.Equal("s1", plan.NewOwnerShardOf(k)));
+
+        // Node 1 stays in s1, ring unchanged: nothing moves, nothing incoming.
+        var stayer = HandoffPlan.Create(v1, v2, 1);
+        Assert.False(stayer.ShardChanged);
+        Assert.False(stayer.MayHandOff);
+        Assert.Empty(stayer.IncomingFromShards);
+        Assert.All(HeldBy(v1, "s1"), k => Assert.Null(stayer.NewOwnerShardOf(k)));
+    }
+
+    [Fact]
+    public void RemoveNode_FromAShard_RingUnchanged()
+    {
+        var v1 = View(1, ("s1", [1, 2]), ("s2", [3, 4]));
+        var v2 = View(2, ("s1", [1]), ("s2", [3, 4]));
+
+        var survivor = HandoffPlan.Create(v1, v2, 1);
+        Assert.False(survivor.ShardChanged);
+        Assert.False(survivor.ShardSetChanged);
+        Assert.Empty(survivor.IncomingFromShards);
+        Assert.All(HeldBy(v1, "s1"), k => Assert.False(survivor.KeyLeaves(k)));
+
+        var removed = HandoffPlan.Create(v1, v2, 2);
+        Assert.Equal("s1", removed.OldShard);
+        Assert.Null(removed.NewShard);
+        Assert.True(removed.LeavesCluster);
+        Assert.True(removed.ShardChanged);
+        Assert.Empty(removed.IncomingFromShards);
+        // Not in the new view: every key it held leaves, to its owner under the new view.
+        Assert.All(HeldBy(v1, "s1"), k => Assert.Equal("s1", removed.NewOwnerShardOf(k)));
+    }
+
+    [Fact]
+    public void NodeNotInNewView_WhileShardsChange_EveryKeyLeavesToItsNewOwner()
+    {
+        var v1 = View(1, ("s1", [1, 2]), ("s2", [3, 4]), ("s3", [5]));
+        var v2 = View(2, ("s1", [1, 2]), ("s2", [3, 4]));
+
+        var plan = HandoffPlan.Create(v1, v2, 5);
+        Assert.Equal("s3", plan.OldShard);
+        Assert.Null(plan.NewShard);
+        Assert.True(plan.LeavesCluster);
+        Assert.Equal(["s3"], plan.RemovedShards);
+        Assert.Empty(plan.IncomingFromShards);
+        var ring = v2.CreateRing();
+        foreach (var key in HeldBy(v1, "s3"))
+        {
+            Assert.True(plan.KeyLeaves(key));
+            Assert.Equal(ring.ShardFor(key), plan.NewOwnerShardOf(key));
+        }
+    }
+
+    [Fact]
+    public void NodeInNeitherView_IsInert()
+    {
+        var v1 = View(1, ("s1", [1]));
+        var v2 = View(2, ("s1", [1]), ("s2", [2]));
+        var plan = HandoffPlan.Create(v1, v2, 42);
+        Assert.Null(plan.OldShard);
+        Assert.Null(plan.NewShard);
+        Assert.False(plan.ShardChanged);
+        Assert.Empty(plan.IncomingFromShards);
+    }
+
+    [Fact]
+    public void NewShardDidNotExist_NodeWasInIt_ByNameNoLongerMatches_ReceivesFromAll()
+    {
+        // Shard renamed s1 -> t1 with the same members: to the ring it is a new shard.
+        var v1 = View(1, ("s1", [1, 2]), ("s2", [3]));
+        var v2 = View(2, ("t1", [1, 2]), ("s2", [3]));
+        var plan = HandoffPlan.Create(v1, v2, 1);
+        Assert.Equal("s1", plan.OldShard);
+        Assert.Equal("t1", plan.NewShard);
+        Assert.Equal(["t1"], plan.AddedShards);
+        Assert.Equal(["s1"], plan.RemovedShards);
+        Assert.Equal(["s1", "s2"], plan.IncomingFromShards);
+    }
+
+    /// <summary>Keys (from a fixed sample) owned by <paramref name="shard"/> under <paramref name="view"/>.</summary>
+    private static List<string> HeldBy(ShardView view, string shard)
+    {
+        var ring = view.CreateRing();
+        var held = Keys.Where(k => ring.ShardFor(k) == shard).ToList();
+        Assert.NotEmpty(held);
+        return held;
+    }
+}
