@@ -45,6 +45,10 @@ if (identity.ClusterKey is null)
 if (app.Services.GetRequiredService<FaultInjector>().Enabled)
     app.Logger.LogWarning("Fault injection is enabled: PUT /admin/faults can cut this node off from others.");
 
+// No request may crash the node: anything unforeseen is a JSON 500 and the node goes on.
+app.UseExceptionHandler(error => error.Run(context =>
+    JsonResponses.ErrorAsync(context.Response, StatusCodes.Status500InternalServerError,
+        "The node failed to handle this request; the node log has the details.")));
 app.UseMiddleware<ClusterGuard>();
 app.MapGet("/ping", () => Results.Json(new { message = "pong" }));
 app.MapDefaultEndpoints();

@@ -64,6 +64,7 @@ public sealed class CausalMetadataCodec
         if (e.ValueKind != JsonValueKind.Object) return false;
         if (!e.TryGetProperty("c", out var c) || c.ValueKind != JsonValueKind.Object) return false;
         if (!e.TryGetProperty("t", out var t) || t.ValueKind != JsonValueKind.Array || t.GetArrayLength() != 2) return false;
+        if (t[0].ValueKind != JsonValueKind.Number || t[1].ValueKind != JsonValueKind.Number) return false;
         if (!t[0].TryGetInt64(out var ts) || ts < 0 || !t[1].TryGetInt32(out var node) || node < 0) return false;
         var entries = new List<VersionVector.Entry>();
         foreach (var p in c.EnumerateObject())

@@ -18,10 +18,16 @@ public sealed record StoredVersion(string? Value, WriteTag Tag, VersionVector Cl
     public static StoredVersion Merge(StoredVersion? a, StoredVersion b)
     {
         if (a is null || ReferenceEquals(a, b)) return b;
-        if (a.Tag >= b.Tag && a.Clock.Dominates(b.Clock)) return a;
-        if (b.Tag >= a.Tag && b.Clock.Dominates(a.Clock)) return b;
+        if (a.Tag >= b.Tag && a.Clock.Dominates(b.Clock)) return WithDependenciesOf(a, b);
+        if (b.Tag >= a.Tag && b.Clock.Dominates(a.Clock)) return WithDependenciesOf(b, a);
         var winner = a.Tag >= b.Tag ? a : b;
         return new StoredVersion(winner.Value, winner.Tag, a.Clock.Join(b.Clock), a.Dependencies.Join(b.Dependencies));
+    }
+
+    private static StoredVersion WithDependenciesOf(StoredVersion winner, StoredVersion loser)
+    {
+        var deps = winner.Dependencies.Join(loser.Dependencies);
+        return ReferenceEquals(deps, winner.Dependencies) ? winner : winner with { Dependencies = deps };
     }
 
     /// <summary>
@@ -40,7 +46,10 @@ public sealed record StoredVersion(string? Value, WriteTag Tag, VersionVector Cl
         clock = clock.With(origin, seq);
         var floor = Math.Max(local?.Tag.Timestamp ?? 0, onKey?.Tag.Timestamp ?? 0);
         var tag = new WriteTag(Math.Max(nowMs, floor + 1), nodeId);
-        return new StoredVersion(value, tag, clock, session.Without(key));
+        // The new version's clock includes the local version, so it carries that version's dependencies too.
+        var deps = session.Without(key);
+        if (local is not null) deps = deps.Join(local.Dependencies);
+        return new StoredVersion(value, tag, clock, deps);
     }
 
     /// <summary>Same value, tag and clock (dependencies are metadata that replicas prune independently).</summary>

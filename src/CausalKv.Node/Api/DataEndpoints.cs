@@ -84,7 +84,7 @@ public sealed class DataEndpoints(
             return;
         }
         var previous = store.Get(key);
-        var stored = store.Write(key, request.Value, Prune(request.Dependencies), cluster.NodeId);
+        var stored = store.Write(key, request.Value, request.Dependencies, cluster.NodeId, replication.IsStable);
         var after = Prune(CausalRead.AfterObserving(request.Dependencies, key, stored));
         var created = previous is null || previous.IsDeleted;
         await JsonResponses.WriteAsync(context.Response, created ? StatusCodes.Status201Created : StatusCodes.Status200OK,
@@ -113,7 +113,7 @@ public sealed class DataEndpoints(
             });
             return;
         }
-        var stored = store.Write(key, null, Prune(deps), cluster.NodeId);
+        var stored = store.Write(key, null, deps, cluster.NodeId, replication.IsStable);
         var after = Prune(CausalRead.AfterObserving(deps, key, stored));
         await JsonResponses.WriteAsync(context.Response, StatusCodes.Status200OK, w => JsonResponses.Metadata(w, _codec, after));
     }

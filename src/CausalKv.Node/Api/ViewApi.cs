@@ -61,7 +61,7 @@ public static class ViewApi
             long epoch = 0;
             if (document.RootElement.TryGetProperty("epoch", out var e) && e.ValueKind != JsonValueKind.Null)
             {
-                if (!e.TryGetInt64(out epoch) || epoch < 1) { error = "\"epoch\", when given, must be a positive integer."; return false; }
+                if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out epoch) || epoch < 1) { error = "\"epoch\", when given, must be a positive integer."; return false; }
                 epochGiven = true;
             }
             var shards = new Dictionary<string, IReadOnlyList<ViewNode>>(StringComparer.Ordinal);
@@ -74,7 +74,8 @@ public static class ViewApi
                 {
                     if (n.ValueKind != JsonValueKind.Object
                         || !n.TryGetProperty("address", out var a) || a.ValueKind != JsonValueKind.String
-                        || !n.TryGetProperty("id", out var id) || !id.TryGetInt32(out var nodeId) || nodeId < 0)
+                        || !n.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.Number
+                        || !id.TryGetInt32(out var nodeId) || nodeId < 0)
                     {
                         error = $"Every node of shard '{shard.Name}' needs a string \"address\" (host:port) and a non-negative integer \"id\".";
                         return false;

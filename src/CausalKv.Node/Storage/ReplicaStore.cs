@@ -54,7 +54,8 @@ public sealed class ReplicaStore
     public IEnumerable<KeyValuePair<string, StoredVersion>> All => _versions;
 
     /// <summary>Accepts a write (a null value deletes) and returns the version now stored.</summary>
-    public StoredVersion Write(string key, string? value, DependencySet session, int nodeId)
+    /// <param name="isStable">drops dependencies every replica already holds from what the version carries</param>
+    public StoredVersion Write(string key, string? value, DependencySet session, int nodeId, Func<string, Dependency, bool>? isStable = null)
     {
         StoredVersion stored;
         lock (_gate)
@@ -63,6 +64,7 @@ public sealed class ReplicaStore
             var seq = ++_seq;
             _versions.TryGetValue(key, out var local);
             var written = StoredVersion.NewWrite(key, value, local, session, _origin, seq, nodeId, _time.GetUtcNow().ToUnixTimeMilliseconds());
+            if (isStable is not null) written = written with { Dependencies = written.Dependencies.Prune(isStable) };
             stored = StoredVersion.Merge(local, written);
             _versions[key] = stored;
             _logs[_origin].Append(key);

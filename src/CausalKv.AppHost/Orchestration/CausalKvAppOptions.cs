@@ -1,0 +1,43 @@
+namespace CausalKv.AppHost.Orchestration;
+
+/// <summary>What the AppHost starts; bound from configuration (<c>CausalKv:AppHost</c>) and the command line.</summary>
+public sealed class CausalKvAppOptions
+{
+    public int Nodes { get; set; } = 6;
+
+    public int Shards { get; set; } = 3;
+
+    /// <summary>Starts the router resource (the one address clients need).</summary>
+    public bool StartRouter { get; set; } = true;
+
+    /// <summary>Lets the dashboard and tests cut links between nodes.</summary>
+    public bool EnableFaultInjection { get; set; } = true;
+
+    /// <summary>The cluster key injected into every service; generated when not set.</summary>
+    public string? ClusterKey { get; set; }
+
+    /// <summary>Where services send telemetry (OTLP/HTTP); none switches their exporter off.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    public string? OtlpApiKey { get; set; }
+
+    /// <summary>First octet group of the loopback addresses nodes get: node i listens on 127.0.0.(First+i).</summary>
+    public int FirstLoopbackHost { get; set; } = 10;
+
+    /// <summary>Extra settings for every node, as environment variables (e.g. <c>CausalKv__CausalWaitDeadline</c>).</summary>
+    public Dictionary<string, string?> NodeEnvironment { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, string?> RouterEnvironment { get; } = new(StringComparer.Ordinal);
+
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>Receives every console line of every resource (tests forward it to their output).</summary>
+    public Action<string, string>? ConsoleSink { get; set; }
+
+    internal void Validate()
+    {
+        if (Shards < 1) throw new ArgumentException("At least one shard is needed.");
+        if (Nodes < Shards) throw new ArgumentException($"{Nodes} nodes cannot fill {Shards} shards: every shard needs a node.");
+        if (FirstLoopbackHost < 2 || FirstLoopbackHost + Nodes > 250) throw new ArgumentException("Loopback hosts out of range.");
+    }
+}

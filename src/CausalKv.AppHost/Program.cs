@@ -1,0 +1,49 @@
+using CausalKv.AppHost.Dashboard;
+using CausalKv.AppHost.Orchestration;
+
+// The application model: N store nodes in S shards behind one router, with a
+// dashboard. `dotnet run --project CausalKv.AppHost -- --nodes 6 --shards 3`.
+var config = new ConfigurationBuilder()
+    .SetBasePath(AppContext.BaseDirectory)
+    .AddJsonFile("appsettings.json", optional: true)
+    .AddEnvironmentVariables()
+    .AddCommandLine(args, new Dictionary<string, string>
+    {
+        ["--nodes"] = "CausalKv:AppHost:Nodes",
+        ["--shards"] = "CausalKv:AppHost:Shards",
+        ["--dashboard-port"] = "CausalKv:AppHost:DashboardPort",
+    })
+    .Build();
+
+var options = new CausalKvAppOptions();
+config.GetSection("CausalKv:AppHost").Bind(options);
+
+await using var dashboard = new DashboardHost(config.GetValue("CausalKv:AppHost:DashboardPort", 18888));
+options.OtlpEndpoint = dashboard.OtlpEndpoint;
+options.OtlpApiKey = dashboard.OtlpApiKey;
+
+await using var app = new CausalKvApp(options);
+dashboard.Attach(app);
+await dashboard.StartAsync();
+
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+
+Console.WriteLine($"Dashboard: {dashboard.LoginUrl}");
+Console.WriteLine($"Starting {options.Nodes} nodes in {options.Shards} shards...");
+try
+{
+    await app.StartAsync(stop.Token);
+}
+catch (Exception e) when (!stop.IsCancellationRequested)
+{
+    Console.Error.WriteLine($"The cluster did not start: {e.Message}");
+    return 1;
+}
+foreach (var r in app.Resources) Console.WriteLine($"  {r.Name,-8} {r.State,-8} {r.Endpoint} pid {r.Pid}");
+if (app.Router is { } router) Console.WriteLine($"Router: {router.Endpoint.ToString().TrimEnd('/')}");
+Console.WriteLine("Press Ctrl+C to stop.");
+try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
+Console.WriteLine("Stopping...");
+return 0;

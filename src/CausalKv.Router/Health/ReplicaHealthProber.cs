@@ -1,0 +1,66 @@
+using CausalKv.Router.Discovery;
+using CausalKv.Router.Routing;
+using CausalKv.Router.Telemetry;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+
+namespace CausalKv.Router.Health;
+
+/// <summary>
+/// Active health: <c>GET /health</c> on every replica of the current view every probe interval, and at once after a
+/// view change (a node that just joined answers 503 until its handoff is done). 200 is healthy; anything else, or
+/// no answer within the timeout, is not. Probes make no spans.
+/// </summary>
+public sealed class ReplicaHealthProber(
+    ViewTracker views, NodeTransport transport, IOptions<RouterOptions> options, RouterTelemetry telemetry, ILogger<ReplicaHealthProber> log)
+    : BackgroundService
+{
+    private readonly TimeSpan _interval = options.Value.HealthProbeInterval;
+    private readonly TimeSpan _timeout = options.Value.HealthProbeTimeout;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var viewChanged = views.Changed;
+            await ProbeAllAsync(views.Current.AllReplicas, stoppingToken);
+            await Task.WhenAny(Task.Delay(_interval, stoppingToken), viewChanged);
+        }
+    }
+
+    private async Task ProbeAllAsync(IReadOnlyList<Replica> replicas, CancellationToken ct)
+    {
+        using var quiet = SuppressInstrumentationScope.Begin();
+        await Task.WhenAll(replicas.Select(replica => ProbeAsync(replica, ct)));
+    }
+
+    private async Task ProbeAsync(Replica replica, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_timeout);
+        string verdict;
+        bool healthy;
+        try
+        {
+            using var response = await transport.Client.GetAsync(replica.BaseUrl + "/health", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            healthy = response.StatusCode == System.Net.HttpStatusCode.OK;
+            verdict = $"GET /health answered {(int)response.StatusCode}";
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            healthy = false;
+            verdict = e is OperationCanceledException ? $"GET /health did not answer within {_timeout.TotalMilliseconds:0} ms" : e.Message;
+        }
+        if (ct.IsCancellationRequested) return;
+        var wasHealthy = replica.Health.ProbeHealthy;
+        if (replica.Health.ReportProbe(healthy))
+        {
+            telemetry.ReplicaEjections.Add(1, new KeyValuePair<string, object?>(RouterTelemetry.Tags.Node, replica.Id));
+            log.LogWarning("Ruling out {Replica}: {Verdict}", replica, verdict);
+        }
+        else if (healthy && !wasHealthy)
+        {
+            log.LogInformation("{Replica} is healthy again", replica);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CausalKv.Router;
+
+/// <summary>
+/// The router's settings. Settings it shares with the nodes (the cluster key, the value limit) are read from
+/// <c>CausalKv</c>; its own from <c>CausalKv:Router</c>, which wins where both say something. Defaults are written here.
+/// </summary>
+public sealed class RouterOptions
+{
+    public const string SharedSection = "CausalKv";
+    public const string Section = "CausalKv:Router";
+
+    /// <summary>Sent as <c>X-CausalKv-Key</c> on <c>PUT /view</c> to the nodes, and demanded from clients of the router's <c>PUT /view</c>.</summary>
+    public string? ClusterKey { get; set; }
+
+    /// <summary>Node URLs to learn the view from when no service discovery entries are configured (standalone use).</summary>
+    public List<string> Seeds { get; set; } = [];
+
+    /// <summary>As on the nodes: request bodies may be 2 values plus 1 MiB of metadata; larger ones are refused before they are read whole.</summary>
+    [Range(1, 64 * 1024 * 1024)]
+    public int MaxValueBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How often every known node is asked for its view; a view change anywhere is followed within about this long.</summary>
+    public TimeSpan ViewPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A poll that has not answered in this time counts as no answer (kept under the poll interval).</summary>
+    public TimeSpan ViewPollTimeout { get; set; } = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>Active health: <c>GET /health</c> on every replica this often; 503 or no answer within the timeout is unhealthy.</summary>
+    public TimeSpan HealthProbeInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan HealthProbeTimeout { get; set; } = TimeSpan.FromMilliseconds(800);
+
+    /// <summary>Passive health: a replica whose forward failed or timed out is skipped for this long.</summary>
+    public TimeSpan PassiveHealthPenalty { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A cut link drops packets rather than refusing them, so connecting must give up quickly and try the next replica.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest silence from a replica once connected; above the nodes' causal-wait deadline (30 s) so that a waiting read is never cut short.</summary>
+    public TimeSpan ForwardActivityTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>How long a request keeps retrying a shard none of whose replicas can be reached before it gets a 503.</summary>
+    public TimeSpan UnreachableDeadline { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Pause between two rounds over a shard's unreachable replicas.</summary>
+    public TimeSpan RetryPause { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long a node may take to install a view broadcast by <c>PUT /view</c>, handoff included.</summary>
+    public TimeSpan ViewChangeTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The request body limit that follows from <see cref="MaxValueBytes"/>, the same as the nodes'.</summary>
+    public long MaxBodyBytes => (long)MaxValueBytes * 2 + 1024 * 1024;
+
+    internal bool TimingsArePositive() =>
+        new[] { ViewPollInterval, ViewPollTimeout, HealthProbeInterval, HealthProbeTimeout, PassiveHealthPenalty,
+                ConnectTimeout, ForwardActivityTimeout, UnreachableDeadline, RetryPause, ViewChangeTimeout }
+            .All(t => t > TimeSpan.Zero);
+}

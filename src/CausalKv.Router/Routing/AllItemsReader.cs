@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Net;
+using CausalKv.Causality;
+using CausalKv.Router.Discovery;
+using CausalKv.Router.Telemetry;
+using Microsoft.Extensions.Options;
+
+namespace CausalKv.Router.Routing;
+
+/// <summary>
+/// <c>GET /data</c> for the whole cluster: asks one replica of every shard at once, with the client's metadata
+/// (body and <c>X-Causal-Metadata</c> header), under the same failover rules as single-key requests, and merges the
+/// answers with <see cref="AllItemsMerge"/>. Returns null when the client went away.
+/// </summary>
+public sealed class AllItemsReader(
+    ViewTracker views, NodeTransport transport, ReplicaFailover failover, CausalMetadataCodec codec, IOptions<RouterOptions> options)
+{
+    public const string MetadataHeader = "X-Causal-Metadata";
+    private readonly TimeSpan _timeout = options.Value.ForwardActivityTimeout;
+
+    public async Task<MergedAnswer?> ReadAsync(HttpRequest request, byte[] body)
+    {
+        var view = views.Current.View;
+        if (view is null) return AllItemsMerge.Error(StatusCodes.Status503ServiceUnavailable, null, FailoverResult.NoViewMessage);
+        using var activity = RouterTelemetry.Source.StartActivity(RouterTelemetry.Spans.ReadAll);
+        activity?.SetTag(RouterTelemetry.Tags.Epoch, view.Epoch);
+        var ct = request.HttpContext.RequestAborted;
+        var results = await Task.WhenAll(view.ShardNames.Select(shard => AskShardAsync(shard, request, body, ct)));
+        if (ct.IsCancellationRequested || results.Any(r => r.Result.Status == FailoverStatus.Cancelled)) return null;
+        var unreachable = results.Where(r => r.Result.Status != FailoverStatus.Answered).OrderBy(r => r.Result.Shard, StringComparer.Ordinal).FirstOrDefault();
+        if (unreachable.Result.Error is { } error)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, error);
+            return AllItemsMerge.Error(StatusCodes.Status503ServiceUnavailable, unreachable.Result.Shard, error);
+        }
+        return AllItemsMerge.Merge([.. results.Select(r => r.Answer!)], codec);
+    }
+
+    private async Task<(FailoverResult Result, ShardAnswer? Answer)> AskShardAsync(string shard, HttpRequest request, byte[] body, CancellationToken ct)
+    {
+        ShardAnswer? answer = null;
+        var result = await failover.RunAsync(_ => shard, async (replica, _) =>
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Get, replica.BaseUrl + "/data") { Version = HttpVersion.Version11 };
+            if (request.Headers.TryGetValue(MetadataHeader, out var metadata))
+            {
+                message.Headers.TryAddWithoutValidation(MetadataHeader, (IEnumerable<string?>)metadata);
+            }
+            if (body.Length > 0)
+            {
+                message.Content = new ByteArrayContent(body);
+                message.Content.Headers.TryAddWithoutValidation("Content-Type", request.ContentType ?? "application/json");
+            }
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(_timeout);
+            try
+            {
+                using var response = await transport.Client.SendAsync(message, timeout.Token);
+                answer = new ShardAnswer(shard, (int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(timeout.Token));
+                return true;
+            }
+            catch (Exception e) when (ConnectFailure.IsConnectPhase(e) && !ct.IsCancellationRequested)
+            {
+                return false;
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+            {
+                failover.ReportFailure(replica);
+                var (status, what) = e is OperationCanceledException
+                    ? (StatusCodes.Status504GatewayTimeout, $"did not answer within {_timeout.TotalSeconds:0} s")
+                    : (StatusCodes.Status502BadGateway, $"failed ({e.Message})");
+                answer = new ShardAnswer(shard, status, AllItemsMerge.Error(status, shard, $"{replica} {what}").Body);
+                return true;
+            }
+            catch (OperationCanceledException)
+            {
+                return true;
+            }
+        }, ct);
+        return (result, answer);
+    }
+}

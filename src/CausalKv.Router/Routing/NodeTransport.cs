@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace CausalKv.Router.Routing;
+
+/// <summary>
+/// The one connection pool to the nodes, shared by forwarding, fan-out reads, view polls and health probes.
+/// A short connect timeout (a cut link hangs rather than refusing), no proxy, no redirects, no cookies,
+/// no decompression: the router passes bytes through. Trace context is propagated from the current activity,
+/// replacing whatever the client sent, as YARP's own client factory does.
+/// </summary>
+public sealed class NodeTransport : IDisposable
+{
+    private readonly SocketsHttpHandler _handler;
+
+    public NodeTransport(IOptions<RouterOptions> options)
+    {
+        _handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            EnableMultipleHttp2Connections = true,
+            ConnectTimeout = options.Value.ConnectTimeout,
+            ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
+        };
+        Invoker = new HttpMessageInvoker(_handler, disposeHandler: false);
+        // Deadlines come from each caller's token: an HttpClient timeout would look like a connect timeout.
+        Client = new HttpClient(_handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>For YARP's forwarder, which insists on an invoker rather than an HttpClient.</summary>
+    public HttpMessageInvoker Invoker { get; }
+
+    /// <summary>For the router's own requests to nodes.</summary>
+    public HttpClient Client { get; }
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        Invoker.Dispose();
+        _handler.Dispose();
+    }
+}

@@ -1,0 +1,39 @@
+using CausalKv.Router.Health;
+using CausalKv.Sharding;
+
+namespace CausalKv.Router.Routing;
+
+/// <summary>
+/// One node of the view as the router sees it: where to send (<c>http://host:port</c>), how many requests it has
+/// in flight (for power-of-two-choices) and its health. Kept across view changes while its id and address stay.
+/// </summary>
+public sealed class Replica
+{
+    private int _outstanding;
+
+    public Replica(ViewNode node)
+    {
+        Node = node;
+        BaseUrl = "http://" + node.Address;
+    }
+
+    public ViewNode Node { get; }
+
+    public int Id => Node.Id;
+
+    public string Address => Node.Address;
+
+    /// <summary>The destination prefix requests are forwarded to, e.g. <c>http://127.0.0.20:8081</c>.</summary>
+    public string BaseUrl { get; }
+
+    public ReplicaHealth Health { get; } = new();
+
+    /// <summary>Requests sent to this replica that have not finished.</summary>
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    public void Begin() => Interlocked.Increment(ref _outstanding);
+
+    public void End() => Interlocked.Decrement(ref _outstanding);
+
+    public override string ToString() => $"node {Id} ({Address})";
+}

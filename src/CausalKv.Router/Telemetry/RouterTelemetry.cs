@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace CausalKv.Router.Telemetry;
+
+/// <summary>The router's one ActivitySource and one Meter; every span, attribute and instrument name is defined here.</summary>
+public sealed class RouterTelemetry : IDisposable
+{
+    public const string Name = "CausalKv.Router";
+
+    public static class Spans
+    {
+        /// <summary>One client request for one key: which shard, which replica answered, after how many attempts.</summary>
+        public const string Route = "route";
+        /// <summary><c>GET /data</c>: one request per shard, merged.</summary>
+        public const string ReadAll = "read_all";
+        /// <summary><c>PUT /view</c> sent to every node of the old and new view.</summary>
+        public const string ViewBroadcast = "view.broadcast";
+    }
+
+    public static class Tags
+    {
+        public const string Shard = "causalkv.shard";
+        public const string Node = "causalkv.node";
+        public const string Attempts = "causalkv.attempts";
+        public const string Outcome = "causalkv.outcome";
+        public const string Epoch = "causalkv.view.epoch";
+    }
+
+    public static readonly ActivitySource Source = new(Name);
+
+    private readonly Meter _meter;
+
+    public RouterTelemetry(IMeterFactory meters)
+    {
+        _meter = meters.Create(Name);
+        Requests = _meter.CreateCounter<long>("causalkv.router.requests", "{request}", "Requests routed to a shard, by shard and outcome.");
+        ConnectFailures = _meter.CreateCounter<long>("causalkv.router.connect_failures", "{attempt}", "Attempts that could not connect to a replica and moved on to the next.");
+        ReplicaEjections = _meter.CreateCounter<long>("causalkv.router.replica.ejections", "{ejection}", "Times a replica was ruled out by active or passive health.");
+        ViewsInstalled = _meter.CreateCounter<long>("causalkv.router.views", "{view}", "Views the router started routing by.");
+    }
+
+    public Counter<long> Requests { get; }
+    public Counter<long> ConnectFailures { get; }
+    public Counter<long> ReplicaEjections { get; }
+    public Counter<long> ViewsInstalled { get; }
+
+    /// <summary>Registers the gauge that reads the epoch the router routes by.</summary>
+    public void ObserveEpoch(Func<long> epoch) =>
+        _meter.CreateObservableGauge("causalkv.router.view.epoch", epoch, "{epoch}", "Epoch of the view the router routes by.");
+
+    public void Dispose() => _meter.Dispose();
+}

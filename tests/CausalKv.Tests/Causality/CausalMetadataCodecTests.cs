@@ -1,0 +1,214 @@
+using System.Text;
+using System.Text.Json;
+using CausalKv.Causality;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace CausalKv.Tests.Causality;
+
+public sealed class CausalMetadataCodecTests
+{
+    private const string Cluster = "test-cluster";
+    private static readonly CausalMetadataCodec Codec = new(Cluster);
+
+    private static (bool Ok, DependencySet Deps, string? Error) Read(string json, CausalMetadataCodec? codec = null)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var ok = (codec ?? Codec).TryRead(doc.RootElement, out var deps, out var error);
+        return (ok, deps, error);
+    }
+
+    private static string WriteWithWriter(DependencySet deps)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream)) Codec.Write(w, deps);
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    public static class Arbs
+    {
+        private static readonly string[] OddKeys = ["x", "y", "ckv", "d", "c", "t", "", "with \"quotes\"", "ключ", "a/b?c=d&e", "\u0001"];
+
+        public static Arbitrary<DependencySet> DependencySet() => Arb.From(
+            from n in Gen.Choose(0, 5)
+            from entries in Gen.ListOf(
+                from key in Gen.Elements(OddKeys)
+                from clock in CausalityGen.NonEmptyVector
+                from ts in Gen.Elements(0L, 1L, 1_735_689_600_123L, long.MaxValue)
+                from node in Gen.Elements(0, 1, 7, int.MaxValue)
+                select new KeyValuePair<string, Dependency>(key, new Dependency(clock, new WriteTag(ts, node))), n)
+            select CausalKv.Causality.DependencySet.Of(entries),
+            CausalityGen.ShrinkDependencySet);
+    }
+
+    [Property(Arbitrary = [typeof(Arbs)], MaxTest = 300)]
+    public void RoundTrip_GivesAnEqualDependencySet(DependencySet deps)
+    {
+        foreach (var json in new[] { Codec.ToJson(deps), WriteWithWriter(deps) })
+        {
+            var (ok, read, error) = Read(json);
+            Assert.True(ok, $"{json}: {error}");
+            Assert.Null(error);
+            Assert.True(deps.SetEquals(read), $"{Show.Deps(deps)} -> {json} -> {Show.Deps(read)}");
+        }
+        Assert.Equal(Codec.ToJson(deps), WriteWithWriter(deps));
+    }
+
+    [Fact]
+    public void RoundTrip_ExtremeOriginsAndTags()
+    {
+        var bigOrigin = OriginId.Create((1 << 22) - 1, (1L << 40) - 1);
+        var deps = DependencySet.Empty
+            .With("k", new Dependency(VersionVector.Of(new(bigOrigin, long.MaxValue), new(0, 1)), new WriteTag(long.MaxValue, int.MaxValue)))
+            .With("j", new Dependency(VersionVector.Of(new VersionVector.Entry(OriginId.Create(3, 17), 2)), WriteTag.Zero));
+        var json = Codec.ToJson(deps);
+        var (ok, read, error) = Read(json);
+        Assert.True(ok, error);
+        Assert.True(deps.SetEquals(read));
+    }
+
+    [Fact]
+    public void Write_IsDeterministic_WhateverTheInsertionOrder()
+    {
+        var d1 = new Dependency(VersionVector.Of(new VersionVector.Entry(5, 1)), new WriteTag(10, 0));
+        var d2 = new Dependency(VersionVector.Of(new(5, 2), new(9, 1)), new WriteTag(11, 1));
+        var a = DependencySet.Empty.With("b", d1).With("a", d2);
+        var b = DependencySet.Empty.With("a", d2).With("b", d1);
+        Assert.Equal(Codec.ToJson(a), Codec.ToJson(b));
+        Assert.Equal("""{"ckv":"test-cluster","d":{"a":{"c":{"5":2,"9":1},"t":[11,1]},"b":{"c":{"5":1},"t":[10,0]}}}""", Codec.ToJson(a));
+    }
+
+    [Fact]
+    public void EmptySet_IsWrittenAsEmptyObject()
+    {
+        Assert.Equal("{}", Codec.ToJson(DependencySet.Empty));
+        Assert.Equal("{}", WriteWithWriter(DependencySet.Empty));
+        // a set whose entries were all pruned is empty too
+        var d = new Dependency(VersionVector.Of(new VersionVector.Entry(5, 1)), new WriteTag(1, 0));
+        Assert.Equal("{}", Codec.ToJson(DependencySet.Empty.With("x", d).Prune((_, _) => true)));
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("null")]
+    [InlineData("""{"ckv":"test-cluster"}""")]
+    [InlineData("""{"ckv":"test-cluster","d":{}}""")]
+    public void EmptyOrNull_MeansNoDependencies(string json)
+    {
+        var (ok, deps, error) = Read(json);
+        Assert.True(ok, error);
+        Assert.Null(error);
+        Assert.True(deps.IsEmpty);
+    }
+
+    [Fact]
+    public void MissingMetadata_MeansNoDependencies()
+    {
+        Assert.True(Codec.TryRead(default, out var deps, out var error));
+        Assert.Null(error);
+        Assert.True(deps.IsEmpty);
+    }
+
+    [Fact]
+    public void ForeignClusterId_IsRefused()
+    {
+        var d = new Dependency(VersionVector.Of(new VersionVector.Entry(5, 1)), new WriteTag(1, 0));
+        var json = new CausalMetadataCodec("another-cluster").ToJson(DependencySet.Empty.With("x", d));
+        var (ok, deps, error) = Read(json);
+        Assert.False(ok);
+        Assert.False(string.IsNullOrWhiteSpace(error));
+        Assert.Contains("another cluster", error);
+        Assert.True(deps.IsEmpty);
+        // while the issuing cluster accepts it
+        Assert.True(Read(json, new CausalMetadataCodec("another-cluster")).Ok);
+    }
+
+    [Fact]
+    public void ClusterIdFor_IsStable_AndDiffersPerKey()
+    {
+        Assert.Equal(CausalMetadataCodec.ClusterIdFor("k1"), CausalMetadataCodec.ClusterIdFor("k1"));
+        Assert.NotEqual(CausalMetadataCodec.ClusterIdFor("k1"), CausalMetadataCodec.ClusterIdFor("k2"));
+        Assert.Equal(CausalMetadataCodec.ClusterIdFor(null), CausalMetadataCodec.ClusterIdFor(""));
+        Assert.Equal(16, CausalMetadataCodec.ClusterIdFor("k1").Length);
+    }
+
+    private const string ValidEntry = """{"c":{"5":1},"t":[1,0]}""";
+
+    private static string WithEntry(string entry) => $$$"""{"ckv":"test-cluster","d":{"x":{{{entry}}}}}""";
+
+    /// <summary>The base the broken cases are mutated from is itself accepted.</summary>
+    [Theory]
+    [InlineData("""{"c":{"5":1},"t":[1,0]}""")]
+    [InlineData("""{"c":{"5":1,"4398046511104":3},"t":[1735689600000,2]}""")]
+    [InlineData("""{"t":[0,0],"c":{"0":7}}""")]
+    public void ValidEntries_AreAccepted(string entry)
+    {
+        var (ok, deps, error) = Read(WithEntry(entry));
+        Assert.True(ok, error);
+        Assert.Equal(1, deps.Count);
+        Assert.NotNull(deps["x"]);
+    }
+
+    public static TheoryData<string, string> BrokenMetadata => new()
+    {
+        { "not an object: array", "[]" },
+        { "not an object: string", "\"abc\"" },
+        { "not an object: number", "42" },
+        { "not an object: bool", "true" },
+        { "missing ckv", $$$"""{"d":{"x":{{{ValidEntry}}}}}""" },
+        { "ckv not a string", $$$"""{"ckv":1,"d":{"x":{{{ValidEntry}}}}}""" },
+        { "unknown field", $$$"""{"ckv":"test-cluster","d":{"x":{{{ValidEntry}}}},"extra":1}""" },
+        { "unknown field only", """{"ckv":"test-cluster","deps":{}}""" },
+        { "d not an object: array", """{"ckv":"test-cluster","d":[]}""" },
+        { "d not an object: number", """{"ckv":"test-cluster","d":1}""" },
+        { "d not an object: null", """{"ckv":"test-cluster","d":null}""" },
+        { "entry not an object", WithEntry("1") },
+        { "entry without c", WithEntry("""{"t":[1,0]}""") },
+        { "entry without t", WithEntry("""{"c":{"5":1}}""") },
+        { "c not an object", WithEntry("""{"c":[1],"t":[1,0]}""") },
+        { "c empty", WithEntry("""{"c":{},"t":[1,0]}""") },
+        { "t not an array", WithEntry("""{"c":{"5":1},"t":1}""") },
+        { "t empty", WithEntry("""{"c":{"5":1},"t":[]}""") },
+        { "t of length 1", WithEntry("""{"c":{"5":1},"t":[1]}""") },
+        { "t of length 3", WithEntry("""{"c":{"5":1},"t":[1,0,0]}""") },
+        { "t negative timestamp", WithEntry("""{"c":{"5":1},"t":[-1,0]}""") },
+        { "t negative node", WithEntry("""{"c":{"5":1},"t":[1,-1]}""") },
+        { "t fractional timestamp", WithEntry("""{"c":{"5":1},"t":[1.5,0]}""") },
+        { "t node too big", WithEntry("""{"c":{"5":1},"t":[1,4294967296]}""") },
+        { "t timestamp a string", WithEntry("""{"c":{"5":1},"t":["1",0]}""") },
+        { "t node a string", WithEntry("""{"c":{"5":1},"t":[1,"0"]}""") },
+        { "t timestamp null", WithEntry("""{"c":{"5":1},"t":[null,0]}""") },
+        { "t node an object", WithEntry("""{"c":{"5":1},"t":[1,{}]}""") },
+        { "zero seq", WithEntry("""{"c":{"5":0},"t":[1,0]}""") },
+        { "negative seq", WithEntry("""{"c":{"5":-3},"t":[1,0]}""") },
+        { "fractional seq", WithEntry("""{"c":{"5":1.5},"t":[1,0]}""") },
+        { "seq a string", WithEntry("""{"c":{"5":"1"},"t":[1,0]}""") },
+        { "non-numeric origin", WithEntry("""{"c":{"abc":1},"t":[1,0]}""") },
+        { "negative origin", WithEntry("""{"c":{"-5":1},"t":[1,0]}""") },
+        { "origin with spaces", WithEntry("""{"c":{" 5":1},"t":[1,0]}""") },
+        { "origin in exponent form", WithEntry("""{"c":{"5e2":1},"t":[1,0]}""") },
+        { "one bad entry among good ones", """{"ckv":"test-cluster","d":{"a":""" + ValidEntry + ""","b":{"c":{"5":0},"t":[1,0]}}}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BrokenMetadata))]
+    public void BrokenMetadata_IsRefused_WithAClearError(string what, string json)
+    {
+        bool ok;
+        DependencySet deps;
+        string? error;
+        try
+        {
+            (ok, deps, error) = Read(json);
+        }
+        catch (Exception e)
+        {
+            Assert.Fail($"{what}: TryRead threw {e.GetType().Name} ({e.Message}) instead of refusing {json}");
+            return;
+        }
+        Assert.False(ok, $"{what}: accepted {json}");
+        Assert.False(string.IsNullOrWhiteSpace(error), $"{what}: refused without an error message");
+        Assert.True(deps.IsEmpty, $"{what}: refused but returned dependencies");
+    }
+}

@@ -1,0 +1,172 @@
+using CausalKv.Causality;
+using FsCheck;
+using FsCheck.Xunit;
+
+namespace CausalKv.Tests.Causality;
+
+[Properties(Arbitrary = [typeof(CausalityArbitraries)], MaxTest = 500)]
+public sealed class DependencySetPropertyTests
+{
+    private static void AssertSetEqual(DependencySet expected, DependencySet actual, string law) =>
+        Assert.True(expected.SetEquals(actual), $"{law}: {Show.Deps(expected)} vs {Show.Deps(actual)}");
+
+    [Property]
+    public void Join_IsCommutative(DependencySet a, DependencySet b) =>
+        AssertSetEqual(a.Join(b), b.Join(a), "a+b = b+a");
+
+    [Property]
+    public void Join_IsAssociative(DependencySet a, DependencySet b, DependencySet c) =>
+        AssertSetEqual(a.Join(b).Join(c), a.Join(b.Join(c)), "(a+b)+c = a+(b+c)");
+
+    [Property]
+    public void Join_IsIdempotent_WithEmptyAsIdentity(DependencySet a, DependencySet b)
+    {
+        AssertSetEqual(a, a.Join(a), "a+a = a");
+        var ab = a.Join(b);
+        AssertSetEqual(ab, ab.Join(a), "(a+b)+a = a+b");
+        AssertSetEqual(a, a.Join(DependencySet.Empty), "a+0 = a");
+        AssertSetEqual(a, DependencySet.Empty.Join(a), "0+a = a");
+    }
+
+    /// <summary>The join holds exactly one entry per key of either side, the pointwise join of the entries.</summary>
+    [Property]
+    public void Join_IsPointwise_OneEntryPerKey(DependencySet a, DependencySet b)
+    {
+        var j = a.Join(b);
+        var keys = a.Entries.Select(e => e.Key).Union(b.Entries.Select(e => e.Key)).ToHashSet(StringComparer.Ordinal);
+        var joinedKeys = j.Entries.Select(e => e.Key).ToList();
+        Assert.Equal(joinedKeys.Count, joinedKeys.Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(keys.Count, j.Count);
+        Assert.True(keys.SetEquals(joinedKeys));
+        foreach (var k in keys)
+        {
+            var (da, db, dj) = (a[k], b[k], j[k]!);
+            var clock = (da?.Clock ?? VersionVector.Empty).Join(db?.Clock ?? VersionVector.Empty);
+            var tag = WriteTag.Max(da?.Tag ?? WriteTag.Zero, db?.Tag ?? WriteTag.Zero);
+            Assert.Equal(clock, dj.Clock);
+            Assert.Equal(tag, dj.Tag);
+        }
+    }
+
+    [Property]
+    public void Of_KeepsOneEntryPerKey(NonEmptyArray<Dependency> deps, PositiveInt pick)
+    {
+        var entries = deps.Get.Select((d, i) => new KeyValuePair<string, Dependency>(CausalityGen.Keys[(i + pick.Get) % CausalityGen.Keys.Length], d)).ToList();
+        var set = DependencySet.Of(entries);
+        var byKey = entries.GroupBy(e => e.Key).ToList();
+        Assert.Equal(byKey.Count, set.Count);
+        Assert.Equal(set.Count, set.Entries.Select(e => e.Key).Distinct().Count());
+        foreach (var g in byKey)
+        {
+            var expected = g.Select(e => e.Value).Aggregate((x, y) => x.Join(y));
+            Assert.Equal(expected, set[g.Key]);
+        }
+    }
+
+    [Property]
+    public void With_EmptyClock_IsIgnored(DependencySet a, WriteTag tag)
+    {
+        var s = a.With("fresh-key", new Dependency(VersionVector.Empty, tag));
+        AssertSetEqual(a, s, "with empty dependency");
+        Assert.Null(s["fresh-key"]);
+    }
+
+    [Property]
+    public void Without_RemovesOnlyThatKey(DependencySet a)
+    {
+        var s = a.Without("x");
+        Assert.Null(s["x"]);
+        Assert.Equal(a.Count - (a["x"] is null ? 0 : 1), s.Count);
+        foreach (var k in new[] { "y", "z" }) Assert.Equal(a[k], s[k]);
+    }
+
+    [Property]
+    public void Prune_RemovesExactlyTheStableEntries(DependencySet a, Dictionary<long, long> frontier)
+    {
+        var pruned = a.Prune((_, d) => d.Clock.IsCoveredBy(frontier));
+        foreach (var (k, d) in a.Entries)
+        {
+            if (d.Clock.IsCoveredBy(frontier)) Assert.Null(pruned[k]);
+            else Assert.Equal(d, pruned[k]);
+        }
+        Assert.Equal(a.Entries.Count(e => !e.Value.Clock.IsCoveredBy(frontier)), pruned.Count);
+        Assert.Equal(pruned.Count == 0, pruned.IsEmpty);
+    }
+
+    [Fact]
+    public void Prune_ByKey_And_ToEmpty()
+    {
+        var d = new Dependency(VersionVector.Of(new VersionVector.Entry(CausalityGen.Origins[0], 1)), new WriteTag(5, 0));
+        var s = DependencySet.Empty.With("x", d).With("y", d);
+        var onlyY = s.Prune((k, _) => k == "x");
+        Assert.Equal(1, onlyY.Count);
+        Assert.Null(onlyY["x"]);
+        Assert.Equal(d, onlyY["y"]);
+        Assert.True(s.Prune((_, _) => true).IsEmpty);
+        Assert.Same(s, s.Prune((_, _) => false));
+    }
+}
+
+[Properties(Arbitrary = [typeof(CausalityArbitraries)], MaxTest = 500)]
+public sealed class StableFrontierPropertyTests
+{
+    [Property]
+    public void Minimum_IsPointwiseMin_AndBelowEachInput(NonEmptyArray<Dictionary<long, long>> input)
+    {
+        var frontiers = input.Get.Take(4).Select(f => (IReadOnlyDictionary<long, long>)f).ToList();
+        var min = StableFrontier.Minimum(frontiers);
+        foreach (var o in CausalityGen.Origins)
+        {
+            var expected = frontiers.Min(f => f.GetValueOrDefault(o));
+            Assert.Equal(expected, min.GetValueOrDefault(o));
+            foreach (var f in frontiers) Assert.True(min.GetValueOrDefault(o) <= f.GetValueOrDefault(o));
+        }
+        Assert.All(min, kv => Assert.Contains(kv.Key, CausalityGen.Origins));
+        Assert.All(min, kv => Assert.True(kv.Value > 0, "no useless zero entries"));
+    }
+
+    /// <summary>Greatest lower bound: a vector covered by every input frontier is covered by the minimum.</summary>
+    [Property]
+    public void Minimum_CoversWhatEveryReplicaHolds(Dictionary<long, long> f1, Dictionary<long, long> f2, Dictionary<long, long> f3, VersionVector clock)
+    {
+        var min = StableFrontier.Minimum([f1, f2, f3]);
+        var everyone = clock.IsCoveredBy(f1) && clock.IsCoveredBy(f2) && clock.IsCoveredBy(f3);
+        Assert.Equal(everyone, clock.IsCoveredBy(min));
+    }
+
+    [Property]
+    public void Minimum_IsOrderIndependent(Dictionary<long, long> f1, Dictionary<long, long> f2, Dictionary<long, long> f3)
+    {
+        var a = StableFrontier.Minimum([f1, f2, f3]);
+        var b = StableFrontier.Minimum([f3, f1, f2]);
+        Assert.Equal(a.OrderBy(kv => kv.Key), b.OrderBy(kv => kv.Key));
+    }
+
+    [Property]
+    public void JoinInto_IsPointwiseMax(Dictionary<long, long> f1, Dictionary<long, long> f2)
+    {
+        var into = new Dictionary<long, long>(f1);
+        StableFrontier.JoinInto(into, f2);
+        foreach (var o in CausalityGen.Origins)
+            Assert.Equal(Math.Max(f1.GetValueOrDefault(o), f2.GetValueOrDefault(o)), into.GetValueOrDefault(o));
+    }
+
+    [Fact]
+    public void Minimum_OfNothing_IsEmpty_AndOfOne_IsItsPositiveEntries()
+    {
+        Assert.Empty(StableFrontier.Minimum([]));
+        var o = CausalityGen.Origins;
+        var single = new Dictionary<long, long> { [o[0]] = 3, [o[1]] = 0 };
+        Assert.Equal(new Dictionary<long, long> { [o[0]] = 3 }, StableFrontier.Minimum([single]));
+    }
+
+    [Fact]
+    public void Minimum_OriginMissingFromOneReplica_IsNotStable()
+    {
+        var o = CausalityGen.Origins;
+        var r0 = new Dictionary<long, long> { [o[0]] = 4, [o[1]] = 2 };
+        var r1 = new Dictionary<long, long> { [o[1]] = 5, [o[2]] = 1 };
+        var min = StableFrontier.Minimum([r0, r1]);
+        Assert.Equal(new Dictionary<long, long> { [o[1]] = 2 }, min);
+    }
+}

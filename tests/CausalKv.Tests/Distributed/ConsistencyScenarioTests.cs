@@ -1,0 +1,130 @@
+using System.Net;
+
+namespace CausalKv.Tests.Distributed;
+
+/// <summary>
+/// The scenarios of consistency.md, on two replicas 0 and 1 of one shard cut off
+/// from each other by fault injection, each with its own keys.
+/// </summary>
+public sealed class ConsistencyScenarioTests(ReplicaPairFixture cluster) : IClassFixture<ReplicaPairFixture>, IAsyncLifetime
+{
+    private static readonly TimeSpan Waits = TimeSpan.FromSeconds(1.5);
+    private static readonly TimeSpan AfterHeal = TimeSpan.FromSeconds(10);
+    private readonly string _p = Guid.NewGuid().ToString("N")[..8] + "-";
+
+    private HttpClient N0 => cluster.Node(0);
+    private HttpClient N1 => cluster.Node(1);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => cluster.App.HealAllAsync();
+
+    [Fact]
+    public async Task Alice_reading_her_own_write_on_the_cut_off_replica_waits_until_heal()
+    {
+        await cluster.App.CutAsync(0, 1);
+        var alice = new KvSession();
+        Assert.Equal(HttpStatusCode.Created, (await alice.PutAsync(N0, _p + "x", "1")).Status);
+
+        var read = alice.GetAsync(N1, _p + "x");
+        Assert.True(await Eventually.IsStillPendingAfter(read, Waits), "the read on replica 1 must wait for Alice's own write");
+
+        await cluster.App.HealAsync(0, 1);
+        var answer = await read.WaitAsync(AfterHeal);
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        Assert.Equal("1", answer.Value);
+    }
+
+    [Fact]
+    public async Task Bob_and_Carol_see_causally_ordered_writes_and_never_a_false_wait()
+    {
+        var (x, y) = (_p + "x", _p + "y");
+        await cluster.App.CutAsync(0, 1);
+        var alice = new KvSession();
+        await alice.PutAsync(N0, x, "1");
+
+        var bob = new KvSession();
+        Assert.Equal("1", (await bob.GetAsync(N0, x)).Value);
+        var putY = bob.PutAsync(N1, y, "2");
+        Assert.False(await Eventually.IsStillPendingAfter(putY, TimeSpan.FromSeconds(2)), "a write never waits for its dependencies");
+        Assert.Equal(HttpStatusCode.Created, (await putY).Status);
+
+        var carol = new KvSession();
+        Assert.Equal("2", (await carol.GetAsync(N1, y)).Value);
+        var carolReadsX = carol.GetAsync(N1, x);
+        Assert.True(await Eventually.IsStillPendingAfter(carolReadsX, Waits), "Carol depends on x=1 through y and must wait on replica 1");
+
+        var carol2 = new KvSession();
+        Assert.Equal("1", (await carol2.GetAsync(N0, x)).Value);
+        var putX = await carol2.PutAsync(N1, x, "3");
+        Assert.True(putX.Status is HttpStatusCode.OK or HttpStatusCode.Created, $"Carol's write succeeds at once: {putX.Status}");
+
+        var bobReadsX = bob.GetAsync(N1, x);
+        Assert.False(await Eventually.IsStillPendingAfter(bobReadsX, TimeSpan.FromSeconds(2)), "x=3 was written after x=1, so it satisfies Bob at once");
+        Assert.Equal("3", (await bobReadsX).Value);
+
+        await cluster.App.HealAsync(0, 1);
+        Assert.Equal("3", (await carolReadsX.WaitAsync(AfterHeal)).Value);
+        await Eventually.HoldsAsync(async () =>
+            (await new KvSession().GetAsync(N0, x)).Value == "3", AfterHeal, "replica 0 converges to x=3");
+    }
+
+    [Fact]
+    public async Task A_dependency_on_another_key_never_blocks_a_single_key_read()
+    {
+        var (x, y) = (_p + "x", _p + "y");
+        var session = new KvSession();
+        await session.PutAsync(N0, x, "x0");
+        await session.PutAsync(N0, y, "old");
+        await Eventually.HoldsAsync(async () => (await new KvSession().GetAsync(N1, y)).Value == "old", AfterHeal, "both replicas hold x and the old y");
+
+        await cluster.App.CutAsync(0, 1);
+        await session.PutAsync(N0, y, "new");
+
+        var readX = session.GetAsync(N1, x);
+        Assert.False(await Eventually.IsStillPendingAfter(readX, TimeSpan.FromSeconds(2)), "only y is missing on replica 1, so x answers at once");
+        Assert.Equal("x0", (await readX).Value);
+        var readY = session.GetAsync(N1, y);
+        Assert.True(await Eventually.IsStillPendingAfter(readY, Waits), "y must wait");
+
+        await cluster.App.HealAsync(0, 1);
+        Assert.Equal("new", (await readY.WaitAsync(AfterHeal)).Value);
+        foreach (var node in new[] { N0, N1 })
+        {
+            Assert.Equal("x0", (await new KvSession().GetAsync(node, x)).Value);
+            Assert.Equal("new", (await new KvSession().GetAsync(node, y)).Value);
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_writes_to_one_key_resolve_identically_and_the_survivor_satisfies_both_sessions()
+    {
+        var k = _p + "k";
+        await cluster.App.CutAsync(0, 1);
+        var left = new KvSession();
+        var right = new KvSession();
+        await left.PutAsync(N0, k, "left");
+        await right.PutAsync(N1, k, "right");
+        for (var i = 0; i < 20; i++) await new KvSession().PutAsync(i % 2 == 0 ? N0 : N1, $"{_p}bulk{i}", $"v{i}");
+
+        await cluster.App.HealAsync(0, 1);
+        await Eventually.HoldsAsync(async () =>
+        {
+            var d0 = await N0.GetStringAsync("/admin/digest");
+            var d1 = await N1.GetStringAsync("/admin/digest");
+            return d0 == d1;
+        }, AfterHeal, "both replicas hold the same state");
+
+        var survivor0 = (await new KvSession().GetAsync(N0, k)).Value;
+        var survivor1 = (await new KvSession().GetAsync(N1, k)).Value;
+        Assert.Equal(survivor0, survivor1);
+        Assert.Contains(survivor0, new[] { "left", "right" });
+        // Each session saw one of the two writes; the survivor's clock covers both, so neither waits.
+        foreach (var (session, node) in new[] { (left, N1), (right, N0) })
+        {
+            var read = session.GetAsync(node, k);
+            Assert.False(await Eventually.IsStillPendingAfter(read, TimeSpan.FromSeconds(2)));
+            Assert.Equal(survivor0, (await read).Value);
+        }
+    }
+}
