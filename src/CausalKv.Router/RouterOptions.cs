@@ -6,7 +6,7 @@ namespace CausalKv.Router;
 /// The router's settings. Settings it shares with the nodes (the cluster key, the value limit) are read from
 /// <c>CausalKv</c>; its own from <c>CausalKv:Router</c>, which wins where both say something. Defaults are written here.
 /// </summary>
-public sealed class RouterOptions
+internal sealed class RouterOptions
 {
     public const string SharedSection = "CausalKv";
     public const string Section = "CausalKv:Router";

@@ -26,6 +26,8 @@ public sealed class PeerLink : IAsyncDisposable
     private readonly Task _gossipLoop;
     private volatile IReadOnlyDictionary<long, long> _knownApplied = new Dictionary<long, long>();
     private SnapshotCursor? _snapshot;
+    private readonly object _learnGate = new();
+    private long _peerOrigin;
 
     public PeerLink(ViewNode peer, ReplicaStore store, PeerClient client, NodeTelemetry telemetry, ReplicationCoordinator owner)
     {
@@ -53,9 +55,27 @@ public sealed class PeerLink : IAsyncDisposable
 
     public void Wake() => _wake.Writer.TryWrite(true);
 
-    internal void Learned(IReadOnlyDictionary<long, long> peerApplied)
+    /// <summary>
+    /// What the peer reported of its frontier. Reports can arrive out of order
+    /// (a gossip digest sent before the last ack), so while the peer keeps its
+    /// origin the knowledge only grows; a new origin means it restarted empty.
+    /// </summary>
+    internal void Learned(long peerOrigin, IReadOnlyDictionary<long, long> peerApplied)
     {
-        _knownApplied = peerApplied;
+        lock (_learnGate)
+        {
+            if (peerOrigin != _peerOrigin)
+            {
+                _peerOrigin = peerOrigin;
+                _knownApplied = peerApplied;
+            }
+            else
+            {
+                var joined = new Dictionary<long, long>(_knownApplied);
+                StableFrontier.JoinInto(joined, peerApplied);
+                _knownApplied = joined;
+            }
+        }
         Reachable = true;
         LastContact = DateTimeOffset.UtcNow;
         _owner.OnPeerFrontier(this);
@@ -100,7 +120,7 @@ public sealed class PeerLink : IAsyncDisposable
             _telemetry.ReplicationWrites.Add(writes);
             activity?.SetTag("causalkv.bytes_sent", sent);
             if (message.SnapshotApplied is not null) _snapshot = null;
-            Learned(ack.Applied);
+            Learned(ack.Origin, ack.Applied);
             return true;
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
@@ -164,7 +184,7 @@ public sealed class PeerLink : IAsyncDisposable
             _telemetry.GossipBytes.Add(sent + received);
             activity?.SetTag("causalkv.bytes_sent", sent);
             activity?.SetTag("causalkv.bytes_received", received);
-            Learned(theirs.Applied);
+            Learned(theirs.Origin, theirs.Applied);
             var behind = !Covers(theirs.Applied, digest.Applied);
             activity?.SetTag("causalkv.outcome", behind ? "peer-behind" : "in-sync");
             if (behind) Wake();

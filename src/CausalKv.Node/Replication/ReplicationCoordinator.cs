@@ -120,6 +120,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     {
         From = _cluster.NodeId,
         Epoch = _cluster.Current.Epoch,
+        Origin = _store.Origin,
         Applied = _store.AppliedSnapshot(),
     };
 
@@ -130,7 +131,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         var link = LinkTo(digest.From);
         if (link is not null)
         {
-            link.Learned(digest.Applied);
+            link.Learned(digest.Origin, digest.Applied);
             if (!PeerLink.Covers(digest.Applied, mine.Applied)) link.Wake();
         }
         return mine;
@@ -143,7 +144,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         var result = _store.Apply(ranges, versions, message.SnapshotApplied);
         var link = LinkTo(message.From);
         if (link is not null) RecomputeStable();
-        return new ReplicationAck { Applied = result.Applied };
+        return new ReplicationAck { Origin = _store.Origin, Applied = result.Applied };
     }
 
     internal ReplicationMessage ToMessage(OutgoingBatch batch) => new()

@@ -77,6 +77,8 @@ public sealed class WireDependency
 
 public sealed class ReplicationAck
 {
+    /// <summary>The answering node's current origin: a new one means it restarted and its frontier may have shrunk.</summary>
+    public long Origin { get; set; }
     public Dictionary<long, long> Applied { get; set; } = [];
 }
 
@@ -85,6 +87,7 @@ public sealed class GossipDigest
 {
     public int From { get; set; }
     public long Epoch { get; set; }
+    public long Origin { get; set; }
     public Dictionary<long, long> Applied { get; set; } = [];
 }
 

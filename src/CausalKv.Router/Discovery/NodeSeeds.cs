@@ -5,7 +5,7 @@ namespace CausalKv.Router.Discovery;
 /// (<c>services:&lt;name&gt;:http:0</c>, i.e. <c>services__node0__http__0</c>) except the router's own, plus
 /// <c>CausalKv:Router:Seeds</c> for standalone use. Once a view is known its addresses are polled as well.
 /// </summary>
-public static class NodeSeeds
+internal static class NodeSeeds
 {
     public const string ServicesSection = "services";
     private const string RouterService = "router";

@@ -7,7 +7,7 @@ namespace CausalKv.Router.Discovery;
 /// The view's wire form, <c>{"Shard1": [{"address": "host:port", "id": 0}, ...], ...}</c>, read with the nodes' rules
 /// (re-implemented here: the router does not reference the node) and written the way the nodes write it.
 /// </summary>
-public static class ViewJson
+internal static class ViewJson
 {
     /// <summary>Reads a layout and validates it as a view of <paramref name="epoch"/>; the error says what is wrong.</summary>
     public static bool TryRead(JsonElement view, long epoch, out ShardView? result, out string? error)

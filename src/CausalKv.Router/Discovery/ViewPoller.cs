@@ -10,7 +10,7 @@ namespace CausalKv.Router.Discovery;
 /// <see cref="ViewTracker"/>, so a view changed anywhere is routed by within about one interval.
 /// Polls make no spans: several a second per node would bury the traces people look for.
 /// </summary>
-public sealed class ViewPoller(ViewTracker views, NodeTransport transport, IOptions<RouterOptions> options, ILogger<ViewPoller> log)
+internal sealed class ViewPoller(ViewTracker views, NodeTransport transport, IOptions<RouterOptions> options, ILogger<ViewPoller> log)
     : BackgroundService
 {
     private readonly TimeSpan _interval = options.Value.ViewPollInterval;

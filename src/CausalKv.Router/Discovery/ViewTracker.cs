@@ -10,7 +10,7 @@ namespace CausalKv.Router.Discovery;
 /// of a higher epoch; a node's <see cref="Replica"/> (its load and health) survives a view change as long as the
 /// node keeps its id and address.
 /// </summary>
-public sealed class ViewTracker
+internal sealed class ViewTracker
 {
     private readonly Lock _gate = new();
     private readonly RouterTelemetry _telemetry;

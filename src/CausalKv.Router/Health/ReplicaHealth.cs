@@ -5,7 +5,7 @@ namespace CausalKv.Router.Health;
 /// and passive health (no failed forward in the last few seconds). Times are milliseconds of a monotonic clock,
 /// passed in so that the rule can be tested without waiting.
 /// </summary>
-public sealed class ReplicaHealth
+internal sealed class ReplicaHealth
 {
     private volatile bool _probeHealthy = true;
     private long _penaltyUntilMs = long.MinValue;

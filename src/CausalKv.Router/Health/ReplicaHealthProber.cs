@@ -11,7 +11,7 @@ namespace CausalKv.Router.Health;
 /// view change (a node that just joined answers 503 until its handoff is done). 200 is healthy; anything else, or
 /// no answer within the timeout, is not. Probes make no spans.
 /// </summary>
-public sealed class ReplicaHealthProber(
+internal sealed class ReplicaHealthProber(
     ViewTracker views, NodeTransport transport, IOptions<RouterOptions> options, RouterTelemetry telemetry, ILogger<ReplicaHealthProber> log)
     : BackgroundService
 {

@@ -12,7 +12,7 @@ namespace CausalKv.Router.Routing;
 /// carries metadata of another cluster. If any shard answered an error, the router answers that error (status and
 /// JSON) with the shard named, and no items: a partial listing would look complete.
 /// </summary>
-public static class AllItemsMerge
+internal static class AllItemsMerge
 {
     public const string MetadataField = "causal-metadata";
 

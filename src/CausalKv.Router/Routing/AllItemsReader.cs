@@ -12,7 +12,7 @@ namespace CausalKv.Router.Routing;
 /// (body and <c>X-Causal-Metadata</c> header), under the same failover rules as single-key requests, and merges the
 /// answers with <see cref="AllItemsMerge"/>. Returns null when the client went away.
 /// </summary>
-public sealed class AllItemsReader(
+internal sealed class AllItemsReader(
     ViewTracker views, NodeTransport transport, ReplicaFailover failover, CausalMetadataCodec codec, IOptions<RouterOptions> options)
 {
     public const string MetadataHeader = "X-Causal-Metadata";

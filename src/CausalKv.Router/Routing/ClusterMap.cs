@@ -6,7 +6,7 @@ namespace CausalKv.Router.Routing;
 /// What the router routes by: one view, its hash ring, and each shard's replicas. Immutable; a view change
 /// swaps the whole map, so a request sees one consistent view per attempt round.
 /// </summary>
-public sealed class ClusterMap
+internal sealed class ClusterMap
 {
     private static readonly Replica[] NoReplicas = [];
 

@@ -10,7 +10,7 @@ namespace CausalKv.Router.Routing;
 /// <see cref="ForwarderError.RequestTimedOut"/>). Only then is it safe to send the same request to another replica:
 /// the first one cannot have applied it.
 /// </summary>
-public static class ConnectFailure
+internal static class ConnectFailure
 {
     public static bool IsConnectPhase(ForwarderError error, Exception? exception) =>
         error is ForwarderError.Request or ForwarderError.RequestTimedOut && IsConnectPhase(exception);

@@ -12,7 +12,7 @@ namespace CausalKv.Router.Routing;
 /// A replica that cannot be connected to is left for the shard's next one (the body is buffered so it can be sent
 /// again); any failure once connected is the client's answer, since the replica may have applied the request.
 /// </summary>
-public sealed class DataForwarder(
+internal sealed class DataForwarder(
     IHttpForwarder forwarder, NodeTransport transport, ReplicaFailover failover, IOptions<RouterOptions> options, RouterTelemetry telemetry)
 {
     private readonly ForwarderRequestConfig _config = new()

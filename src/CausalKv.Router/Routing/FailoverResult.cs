@@ -1,6 +1,6 @@
 namespace CausalKv.Router.Routing;
 
-public enum FailoverStatus
+internal enum FailoverStatus
 {
     /// <summary>A replica was reached; what it answered is the caller's business.</summary>
     Answered,
@@ -13,7 +13,7 @@ public enum FailoverStatus
 }
 
 /// <summary>How a <see cref="ReplicaFailover"/> run ended: for which shard, after how many attempts, at which replica, and the 503 message when it failed.</summary>
-public readonly record struct FailoverResult(FailoverStatus Status, string? Shard, int Attempts, TimeSpan Elapsed, Replica? Replica, string? Error = null)
+internal readonly record struct FailoverResult(FailoverStatus Status, string? Shard, int Attempts, TimeSpan Elapsed, Replica? Replica, string? Error = null)
 {
     public const string NoViewMessage =
         "The router knows no view yet: install one with PUT /view (at the router, or at any node the router polls).";

@@ -1,4 +1,4 @@
 namespace CausalKv.Router.Routing;
 
 /// <summary>The router's answer to <c>GET /data</c>: status and JSON body.</summary>
-public sealed record MergedAnswer(int Status, byte[] Body);
+internal sealed record MergedAnswer(int Status, byte[] Body);

@@ -11,7 +11,7 @@ namespace CausalKv.Router.Routing;
 /// no decompression: the router passes bytes through. Trace context is propagated from the current activity,
 /// replacing whatever the client sent, as YARP's own client factory does.
 /// </summary>
-public sealed class NodeTransport : IDisposable
+internal sealed class NodeTransport : IDisposable
 {
     private readonly SocketsHttpHandler _handler;
 

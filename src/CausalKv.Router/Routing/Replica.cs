@@ -7,7 +7,7 @@ namespace CausalKv.Router.Routing;
 /// One node of the view as the router sees it: where to send (<c>http://host:port</c>), how many requests it has
 /// in flight (for power-of-two-choices) and its health. Kept across view changes while its id and address stay.
 /// </summary>
-public sealed class Replica
+internal sealed class Replica
 {
     private int _outstanding;
 

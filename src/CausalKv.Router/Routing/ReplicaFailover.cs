@@ -12,7 +12,7 @@ namespace CausalKv.Router.Routing;
 /// not be connected to is ruled out for a few seconds (passive health). When a whole round fails the request pauses
 /// and tries again, until the deadline or until the client leaves: a shard that is cut off is not gone.
 /// </summary>
-public sealed class ReplicaFailover(ViewTracker views, IOptions<RouterOptions> options, RouterTelemetry telemetry)
+internal sealed class ReplicaFailover(ViewTracker views, IOptions<RouterOptions> options, RouterTelemetry telemetry)
 {
     private readonly TimeSpan _deadline = options.Value.UnreachableDeadline;
     private readonly TimeSpan _pause = options.Value.RetryPause;

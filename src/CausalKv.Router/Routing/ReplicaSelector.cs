@@ -7,7 +7,7 @@ namespace CausalKv.Router.Routing;
 /// replicas all look unhealthy is still tried); the rest follow in view order after the first, available ones
 /// before ruled-out ones, so a connect failure moves to the shard's next replica.
 /// </summary>
-public static class ReplicaSelector
+internal static class ReplicaSelector
 {
     public static Replica[] AttemptOrder(IReadOnlyList<Replica> replicas, long nowMs, Random random)
     {

@@ -1,7 +1,7 @@
 namespace CausalKv.Router.Routing;
 
 /// <summary>What is left to tell the client after routing: nothing (a replica answered, or the client left), or an error.</summary>
-public readonly record struct RouteOutcome(int Status, string? Error)
+internal readonly record struct RouteOutcome(int Status, string? Error)
 {
     public static readonly RouteOutcome Answered = new(0, null);
 

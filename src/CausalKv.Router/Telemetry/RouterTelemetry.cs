@@ -4,7 +4,7 @@ using System.Diagnostics.Metrics;
 namespace CausalKv.Router.Telemetry;
 
 /// <summary>The router's one ActivitySource and one Meter; every span, attribute and instrument name is defined here.</summary>
-public sealed class RouterTelemetry : IDisposable
+internal sealed class RouterTelemetry : IDisposable
 {
     public const string Name = "CausalKv.Router";
 

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using CausalKv.AppHost.Orchestration;
+using CausalKv.AppHost.Testing;
+
+namespace CausalKv.Bench;
+
+/// <summary>The benchmark scenarios; each starts its own cluster through the AppHost's testing API.</summary>
+internal static class Scenarios
+{
+    private static Task<CausalKvApp> PairAsync() =>
+        CausalKvTestingBuilder.Create(nodes: 2, shards: 1).WithoutRouter().StartAsync();
+
+    /// <summary>Bytes per gossip round for an in-sync pair, as the key count grows.</summary>
+    public static async Task GossipAsync(Report report)
+    {
+        await using var app = await PairAsync();
+        using var n0 = app.CreateHttpClient("node0");
+        using var n1 = app.CreateHttpClient("node1");
+        var loaded = 0;
+        foreach (var k in new[] { 1_000, 10_000, 100_000 })
+        {
+            await Cluster.LoadAsync(n0, Enumerable.Range(loaded, k - loaded).Select(i => $"g{i}"));
+            loaded = k;
+            await Cluster.WaitEqualAsync([n0, n1], TimeSpan.FromSeconds(60));
+            await Task.Delay(1000); // let in-flight pushes settle so the window holds only gossip
+            var a0 = await Cluster.CountersAsync(app, "node0");
+            var a1 = await Cluster.CountersAsync(app, "node1");
+            await Task.Delay(5000);
+            var b0 = await Cluster.CountersAsync(app, "node0");
+            var b1 = await Cluster.CountersAsync(app, "node1");
+            var rounds = (b0.GossipRounds - a0.GossipRounds) + (b1.GossipRounds - a1.GossipRounds);
+            var bytes = (b0.GossipBytes - a0.GossipBytes) + (b1.GossipBytes - a1.GossipBytes);
+            var repl = (b0.ReplicationBytes - a0.ReplicationBytes) + (b1.ReplicationBytes - a1.ReplicationBytes);
+            report.Add(new()
+            {
+                ["keys"] = k,
+                ["gossip rounds (5 s, both nodes)"] = rounds,
+                ["bytes per round (request + answer)"] = rounds == 0 ? 0 : (double)bytes / rounds,
+                ["replication bytes in window"] = repl,
+            });
+        }
+    }
+
+    /// <summary>Time and bytes from heal to equal replicas, for a pair that diverged by D keys.</summary>
+    public static async Task ConvergenceAsync(Report report)
+    {
+        await using var app = await PairAsync();
+        using var n0 = app.CreateHttpClient("node0");
+        using var n1 = app.CreateHttpClient("node1");
+        await Cluster.LoadAsync(n0, Enumerable.Range(0, 1000).Select(i => $"base{i}"));
+        await Cluster.WaitEqualAsync([n0, n1], TimeSpan.FromSeconds(30));
+        foreach (var d in new[] { 100, 1_000, 10_000 })
+        {
+            await app.CutAsync(0, 1);
+            await Cluster.LoadAsync(n0, Enumerable.Range(0, d).Select(i => $"div{d}-{i}"));
+            var before0 = await Cluster.CountersAsync(app, "node0");
+            var before1 = await Cluster.CountersAsync(app, "node1");
+            await app.HealAsync(0, 1);
+            var took = await Cluster.WaitEqualAsync([n0, n1], TimeSpan.FromSeconds(60), pollMs: 5);
+            var after0 = await Cluster.CountersAsync(app, "node0");
+            var after1 = await Cluster.CountersAsync(app, "node1");
+            var bytes = (after0.BytesSent - before0.BytesSent) + (after1.BytesSent - before1.BytesSent);
+            report.Add(new()
+            {
+                ["diverged keys"] = d,
+                ["heal to equal (ms)"] = took.TotalMilliseconds,
+                ["bytes exchanged"] = bytes,
+                ["bytes per diverged key"] = (double)bytes / d,
+            });
+        }
+    }
+
+    /// <summary>Causal-metadata size after a session touched N keys, with replicas in touch and while cut off.</summary>
+    public static async Task MetadataAsync(Report report)
+    {
+        await using var app = await PairAsync();
+        using var n0 = app.CreateHttpClient("node0");
+        using var n1 = app.CreateHttpClient("node1");
+        foreach (var cut in new[] { false, true })
+        {
+            if (cut) await app.CutAsync(0, 1);
+            foreach (var n in new[] { 10, 1_000, 10_000 })
+            {
+                if (cut && n > 1_000) continue;
+                JsonNode? meta = null;
+                var max = 0;
+                for (var i = 0; i < n; i++)
+                {
+                    var body = new JsonObject { ["value"] = Cluster.Value100, ["causal-metadata"] = meta?.DeepClone() };
+                    using var response = await n0.PutAsync($"/data/meta{(cut ? "c" : "t")}{n}-{i}", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+                    meta = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["causal-metadata"];
+                    max = Math.Max(max, Cluster.MetadataBytes(meta));
+                }
+                report.Add(new()
+                {
+                    ["replicas"] = cut ? "cut off" : "in touch",
+                    ["keys written by the session"] = n,
+                    ["metadata bytes at the end"] = Cluster.MetadataBytes(meta),
+                    ["largest metadata seen (bytes)"] = max,
+                    ["dependencies at the end"] = meta?["d"]?.AsObject().Count ?? 0,
+                });
+            }
+            if (cut) await app.HealAsync(0, 1);
+        }
+    }
+
+    /// <summary>Resident memory of a node per 1e5 keys of 100-byte values.</summary>
+    public static async Task MemoryAsync(Report report)
+    {
+        await using var app = await PairAsync();
+        using var n0 = app.CreateHttpClient("node0");
+        using var n1 = app.CreateHttpClient("node1");
+        var node0 = app.GetResource("node0");
+        await Task.Delay(2000);
+        var idle = Cluster.RssBytes(node0.Pid!.Value);
+        await Cluster.LoadAsync(n0, Enumerable.Range(0, 100_000).Select(i => $"mem{i}"));
+        await Cluster.WaitEqualAsync([n0, n1], TimeSpan.FromSeconds(60));
+        await Task.Delay(2000);
+        var loaded = Cluster.RssBytes(node0.Pid!.Value);
+        report.Add(new()
+        {
+            ["idle node RSS (MiB)"] = idle / 1048576.0,
+            ["RSS with 1e5 keys (MiB)"] = loaded / 1048576.0,
+            ["RSS per 1e5 keys (MiB)"] = (loaded - idle) / 1048576.0,
+            ["bytes per key"] = (loaded - idle) / 100_000.0,
+        });
+    }
+}

@@ -1,0 +1,47 @@
+using CausalKv.Router.Routing;
+using Microsoft.Extensions.Options;
+
+namespace CausalKv.Router.Api;
+
+/// <summary>The data API of api.md, for the whole cluster: single keys go to their shard, <c>GET /data</c> to every shard.</summary>
+internal static class DataRoutes
+{
+    public static IEndpointRouteBuilder MapDataRoutes(this IEndpointRouteBuilder app)
+    {
+        app.MapMethods("/data/{key}", [HttpMethods.Get, HttpMethods.Put, HttpMethods.Delete], RouteKeyAsync);
+        app.MapGet("/data", ReadAllAsync);
+        return app;
+    }
+
+    private static async Task RouteKeyAsync(HttpContext context, string key, DataForwarder forwarder, IOptions<RouterOptions> options)
+    {
+        if (await BufferAsync(context, options.Value) is not { } body) return;
+        var outcome = await forwarder.ForwardAsync(context, key, RequestBody.Replay(context.Request, body));
+        if (outcome.Error is null || context.Response.HasStarted || context.RequestAborted.IsCancellationRequested) return;
+        context.Response.Clear();
+        await JsonResponses.ErrorAsync(context.Response, outcome.Status, outcome.Error);
+    }
+
+    private static async Task ReadAllAsync(HttpContext context, AllItemsReader reader, IOptions<RouterOptions> options)
+    {
+        if (await BufferAsync(context, options.Value) is not { } body) return;
+        var answer = await reader.ReadAsync(context.Request, body);
+        if (answer is null) return;
+        await JsonResponses.WriteAsync(context.Response, answer.Status, answer.Body);
+    }
+
+    /// <summary>The request body, or null after answering 413 when it is over the limit.</summary>
+    private static async Task<byte[]?> BufferAsync(HttpContext context, RouterOptions options)
+    {
+        try
+        {
+            return await RequestBody.ReadAsync(context.Request, options.MaxBodyBytes, context.RequestAborted);
+        }
+        catch (RequestBody.TooLargeException e)
+        {
+            await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status413PayloadTooLarge,
+                $"The request body is over {e.Limit} bytes; values may be at most {options.MaxValueBytes} bytes.");
+            return null;
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace CausalKv.Router.Api;
+
+/// <summary>Writes the router's own JSON answers; every error is <c>{"error": "..."}</c>.</summary>
+internal static class JsonResponses
+{
+    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static async Task WriteAsync(HttpResponse response, int status, Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, Options))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+        await WriteAsync(response, status, buffer.WrittenMemory);
+    }
+
+    public static async Task WriteAsync(HttpResponse response, int status, ReadOnlyMemory<byte> json)
+    {
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        response.ContentLength = json.Length;
+        await response.Body.WriteAsync(json);
+    }
+
+    public static Task ErrorAsync(HttpResponse response, int status, string error) =>
+        WriteAsync(response, status, w => w.WriteString("error", error));
+}

@@ -1,0 +1,82 @@
+using System.Text;
+using CausalKv.Router.Api;
+using CausalKv.Router.Discovery;
+
+namespace CausalKv.Tests.Router;
+
+public sealed class ViewRequestTests
+{
+    private static (bool Ok, string? Error) Parse(string body)
+    {
+        var ok = ViewRequest.TryParse(Encoding.UTF8.GetBytes(body), out _, out _, out var error);
+        return (ok, error);
+    }
+
+    [Theory]
+    [InlineData("", "needs a \"view\" object")]
+    [InlineData("   ", "needs a \"view\" object")]
+    [InlineData("{}", "needs a \"view\" object")]
+    [InlineData("""{"view": []}""", "needs a \"view\" object")]
+    [InlineData("not json", "not valid JSON")]
+    [InlineData("[1]", "must be a JSON object")]
+    [InlineData("""{"view": {}}""", "at least one shard")]
+    [InlineData("""{"view": {"s0": []}}""", "shard 's0' has no nodes")]
+    [InlineData("""{"view": {"s0": {"address": "a:1", "id": 0}}}""", "must be a list of nodes")]
+    [InlineData("""{"view": {"s0": [{"address": "a:1"}]}}""", "non-negative integer \"id\"")]
+    [InlineData("""{"view": {"s0": [{"address": "a:1", "id": -1}]}}""", "non-negative integer \"id\"")]
+    [InlineData("""{"view": {"s0": [{"address": 5, "id": 0}]}}""", "string \"address\"")]
+    [InlineData("""{"view": {"s0": [{"address": "a:1", "id": 0}], "s1": [{"address": "b:1", "id": 0}]}}""", "duplicate node id 0")]
+    [InlineData("""{"view": {"s0": [{"address": "a:1", "id": 0}], "s1": [{"address": "A:1", "id": 1}]}}""", "duplicate address")]
+    [InlineData("""{"view": {"s0": [{"address": "nohost", "id": 0}]}}""", "must be host:port")]
+    [InlineData("""{"view": {"s0": [{"address": "h:70000", "id": 0}]}}""", "invalid port")]
+    [InlineData("""{"view": {"s0": [{"address": "h:1", "id": 0}], "s0": [{"address": "h:2", "id": 1}]}}""", "appears twice")]
+    [InlineData("""{"view": {"s0": [{"address": "h:1", "id": 0}]}, "epoch": 0}""", "positive integer")]
+    [InlineData("""{"view": {"s0": [{"address": "h:1", "id": 0}]}, "epoch": "3"}""", "positive integer")]
+    public void Malformed_views_are_refused_with_a_message_saying_what_is_wrong(string body, string expected)
+    {
+        var (ok, error) = Parse(body);
+        Assert.False(ok);
+        Assert.Contains(expected, error);
+    }
+
+    [Fact]
+    public void A_valid_view_is_parsed_with_its_optional_epoch()
+    {
+        var body = """{"view": {"s1": [{"address": "127.0.0.22:8081", "id": 2}, {"address": "127.0.0.23:8081", "id": 3}], "s0": [{"address": "127.0.0.20:8081", "id": 0}]}, "epoch": 7}"""u8;
+        Assert.True(ViewRequest.TryParse(body, out var layout, out var epoch, out var error), error);
+        Assert.Equal(7, epoch);
+        Assert.Equal(["s0", "s1"], layout!.ShardNames);
+        Assert.Equal([2, 3], layout.NodesOf("s1").Select(n => n.Id));
+
+        Assert.True(ViewRequest.TryParse("""{"view": {"s0": [{"address": "h:1", "id": 0}]}, "epoch": null}"""u8, out _, out epoch, out _));
+        Assert.Null(epoch);
+    }
+
+    [Fact]
+    public void A_node_s_view_answer_is_read_back_as_written()
+    {
+        Assert.True(ViewRequest.TryParse("""{"view": {"s0": [{"address": "h:1", "id": 0}, {"address": "h:2", "id": 1}], "s1": [{"address": "h:3", "id": 5}]}}"""u8,
+            out var layout, out _, out _));
+        var view = layout!.WithEpoch(4);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("epoch", 4);
+            writer.WritePropertyName("view");
+            ViewJson.Write(writer, view);
+            writer.WriteNumber("node", 0);
+            writer.WriteBoolean("handoffPending", false);
+            writer.WriteEndObject();
+        }
+        Assert.True(ViewJson.TryReadNodeAnswer(buffer.WrittenSpan, out var epoch, out var read));
+        Assert.Equal(4, epoch);
+        Assert.True(read!.SameLayoutAs(view));
+        Assert.Equal(4, read.Epoch);
+
+        Assert.True(ViewJson.TryReadNodeAnswer("""{"epoch":0,"view":null,"node":3,"shard":null,"handoffPending":false}"""u8, out epoch, out read));
+        Assert.Equal(0, epoch);
+        Assert.Null(read);
+        Assert.False(ViewJson.TryReadNodeAnswer("<html>"u8, out _, out _));
+    }
+}
