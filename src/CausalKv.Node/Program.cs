@@ -31,6 +31,7 @@ builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplicationCoordin
 builder.Services.AddSingleton<HandoffFence>();
 builder.Services.AddSingleton<Handoff>();
 builder.Services.AddSingleton<ViewChanger>();
+builder.Services.AddHostedService<StrayKeySweeper>();
 builder.Services.AddSingleton<CausalWaiter>();
 builder.Services.AddSingleton<ShardForwarder>();
 builder.Services.AddSingleton<DataEndpoints>();

@@ -38,8 +38,12 @@ internal sealed class RouterOptions
     /// <summary>A cut link drops packets rather than refusing them, so connecting must give up quickly and try the next replica.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Longest silence from a replica once connected; above the nodes' causal-wait deadline (30 s) so that a waiting read is never cut short.</summary>
-    public TimeSpan ForwardActivityTimeout { get; set; } = TimeSpan.FromSeconds(100);
+    /// <summary>
+    /// Longest silence from a replica once a request was sent. Keep it above the nodes' causal-wait deadline
+    /// (CausalKv:CausalWaitDeadline, 30 s by default) so a waiting read gets the node's own answer; it also bounds how
+    /// long a request sent just before its replica was cut off hangs (it cannot be re-sent: it may have been applied).
+    /// </summary>
+    public TimeSpan ForwardActivityTimeout { get; set; } = TimeSpan.FromSeconds(40);
 
     /// <summary>How long a request keeps retrying a shard none of whose replicas can be reached before it gets a 503.</summary>
     public TimeSpan UnreachableDeadline { get; set; } = TimeSpan.FromSeconds(30);

@@ -303,15 +303,19 @@ public sealed class CausalKvApp : IAsyncDisposable
         };
 
     /// <summary>Installs a layout (shard -> node ids) on every node of the old and the new view, with the next epoch.</summary>
-    public async Task<long> InstallViewAsync(IReadOnlyDictionary<string, int[]> layout, CancellationToken ct = default)
+    /// <param name="onlyOn">install on these nodes only (views may reach nodes in any order); the rest with <see cref="CompleteViewAsync"/></param>
+    public async Task<long> InstallViewAsync(IReadOnlyDictionary<string, int[]> layout, CancellationToken ct = default, IEnumerable<int>? onlyOn = null)
     {
         await _viewGate.WaitAsync(ct);
         try
         {
             var epoch = Epoch + 1;
             var body = ViewBody(layout, epoch);
+            var only = onlyOn?.ToHashSet();
             var targets = _layout.Values.SelectMany(x => x).Concat(layout.Values.SelectMany(x => x)).Distinct()
+                .Where(id => only is null || only.Contains(id))
                 .Select(Node).Where(n => n.State == ResourceState.Running).ToList();
+            _pendingView = only is null ? null : (layout.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal), _layout, epoch, only);
             var results = await Task.WhenAll(targets.Select(async n =>
             {
                 using var response = await _control.PutAsync(new Uri(n.Endpoint, "/view"), JsonContent.Create(body), ct);
@@ -328,6 +332,26 @@ public sealed class CausalKvApp : IAsyncDisposable
         {
             _viewGate.Release();
         }
+    }
+
+    private (Dictionary<string, int[]> Layout, Dictionary<string, int[]> Previous, long Epoch, HashSet<int> Done)? _pendingView;
+
+    /// <summary>Installs the view a partial <see cref="InstallViewAsync"/> left out on the remaining nodes.</summary>
+    public async Task CompleteViewAsync(CancellationToken ct = default)
+    {
+        if (_pendingView is not { } pending) return;
+        var body = ViewBody(pending.Layout, pending.Epoch);
+        var targets = pending.Previous.Values.SelectMany(x => x).Concat(pending.Layout.Values.SelectMany(x => x)).Distinct()
+            .Where(id => !pending.Done.Contains(id)).Select(Node).Where(n => n.State == ResourceState.Running).ToList();
+        var results = await Task.WhenAll(targets.Select(async n =>
+        {
+            using var response = await _control.PutAsync(new Uri(n.Endpoint, "/view"), JsonContent.Create(body), ct);
+            return (n.Name, response.StatusCode, Text: await response.Content.ReadAsStringAsync(ct));
+        }));
+        _pendingView = null;
+        var failed = results.Where(r => r.StatusCode != HttpStatusCode.OK).ToList();
+        if (failed.Count > 0)
+            throw new InvalidOperationException("View change incomplete: " + string.Join("; ", failed.Select(f => $"{f.Name}: {(int)f.StatusCode} {f.Text}")));
     }
 
     /// <summary>The <c>PUT /view</c> body for a layout.</summary>

@@ -99,6 +99,7 @@ public sealed class VersionVector : IEquatable<VersionVector>
     /// <summary>This vector with <paramref name="origin"/>'s entry raised to <paramref name="seq"/>.</summary>
     public VersionVector With(long origin, long seq)
     {
+        if (seq <= 0) return this;
         var i = IndexOf(origin);
         if (i >= 0)
         {

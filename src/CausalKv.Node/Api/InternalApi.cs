@@ -10,10 +10,11 @@ public static class InternalApi
 {
     public static IEndpointRouteBuilder MapInternalApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/internal/gossip", async (HttpContext context, ReplicationCoordinator replication) =>
+        app.MapPost("/internal/gossip", async (HttpContext context, ReplicationCoordinator replication, ClusterState cluster) =>
         {
             var digest = await context.Request.ReadFromJsonAsync(WireJsonContext.Default.GossipDigest, context.RequestAborted);
             if (digest is null) return Results.BadRequest();
+            cluster.ObserveEpoch(digest.Epoch);
             return Results.Json(replication.OnGossip(digest), WireJsonContext.Default.GossipDigest);
         });
         app.MapPost("/internal/replicate", async (HttpContext context, ReplicationCoordinator replication) =>
@@ -22,12 +23,16 @@ public static class InternalApi
             if (message is null) return Results.BadRequest();
             return Results.Json(replication.OnReplicate(message), WireJsonContext.Default.ReplicationAck);
         });
-        app.MapPost("/internal/handoff", async (HttpContext context, ReplicaStore store, HandoffFence fence, ClusterState cluster) =>
+        app.MapPost("/internal/frontier", (ReplicationCoordinator replication) =>
+            Results.Json(replication.Frontier(), WireJsonContext.Default.ShardFrontier));
+        app.MapPost("/internal/handoff", async (HttpContext context, ReplicaStore store, HandoffFence fence, ClusterState cluster, ReplicationCoordinator replication) =>
         {
             var message = await context.Request.ReadFromJsonAsync(HandoffJsonContext.Default.HandoffMessage, context.RequestAborted);
             if (message is null) return Results.BadRequest();
+            cluster.ObserveEpoch(message.Epoch);
             var versions = message.Versions.Select(v => new KeyValuePair<string, StoredVersion>(v.K, v.ToStored())).ToList();
-            store.Import(versions);
+            var last = store.Import(versions);
+            if (versions.Count > 0) replication.RecordImport(store.Origin, last, message.SourceStable);
             if (message.Complete && fence.Complete(message.Epoch, message.FromShard)) store.Changed.Signal();
             return Results.Json(new HandoffAck { Node = cluster.NodeId, Epoch = cluster.Current.Epoch, Imported = versions.Count },
                 HandoffJsonContext.Default.HandoffAck);

@@ -23,6 +23,18 @@ public sealed class ClusterState
 
     public event Action<Membership, Membership>? Changed;
 
+    private long _highestEpochSeen;
+
+    /// <summary>The newest view epoch any peer has mentioned; above ours means our view is behind.</summary>
+    public long HighestEpochSeen => Math.Max(Interlocked.Read(ref _highestEpochSeen), Current.Epoch);
+
+    public void ObserveEpoch(long epoch)
+    {
+        long seen;
+        while (epoch > (seen = Interlocked.Read(ref _highestEpochSeen)))
+            if (Interlocked.CompareExchange(ref _highestEpochSeen, epoch, seen) == seen) return;
+    }
+
     public void Install(ShardView view)
     {
         var old = _current;

@@ -12,12 +12,20 @@ public sealed class HandoffFence
     private readonly object _gate = new();
     private HashRing? _oldRing;
     private HashSet<string> _pending = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private long _epoch;
+    private DateTimeOffset? _since;
     private readonly HashSet<(long Epoch, string Shard)> _early = [];
 
     public bool AnyPending
     {
         get { lock (_gate) return _pending.Count > 0; }
+    }
+
+    /// <summary>How long the current fence has been up.</summary>
+    public TimeSpan Age
+    {
+        get { lock (_gate) return _since is { } t ? DateTimeOffset.UtcNow - t : TimeSpan.Zero; }
     }
 
     public long Epoch
@@ -36,8 +44,10 @@ public sealed class HandoffFence
         lock (_gate)
         {
             _epoch = epoch;
+            _since = DateTimeOffset.UtcNow;
             _oldRing = oldRing;
             _pending = new HashSet<string>(sources, StringComparer.Ordinal);
+            _done.Clear();
             // Handoffs may arrive before the view that asks for them.
             foreach (var (e, shard) in _early.ToArray())
             {
@@ -53,8 +63,16 @@ public sealed class HandoffFence
         lock (_gate)
         {
             if (epoch > _epoch) { _early.Add((epoch, source)); return false; }
-            return epoch == _epoch && _pending.Remove(source);
+            if (epoch != _epoch) return false;
+            _done.Add(source);
+            return _pending.Remove(source);
         }
+    }
+
+    /// <summary>The old shards that reported for the current epoch, to tell the other replicas in gossip.</summary>
+    public (long Epoch, string[] Done) Reported
+    {
+        get { lock (_gate) return (_epoch, _done.ToArray()); }
     }
 
     public void Clear()

@@ -40,7 +40,8 @@ public sealed class ViewChanger(
             var plan = HandoffPlan.Create(old.View, view, cluster.NodeId);
             if (plan.ShardChanged && plan.NewShard is not null) store.StartIncarnation(cluster.NodeId);
             if (old.Ring is not null && plan.NewShard is not null && plan.IncomingFromShards.Count > 0)
-                fence.Begin(view.Epoch, old.Ring, plan.IncomingFromShards.Where(s => s != plan.OldShard || plan.ShardChanged));
+                // Keys that stay in a shard of the same name come by replication (and catch-up), not by handoff.
+                fence.Begin(view.Epoch, old.Ring, plan.IncomingFromShards.Where(s => s != plan.NewShard));
             cluster.Install(view);
             if (plan.ShardChanged && plan.NewShard is not null) replication.ExpectCatchUp();
             log.LogInformation("Installed view epoch {Epoch}: node {Node} in shard {Shard} ({Nodes} nodes, {Shards} shards)",

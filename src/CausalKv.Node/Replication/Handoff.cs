@@ -29,7 +29,8 @@ public sealed class Handoff(
     private readonly int _batch = Math.Max(1, options.Value.ReplicationBatchEntries);
     private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
 
-    public async Task<HandoffOutcome> HandOffStrayKeysAsync(Membership membership, CancellationToken ct, string? oldShard = null)
+    /// <param name="announce">tell every shard this node is done (after a view change), not only those that get keys</param>
+    public async Task<HandoffOutcome> HandOffStrayKeysAsync(Membership membership, CancellationToken ct, string? oldShard = null, bool announce = true)
     {
         if (membership.View is null) return new HandoffOutcome(0, []);
         var fromShard = oldShard ?? membership.MyShard ?? "";
@@ -42,14 +43,16 @@ public sealed class Handoff(
             list.Add(key);
         }
         // Every shard hears "complete" from us, even with no keys: its fence waits for each old shard.
-        var targets = membership.View.ShardNames.Where(s => s != membership.MyShard || oldShard != membership.MyShard).ToList();
+        var targets = announce
+            ? membership.View.ShardNames.Where(s => s != membership.MyShard || oldShard != membership.MyShard).ToList()
+            : byShard.Keys.ToList();
         if (targets.Count == 0 && byShard.Count == 0) return new HandoffOutcome(0, []);
 
         using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.Handoff);
         activity?.SetTag("causalkv.epoch", membership.Epoch);
         activity?.SetTag("causalkv.from_shard", fromShard);
         var started = Stopwatch.GetTimestamp();
-        var sourceStable = new Dictionary<long, long>(replication.Stable);
+        var sourceStable = new Dictionary<long, long>(replication.Effective);
         var tasks = targets.Select(shard => HandOffToShardAsync(membership, fromShard, shard,
             byShard.GetValueOrDefault(shard) ?? [], sourceStable, ct)).ToList();
         var results = await Task.WhenAll(tasks);

@@ -185,6 +185,7 @@ public sealed class PeerLink : IAsyncDisposable
             activity?.SetTag("causalkv.bytes_sent", sent);
             activity?.SetTag("causalkv.bytes_received", received);
             Learned(theirs.Origin, theirs.Applied);
+            _owner.OnPeerDigest(theirs);
             var behind = !Covers(theirs.Applied, digest.Applied);
             activity?.SetTag("causalkv.outcome", behind ? "peer-behind" : "in-sync");
             if (behind) Wake();

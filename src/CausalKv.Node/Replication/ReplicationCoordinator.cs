@@ -23,11 +23,20 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     private readonly object _gate = new();
     private Dictionary<int, PeerLink> _links = [];
     private volatile IReadOnlyDictionary<long, long> _stable = new Dictionary<long, long>();
+    private volatile IReadOnlyDictionary<long, long> _effective = new Dictionary<long, long>();
+    private readonly Dictionary<long, long> _foreign = [];
+    private readonly List<(long Origin, long Seq, Dictionary<long, long> SourceStable)> _imports = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyDictionary<long, long>> _remote = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _remoteLoop;
     private volatile bool _caughtUp = true;
 
+    private readonly HandoffFence _fence;
+
     public ReplicationCoordinator(ReplicaStore store, PeerClient client, NodeTelemetry telemetry, ClusterState cluster,
-        IOptions<NodeOptions> options, ILogger<ReplicationCoordinator> log)
+        HandoffFence fence, IOptions<NodeOptions> options, ILogger<ReplicationCoordinator> log)
     {
+        _fence = fence;
         _store = store;
         _client = client;
         _telemetry = telemetry;
@@ -59,7 +68,37 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         get { lock (_gate) return _links.Values.ToArray(); }
     }
 
-    public bool IsStable(string key, Dependency dependency) => dependency.Clock.IsCoveredBy(_stable);
+    /// <summary>What every replica of this shard holds: its own origins' stable writes and those of completed handoffs.</summary>
+    public IReadOnlyDictionary<long, long> Effective => _effective;
+
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<long, long>> RemoteFrontiers => _remote;
+
+    /// <summary>
+    /// True when every replica of the key's current shard holds the writes the
+    /// dependency names, so no client needs to carry it any more. Judged by the
+    /// frontier of the shard that owns the key now: ours, or the one its
+    /// replicas last reported.
+    /// </summary>
+    public bool IsStable(string key, Dependency dependency)
+    {
+        var m = _cluster.Current;
+        var shard = m.ShardFor(key);
+        if (shard is null) return false;
+        if (shard == m.MyShard) return dependency.Clock.IsCoveredBy(_effective);
+        return _remote.TryGetValue(shard, out var frontier) && dependency.Clock.IsCoveredBy(frontier);
+    }
+
+    /// <summary>
+    /// Remembers that this replica imported a handoff as its writes up to
+    /// <paramref name="seq"/>: once every replica holds those, every replica holds
+    /// what the old shard's frontier named for the moved keys.
+    /// </summary>
+    public void RecordImport(long origin, long seq, Dictionary<long, long>? sourceStable)
+    {
+        if (sourceStable is null || sourceStable.Count == 0) return;
+        lock (_gate) _imports.Add((origin, seq, sourceStable));
+        RecomputeStable();
+    }
 
     private void Reconcile(Membership next)
     {
@@ -110,24 +149,106 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     private void RecomputeStable()
     {
         var frontiers = new List<IReadOnlyDictionary<long, long>> { _store.AppliedSnapshot() };
-        lock (_gate) frontiers.AddRange(_links.Values.Select(l => l.KnownApplied));
-        var stable = StableFrontier.Minimum(frontiers);
-        _stable = stable;
-        _store.TrimLogs(stable);
+        Dictionary<long, long> effective;
+        lock (_gate)
+        {
+            frontiers.AddRange(_links.Values.Select(l => l.KnownApplied));
+            var stable = StableFrontier.Minimum(frontiers);
+            _stable = stable;
+            _imports.RemoveAll(i =>
+            {
+                if (stable.GetValueOrDefault(i.Origin) < i.Seq) return false;
+                StableFrontier.JoinInto(_foreign, i.SourceStable);
+                return true;
+            });
+            effective = new Dictionary<long, long>(stable);
+            StableFrontier.JoinInto(effective, _foreign);
+            _effective = effective;
+        }
+        _store.TrimLogs(_stable);
     }
 
-    public GossipDigest Digest() => new()
+    private void LearnForeign(IReadOnlyDictionary<long, long>? foreign)
     {
-        From = _cluster.NodeId,
+        if (foreign is null || foreign.Count == 0) return;
+        lock (_gate)
+        {
+            if (PeerLink.Covers(_foreign, foreign)) return;
+            StableFrontier.JoinInto(_foreign, foreign);
+        }
+        RecomputeStable();
+    }
+
+    public ShardFrontier Frontier() => new()
+    {
+        Shard = _cluster.Current.MyShard,
+        Epoch = _cluster.Current.Epoch,
+        Stable = new Dictionary<long, long>(_effective),
+    };
+
+    /// <summary>Every second, asks one replica of every other shard for its frontier, so metadata on its keys can be pruned here.</summary>
+    private async Task PollRemoteFrontiersAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        var rotation = 0;
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            var m = _cluster.Current;
+            if (m.View is null) continue;
+            foreach (var stale in _remote.Keys.Where(k => !m.View.Shards.ContainsKey(k) || k == m.MyShard)) _remote.TryRemove(stale, out _);
+            rotation++;
+            await Task.WhenAll(m.View.ShardNames.Where(s => s != m.MyShard).Select(async shard =>
+            {
+                var replicas = m.View.NodesOf(shard);
+                for (var i = 0; i < replicas.Count; i++)
+                {
+                    var target = replicas[(rotation + i) % replicas.Count];
+                    try
+                    {
+                        var (frontier, _, _) = await _client.PostAsync(target, "/internal/frontier", Digest(),
+                            WireJsonContext.Default.GossipDigest, WireJsonContext.Default.ShardFrontier, ct, TimeSpan.FromSeconds(2));
+                        if (frontier.Shard == shard) _remote[shard] = frontier.Stable;
+                        return;
+                    }
+                    catch (Exception) when (!ct.IsCancellationRequested) { }
+                }
+            }));
+        }
+    }
+
+    public GossipDigest Digest()
+    {
+        var (fenceEpoch, done) = _fence.Reported;
+        return new GossipDigest
+        {
+            From = _cluster.NodeId,
         Epoch = _cluster.Current.Epoch,
         Origin = _store.Origin,
         Applied = _store.AppliedSnapshot(),
-    };
+            Foreign = ForeignSnapshot(),
+            FenceEpoch = fenceEpoch,
+            HandoffsDone = done.Length == 0 ? null : done,
+        };
+    }
+
+    private Dictionary<long, long>? ForeignSnapshot()
+    {
+        lock (_gate) return _foreign.Count == 0 ? null : new Dictionary<long, long>(_foreign);
+    }
+
+    internal void OnPeerDigest(GossipDigest digest)
+    {
+        LearnForeign(digest.Foreign);
+        var cleared = false;
+        foreach (var shard in digest.HandoffsDone ?? []) cleared |= _fence.Complete(digest.FenceEpoch, shard);
+        if (cleared) _store.Changed.Signal();
+    }
 
     /// <summary>A peer's gossip: learn its frontier, push what it lacks, answer with ours.</summary>
     public GossipDigest OnGossip(GossipDigest digest)
     {
         var mine = Digest();
+        OnPeerDigest(digest);
         var link = LinkTo(digest.From);
         if (link is not null)
         {
@@ -174,12 +295,22 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         return worst;
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _remoteLoop = Task.Run(async () =>
+        {
+            try { await PollRemoteFrontiersAsync(_stop.Token); }
+            catch (OperationCanceledException) { }
+        });
+        return Task.CompletedTask;
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
 
     public async ValueTask DisposeAsync()
     {
+        _stop.Cancel();
+        if (_remoteLoop is not null) await _remoteLoop;
         PeerLink[] links;
         lock (_gate) { links = _links.Values.ToArray(); _links = []; }
         foreach (var link in links) await link.DisposeAsync();

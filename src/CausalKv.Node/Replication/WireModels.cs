@@ -89,12 +89,26 @@ public sealed class GossipDigest
     public long Epoch { get; set; }
     public long Origin { get; set; }
     public Dictionary<long, long> Applied { get; set; } = [];
+    /// <summary>Writes of other shards' origins that every replica of this shard holds (from completed handoffs).</summary>
+    public Dictionary<long, long>? Foreign { get; set; }
+    /// <summary>Old shards that reported their handoff complete for <see cref="FenceEpoch"/>, so replicas they missed learn it too.</summary>
+    public long FenceEpoch { get; set; }
+    public string[]? HandoffsDone { get; set; }
+}
+
+/// <summary>A shard's stable frontier, as one of its replicas knows it: what every replica of the shard holds.</summary>
+public sealed class ShardFrontier
+{
+    public string? Shard { get; set; }
+    public long Epoch { get; set; }
+    public Dictionary<long, long> Stable { get; set; } = [];
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ReplicationMessage))]
 [JsonSerializable(typeof(ReplicationAck))]
 [JsonSerializable(typeof(GossipDigest))]
+[JsonSerializable(typeof(ShardFrontier))]
 internal sealed partial class WireJsonContext : JsonSerializerContext;
 
 public sealed class HandoffMessage

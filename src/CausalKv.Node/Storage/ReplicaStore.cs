@@ -197,7 +197,8 @@ public sealed class ReplicaStore
             }
             if (ranges is null) return null;
             var versions = new List<KeyValuePair<string, StoredVersion>>(keys!.Count);
-            foreach (var k in keys) versions.Add(new(k, _versions[k]));
+            foreach (var k in keys)
+                if (_versions.TryGetValue(k, out var v)) versions.Add(new(k, v)); // a key handed off since is the new shard's now
             return new OutgoingBatch(ranges, versions, null, false);
         }
     }

@@ -36,7 +36,7 @@ internal static class ViewRequest
             }
             if (root.TryGetProperty("epoch", out var e) && e.ValueKind != JsonValueKind.Null)
             {
-                if (!e.TryGetInt64(out var given) || given < 1)
+                if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out var given) || given < 1)
                 {
                     error = "\"epoch\", when given, must be a positive integer.";
                     return false;

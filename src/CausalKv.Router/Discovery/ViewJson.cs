@@ -28,7 +28,7 @@ internal static class ViewJson
             {
                 if (n.ValueKind != JsonValueKind.Object
                     || !n.TryGetProperty("address", out var a) || a.ValueKind != JsonValueKind.String
-                    || !n.TryGetProperty("id", out var id) || !id.TryGetInt32(out var nodeId) || nodeId < 0)
+                    || !n.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out var nodeId) || nodeId < 0)
                 {
                     error = $"Every node of shard '{shard.Name}' needs a string \"address\" (host:port) and a non-negative integer \"id\".";
                     return false;
@@ -56,7 +56,8 @@ internal static class ViewJson
             using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object
-                || !root.TryGetProperty("epoch", out var e) || !e.TryGetInt64(out epoch) || epoch < 0) return false;
+                || !root.TryGetProperty("epoch", out var e) || e.ValueKind != JsonValueKind.Number
+                || !e.TryGetInt64(out epoch) || epoch < 0) return false;
             if (root.TryGetProperty("view", out var v) && v.ValueKind == JsonValueKind.Object)
             {
                 return TryRead(v, epoch, out view, out _);

@@ -9,7 +9,8 @@ namespace CausalKv.Router.Health;
 /// <summary>
 /// Active health: <c>GET /health</c> on every replica of the current view every probe interval, and at once after a
 /// view change (a node that just joined answers 503 until its handoff is done). 200 is healthy; anything else, or
-/// no answer within the timeout, is not. Probes make no spans.
+/// no answer within the timeout, is not. A replica that stops answering altogether (as opposed to answering 503) is
+/// taken to be cut off: the requests in flight to it are cancelled (see <see cref="Replica.CutInFlight"/>). Probes make no spans.
 /// </summary>
 internal sealed class ReplicaHealthProber(
     ViewTracker views, NodeTransport transport, IOptions<RouterOptions> options, RouterTelemetry telemetry, ILogger<ReplicaHealthProber> log)
@@ -40,10 +41,12 @@ internal sealed class ReplicaHealthProber(
         timeout.CancelAfter(_timeout);
         string verdict;
         bool healthy;
+        var answered = false;
         try
         {
             using var response = await transport.Client.GetAsync(replica.BaseUrl + "/health", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             healthy = response.StatusCode == System.Net.HttpStatusCode.OK;
+            answered = true;
             verdict = $"GET /health answered {(int)response.StatusCode}";
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
@@ -56,7 +59,9 @@ internal sealed class ReplicaHealthProber(
         if (replica.Health.ReportProbe(healthy))
         {
             telemetry.ReplicaEjections.Add(1, new KeyValuePair<string, object?>(RouterTelemetry.Tags.Node, replica.Id));
-            log.LogWarning("Ruling out {Replica}: {Verdict}", replica, verdict);
+            log.LogWarning("Ruling out {Replica}: {Verdict}{Cut}", replica, verdict,
+                answered ? "" : $"; cancelling the {replica.Outstanding} requests in flight to it");
+            if (!answered) replica.CutInFlight();
         }
         else if (healthy && !wasHealthy)
         {

@@ -51,7 +51,8 @@ internal sealed class AllItemsReader(
                 message.Content = new ByteArrayContent(body);
                 message.Content.Headers.TryAddWithoutValidation("Content-Type", request.ContentType ?? "application/json");
             }
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var cut = replica.CutToken;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, cut);
             timeout.CancelAfter(_timeout);
             try
             {
@@ -59,13 +60,14 @@ internal sealed class AllItemsReader(
                 answer = new ShardAnswer(shard, (int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(timeout.Token));
                 return true;
             }
-            catch (Exception e) when (ConnectFailure.IsConnectPhase(e) && !ct.IsCancellationRequested)
+            catch (Exception e) when ((ConnectFailure.IsConnectPhase(e) || cut.IsCancellationRequested) && !ct.IsCancellationRequested)
             {
+                // Not connected, or cut off while reading: a read is safe to send to the shard's next replica.
                 return false;
             }
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
             {
-                failover.ReportFailure(replica);
+                failover.ReportFailure(replica, "GET /data failed or timed out");
                 var (status, what) = e is OperationCanceledException
                     ? (StatusCodes.Status504GatewayTimeout, $"did not answer within {_timeout.TotalSeconds:0} s")
                     : (StatusCodes.Status502BadGateway, $"failed ({e.Message})");

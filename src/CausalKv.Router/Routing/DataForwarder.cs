@@ -10,7 +10,8 @@ namespace CausalKv.Router.Routing;
 /// Sends <c>GET/PUT/DELETE /data/{key}</c> straight to a replica of the key's shard with YARP's forwarder:
 /// headers, body, causal metadata and trace context pass through, and the replica's answer streams back unchanged.
 /// A replica that cannot be connected to is left for the shard's next one (the body is buffered so it can be sent
-/// again); any failure once connected is the client's answer, since the replica may have applied the request.
+/// again); so is a replica found cut off while a GET was in flight to it (reads are safe to repeat). Any other failure
+/// once connected is the client's answer, since the replica may have applied the request.
 /// </summary>
 internal sealed class DataForwarder(
     IHttpForwarder forwarder, NodeTransport transport, ReplicaFailover failover, IOptions<RouterOptions> options, RouterTelemetry telemetry)
@@ -33,11 +34,16 @@ internal sealed class DataForwarder(
             // A failed attempt leaves a 502/504 status behind, and YARP refuses to forward once a status is set.
             context.Response.StatusCode = StatusCodes.Status200OK;
             context.Features.Set<IForwarderErrorFeature>(null);
-            var error = await forwarder.SendAsync(context, replica.BaseUrl, transport.Invoker, _config, HttpTransformer.Default);
+            var error = await forwarder.SendAsync(context, replica.BaseUrl, transport.Invoker, _config, HttpTransformer.Default, replica.CutToken);
             if (error == ForwarderError.None) return true;
             var exception = context.GetForwarderErrorFeature()?.Exception;
             if (!context.Response.HasStarted && ConnectFailure.IsConnectPhase(error, exception)) return false;
-            outcome = AfterConnectFailure(error, exception, replica, shard);
+            var cut = error == ForwarderError.RequestCanceled && !context.RequestAborted.IsCancellationRequested;
+            if (cut && HttpMethods.IsGet(context.Request.Method) && !context.Response.HasStarted) return false;
+            outcome = cut
+                ? RouteOutcome.Fail(StatusCodes.Status502BadGateway,
+                    $"{replica} of shard '{shard}' was cut off while handling the request; it may or may not have applied it.")
+                : AfterConnectFailure(error, exception, replica, shard);
             return true;
         }, context.RequestAborted);
 
@@ -69,11 +75,11 @@ internal sealed class DataForwarder(
                 // The client went away (or broke its own request): there is nobody to answer.
                 return RouteOutcome.Answered;
             case ForwarderError.RequestTimedOut:
-                failover.ReportFailure(replica);
+                failover.ReportFailure(replica, "a forwarded request timed out");
                 return RouteOutcome.Fail(StatusCodes.Status504GatewayTimeout,
                     $"{replica} of shard '{shard}' took the request but did not answer within {_config.ActivityTimeout!.Value.TotalSeconds:0} s; it may or may not have applied it.");
             default:
-                failover.ReportFailure(replica);
+                failover.ReportFailure(replica, $"a forwarded request failed ({error})");
                 return RouteOutcome.Fail(StatusCodes.Status502BadGateway,
                     $"{replica} of shard '{shard}' failed while handling the request ({error}: {exception?.Message}); it may or may not have applied it.");
         }

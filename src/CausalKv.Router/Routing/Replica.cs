@@ -10,6 +10,7 @@ namespace CausalKv.Router.Routing;
 internal sealed class Replica
 {
     private int _outstanding;
+    private CancellationTokenSource _cut = new();
 
     public Replica(ViewNode node)
     {
@@ -34,6 +35,15 @@ internal sealed class Replica
     public void Begin() => Interlocked.Increment(ref _outstanding);
 
     public void End() => Interlocked.Decrement(ref _outstanding);
+
+    /// <summary>Cancelled when the replica stops answering altogether: requests in flight to it give up rather than hang.</summary>
+    public CancellationToken CutToken => Volatile.Read(ref _cut).Token;
+
+    /// <summary>
+    /// Cancels every request in flight to this replica. A cut link drops packets, so a request sent just before the
+    /// cut would otherwise hang until the forward's activity timeout.
+    /// </summary>
+    public void CutInFlight() => Interlocked.Exchange(ref _cut, new CancellationTokenSource()).Cancel();
 
     public override string ToString() => $"node {Id} ({Address})";
 }

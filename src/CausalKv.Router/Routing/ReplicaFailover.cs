@@ -12,7 +12,7 @@ namespace CausalKv.Router.Routing;
 /// not be connected to is ruled out for a few seconds (passive health). When a whole round fails the request pauses
 /// and tries again, until the deadline or until the client leaves: a shard that is cut off is not gone.
 /// </summary>
-internal sealed class ReplicaFailover(ViewTracker views, IOptions<RouterOptions> options, RouterTelemetry telemetry)
+internal sealed class ReplicaFailover(ViewTracker views, IOptions<RouterOptions> options, RouterTelemetry telemetry, ILogger<ReplicaFailover> log)
 {
     private readonly TimeSpan _deadline = options.Value.UnreachableDeadline;
     private readonly TimeSpan _pause = options.Value.RetryPause;
@@ -66,11 +66,12 @@ internal sealed class ReplicaFailover(ViewTracker views, IOptions<RouterOptions>
     }
 
     /// <summary>Rules a replica out for a while after a forward to it failed or timed out.</summary>
-    public void ReportFailure(Replica replica)
+    public void ReportFailure(Replica replica, string reason)
     {
         if (replica.Health.ReportFailure(Environment.TickCount64, _penalty))
         {
             telemetry.ReplicaEjections.Add(1, new KeyValuePair<string, object?>(RouterTelemetry.Tags.Node, replica.Id));
+            log.LogWarning("Ruling out {Replica} for {Seconds:0.#} s: {Reason}", replica, _penalty.TotalSeconds, reason);
         }
     }
 
@@ -79,6 +80,6 @@ internal sealed class ReplicaFailover(ViewTracker views, IOptions<RouterOptions>
         telemetry.ConnectFailures.Add(1,
             new KeyValuePair<string, object?>(RouterTelemetry.Tags.Shard, shard),
             new KeyValuePair<string, object?>(RouterTelemetry.Tags.Node, replica.Id));
-        ReportFailure(replica);
+        ReportFailure(replica, "could not connect; trying the shard's next replica");
     }
 }

@@ -25,6 +25,7 @@ public sealed class ViewRequestTests
     [InlineData("""{"view": {"s0": [{"address": "a:1"}]}}""", "non-negative integer \"id\"")]
     [InlineData("""{"view": {"s0": [{"address": "a:1", "id": -1}]}}""", "non-negative integer \"id\"")]
     [InlineData("""{"view": {"s0": [{"address": 5, "id": 0}]}}""", "string \"address\"")]
+    [InlineData("""{"view": {"s0": [{"address": "a:1", "id": "0"}]}}""", "non-negative integer \"id\"")]
     [InlineData("""{"view": {"s0": [{"address": "a:1", "id": 0}], "s1": [{"address": "b:1", "id": 0}]}}""", "duplicate node id 0")]
     [InlineData("""{"view": {"s0": [{"address": "a:1", "id": 0}], "s1": [{"address": "A:1", "id": 1}]}}""", "duplicate address")]
     [InlineData("""{"view": {"s0": [{"address": "nohost", "id": 0}]}}""", "must be host:port")]
@@ -78,5 +79,6 @@ public sealed class ViewRequestTests
         Assert.Equal(0, epoch);
         Assert.Null(read);
         Assert.False(ViewJson.TryReadNodeAnswer("<html>"u8, out _, out _));
+        Assert.False(ViewJson.TryReadNodeAnswer("""{"epoch":"1"}"""u8, out _, out _));
     }
 }

@@ -1,0 +1,47 @@
+using CausalKv.Node.Replication;
+using CausalKv.Node.Storage;
+using Microsoft.Extensions.Options;
+
+namespace CausalKv.Node.Cluster;
+
+/// <summary>
+/// Keys can reach a node that no longer owns them: replication from a peer
+/// that had not seen the new view yet, or a handoff no replica acknowledged.
+/// Every few seconds this hands such keys to their owners, so none is stranded.
+/// It also lifts handoff fences whose old shard never reported (all its nodes
+/// gone), after the fence timeout, so reads do not wait forever.
+/// </summary>
+public sealed class StrayKeySweeper(
+    ClusterState cluster, ReplicaStore store, Handoff handoff, HandoffFence fence,
+    IOptions<Hosting.NodeOptions> options, ILogger<StrayKeySweeper> log) : BackgroundService
+{
+    private readonly TimeSpan _fenceTimeout = options.Value.CausalWaitDeadline * 2;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            var m = cluster.Current;
+            // A node whose view is behind must not hand keys "back": they may be ours under the newer view.
+            if (m.View is null || cluster.HighestEpochSeen > m.Epoch) continue;
+            if (fence.AnyPending && fence.Age > _fenceTimeout)
+            {
+                log.LogWarning("No handoff from {Shards} within {Timeout}: lifting the fence for epoch {Epoch}",
+                    string.Join(", ", fence.PendingShards), _fenceTimeout, fence.Epoch);
+                fence.Clear();
+                store.Changed.Signal();
+            }
+            if (!store.All.Any(kv => !m.Owns(kv.Key))) continue;
+            try
+            {
+                var outcome = await handoff.HandOffStrayKeysAsync(m, stoppingToken, announce: false);
+                if (outcome.Keys > 0) log.LogInformation("Handed {Keys} stray keys to their owners", outcome.Keys);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                log.LogWarning(e, "Handing off stray keys failed; retrying later");
+            }
+        }
+    }
+}
