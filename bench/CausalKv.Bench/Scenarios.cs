@@ -107,6 +107,34 @@ internal static class Scenarios
         }
     }
 
+    /// <summary>Bulk-load rate into a five-node, two-shard cluster: to each key's owner, and spread over all nodes (forwarding).</summary>
+    public static async Task LoadAsync(Report report)
+    {
+        await using var app = await CausalKvTestingBuilder.Create(nodes: 5, shards: 2).WithoutRouter().StartAsync();
+        var clients = Enumerable.Range(0, 5).Select(i => app.CreateHttpClient($"node{i}")).ToArray();
+        var ring = new CausalKv.Sharding.HashRing(app.Layout.Keys);
+        foreach (var spread in new[] { false, true })
+        {
+            var keys = Enumerable.Range(0, 3000).Select(i => $"load{spread}{i}").ToList();
+            var sw = Stopwatch.StartNew();
+            using var gate = new SemaphoreSlim(16);
+            var n = 0;
+            await Task.WhenAll(keys.Select(async k =>
+            {
+                await gate.WaitAsync();
+                try
+                {
+                    var node = spread ? clients[Interlocked.Increment(ref n) % 5] : clients[app.Layout[ring.ShardFor(k)][0]];
+                    using var r = await node.PutAsync($"/data/{k}", new StringContent("{\"value\":\"v\"}", Encoding.UTF8, "application/json"));
+                    r.EnsureSuccessStatusCode();
+                }
+                finally { gate.Release(); }
+            }));
+            report.Add(new() { ["target"] = spread ? "any node (forwarding)" : "owner", ["writes/s"] = keys.Count / sw.Elapsed.TotalSeconds });
+        }
+        foreach (var c in clients) c.Dispose();
+    }
+
     /// <summary>Resident memory of a node per 1e5 keys of 100-byte values.</summary>
     public static async Task MemoryAsync(Report report)
     {

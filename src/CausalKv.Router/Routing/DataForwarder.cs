@@ -43,7 +43,7 @@ internal sealed class DataForwarder(
             outcome = cut
                 ? RouteOutcome.Fail(StatusCodes.Status502BadGateway,
                     $"{replica} of shard '{shard}' was cut off while handling the request; it may or may not have applied it.")
-                : AfterConnectFailure(error, exception, replica, shard);
+                : FailureAfterConnecting(error, exception, replica, shard);
             return true;
         }, context.RequestAborted);
 
@@ -66,7 +66,7 @@ internal sealed class DataForwarder(
         return outcome;
     }
 
-    private RouteOutcome AfterConnectFailure(ForwarderError error, Exception? exception, Replica replica, string shard)
+    private RouteOutcome FailureAfterConnecting(ForwarderError error, Exception? exception, Replica replica, string shard)
     {
         switch (error)
         {

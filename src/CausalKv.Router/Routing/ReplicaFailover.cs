@@ -80,6 +80,6 @@ internal sealed class ReplicaFailover(ViewTracker views, IOptions<RouterOptions>
         telemetry.ConnectFailures.Add(1,
             new KeyValuePair<string, object?>(RouterTelemetry.Tags.Shard, shard),
             new KeyValuePair<string, object?>(RouterTelemetry.Tags.Node, replica.Id));
-        ReportFailure(replica, "could not connect; trying the shard's next replica");
+        ReportFailure(replica, "could not connect (or was cut off during a read); trying the shard's next replica");
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using CausalKv.AppHost.Orchestration;
 using CausalKv.AppHost.Testing;
 using CausalKv.Sharding;
+using Xunit.Abstractions;
 
 namespace CausalKv.Tests.Distributed;
 
@@ -10,8 +11,12 @@ namespace CausalKv.Tests.Distributed;
 /// loads keys, changes the layout, and checks that no key was lost and each is on
 /// its owner shard (per every node's own GET /data).
 /// </summary>
-public sealed class ViewChangeTests : IAsyncLifetime
+public sealed class ViewChangeTests(ITestOutputHelper output) : IAsyncLifetime
 {
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
+    private void Step(string what) => output.WriteLine($"{_clock.Elapsed.TotalSeconds:0.00} s: {what}");
+
     private const int Keys = 3000;
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
     private CausalKvApp _app = null!;
@@ -37,9 +42,12 @@ public sealed class ViewChangeTests : IAsyncLifetime
 
     private async Task<Dictionary<string, string>> LoadAsync(string prefix)
     {
+        Step("cluster started");
         var keys = Enumerable.Range(0, Keys).ToDictionary(i => $"{prefix}{i}", i => $"value-{i}");
         await ShardAssertions.LoadAsync(Node, _app.Layout.Values.SelectMany(x => x).ToArray(), keys);
+        Step($"{Keys} keys written");
         await ShardAssertions.EveryKeyOnItsOwnerAsync(_app, Client, keys, Settle);
+        Step("every key on its owner");
         return keys;
     }
 
@@ -52,8 +60,10 @@ public sealed class ViewChangeTests : IAsyncLifetime
         var keys = await LoadAsync("add");
         var before = new HashRing(_app.Layout.Keys);
         await _app.InstallViewAsync(Layout(("shard0", [0, 1]), ("shard1", [2, 3]), ("shard2", [4])));
+        Step("view installed");
         var after = new HashRing(_app.Layout.Keys);
         await ShardAssertions.EveryKeyOnItsOwnerAsync(_app, Client, keys, Settle);
+        Step("every key on its owner after the change");
         var moved = keys.Keys.Count(k => before.ShardFor(k) != after.ShardFor(k));
         Assert.All(keys.Keys.Where(k => before.ShardFor(k) != after.ShardFor(k)), k => Assert.Equal("shard2", after.ShardFor(k)));
         Assert.InRange(moved, Keys / 3 - Keys / 20, Keys / 3 + Keys / 20);
