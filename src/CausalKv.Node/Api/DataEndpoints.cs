@@ -26,6 +26,7 @@ public sealed class DataEndpoints(
 {
     public const string MetadataField = "causal-metadata";
     public const string MetadataHeader = "X-Causal-Metadata";
+    public const string NotServingHeader = "X-CausalKv-Not-Serving";
     private const int MaxKeyBytes = 1024;
     private const int MetadataAllowance = 1024 * 1024;
     private readonly int _maxValueBytes = options.Value.MaxValueBytes;
@@ -191,6 +192,8 @@ public sealed class DataEndpoints(
         var membership = cluster.Current;
         if (!membership.InView)
         {
+            // Marks "this node cannot serve data at all" apart from a 503 at the causal-wait deadline: forwarders try another replica.
+            response.Headers[NotServingHeader] = membership.View is null ? "no-view" : "not-in-view";
             await JsonResponses.ErrorAsync(response, StatusCodes.Status503ServiceUnavailable,
                 membership.View is null
                     ? $"Node {cluster.NodeId} has no view yet: install one with PUT /view."

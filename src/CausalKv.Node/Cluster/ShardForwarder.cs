@@ -46,6 +46,11 @@ public sealed class ShardForwarder(PeerClient client, IOptions<NodeOptions> opti
                 try
                 {
                     using var response = await SendAsync(context, target, body, hops + 1, ct);
+                    if (response.Headers.Contains(DataEndpoints.NotServingHeader))
+                    {
+                        log.LogDebug("Node {Node} of shard {Shard} does not serve data yet; trying the next replica", target.Id, shard);
+                        continue;
+                    }
                     activity?.SetTag("causalkv.target_node", target.Id);
                     activity?.SetTag("causalkv.attempts", attempt);
                     context.Response.StatusCode = (int)response.StatusCode;
