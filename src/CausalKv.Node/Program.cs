@@ -40,7 +40,12 @@ builder.Services.AddHealthChecks().AddCheck<ViewHealthCheck>("cluster");
 var app = builder.Build();
 
 var identity = app.Services.GetRequiredService<NodeIdentity>();
-app.Services.GetRequiredService<ReplicaStore>().StartIncarnation(identity.NodeId);
+var store = app.Services.GetRequiredService<ReplicaStore>();
+store.StartIncarnation(identity.NodeId);
+if (store.Durable)
+    app.Logger.LogInformation("Write-ahead log in {Directory}: recovered {Keys} keys", app.Configuration["CausalKv:DataDirectory"], store.Recovered);
+else
+    app.Logger.LogWarning("No data directory (CausalKv:DataDirectory): writes live in memory until replicated, and a crash loses those not yet replicated.");
 if (identity.ClusterKey is null)
     app.Logger.LogWarning("No cluster key configured (CausalKv:ClusterKey): node-to-node and cluster-changing endpoints accept anyone who can reach this node.");
 if (app.Services.GetRequiredService<FaultInjector>().Enabled)

@@ -40,10 +40,17 @@ public sealed class CausalKvApp : IAsyncDisposable
             Timeout = TimeSpan.FromSeconds(100),
         };
         _control.DefaultRequestHeaders.Add(ClusterKeyHeader, ClusterKey);
+        _ownsDataRoot = options.DataRoot is null;
+        DataRoot = options.DataRoot ?? Path.Combine(Path.GetTempPath(), $"causalkv-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}");
         Build();
     }
 
     public string ClusterKey { get; }
+
+    /// <summary>The folder holding each node's write-ahead log.</summary>
+    public string DataRoot { get; }
+
+    private readonly bool _ownsDataRoot;
 
     public IReadOnlyList<ProjectResource> Resources => _resources;
 
@@ -76,6 +83,7 @@ public sealed class CausalKvApp : IAsyncDisposable
             var node = new ProjectResource($"node{i}", "node", nodePath, new Uri($"http://{host}:{FreePort(host)}"), i);
             node.Environment["NODE_IDENTIFIER"] = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
             node.Environment["CausalKv__EnableFaultInjection"] = _options.EnableFaultInjection ? "true" : "false";
+            node.Environment["CausalKv__DataDirectory"] = Path.Combine(DataRoot, node.Name);
             foreach (var (k, v) in _options.NodeEnvironment) node.Environment[k] = v;
             _resources.Add(node);
         }
@@ -471,6 +479,10 @@ public sealed class CausalKvApp : IAsyncDisposable
         await Task.WhenAll(running.Where(r => r.Name != "router").Select(r => StopResourceAsync(r.Name)));
         _stopping.Cancel();
         foreach (var r in _resources) r.Process?.Dispose();
+        if (_ownsDataRoot)
+        {
+            try { Directory.Delete(DataRoot, recursive: true); } catch (DirectoryNotFoundException) { }
+        }
         _launcher.Dispose();
         _control.Dispose();
     }

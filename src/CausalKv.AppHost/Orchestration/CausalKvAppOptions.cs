@@ -29,6 +29,9 @@ public sealed class CausalKvAppOptions
 
     public Dictionary<string, string?> RouterEnvironment { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Where nodes keep their write-ahead logs (one folder each); a fresh temporary folder, removed at the end, when not set.</summary>
+    public string? DataRoot { get; set; }
+
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
     /// <summary>Receives every console line of every resource (tests forward it to their output).</summary>

@@ -30,6 +30,12 @@ public sealed class NodeOptions
     [Range(1, 1_000_000)]
     public int ReplicationBatchEntries { get; set; } = 4096;
 
+    /// <summary>
+    /// Where the write-ahead log lives; with it, acknowledged writes survive a
+    /// crash of the process. None keeps everything in memory only.
+    /// </summary>
+    public string? DataDirectory { get; set; }
+
     /// <summary>Enables <c>PUT /admin/faults</c>, which makes this node drop traffic to and from given nodes.</summary>
     public bool EnableFaultInjection { get; set; }
 }

@@ -13,7 +13,7 @@ namespace CausalKv.Node.Storage;
 /// the pointwise minimum of the shard's frontiers is what every replica holds.
 /// Reads are lock-free; every mutation takes one short lock.
 /// </summary>
-public sealed class ReplicaStore
+public sealed class ReplicaStore : IDisposable
 {
     private readonly object _gate = new();
     private readonly ConcurrentDictionary<string, StoredVersion> _versions = new(StringComparer.Ordinal);
@@ -25,7 +25,31 @@ public sealed class ReplicaStore
     private long _seq;
     private long _incarnation;
 
-    public ReplicaStore(TimeProvider time) => _time = time;
+    private readonly WriteAheadLog? _wal;
+
+    public ReplicaStore(TimeProvider time, Microsoft.Extensions.Options.IOptions<Hosting.NodeOptions> options)
+    {
+        _time = time;
+        if (options.Value.DataDirectory is { Length: > 0 } dir)
+        {
+            _wal = new WriteAheadLog(dir);
+            var (versions, applied) = _wal.Replay();
+            foreach (var (k, v) in versions) _versions[k] = v;
+            foreach (var (o, seq) in applied)
+            {
+                _applied[o] = seq;
+                // The keys of these writes are not known any more: a peer lacking them gets the whole state.
+                _logs[o] = new OriginLog(seq);
+            }
+            _wal.Compact(_versions, _applied);
+            Recovered = versions.Count;
+        }
+    }
+
+    /// <summary>Keys read back from the write-ahead log at start.</summary>
+    public int Recovered { get; }
+
+    public bool Durable => _wal is not null;
 
     public ChangeSignal Changed => _changed;
 
@@ -69,6 +93,12 @@ public sealed class ReplicaStore
             _versions[key] = stored;
             _logs[_origin].Append(key);
             _applied[_origin] = seq;
+            if (_wal is not null)
+            {
+                _wal.Write(key, stored, _origin, seq);
+                _wal.Commit();
+                if (_wal.NeedsCompaction) _wal.Compact(_versions, _applied);
+            }
         }
         _changed.Signal();
         LocalWrite?.Invoke();
@@ -91,11 +121,14 @@ public sealed class ReplicaStore
                 _versions.TryGetValue(key, out var local);
                 var merged = StoredVersion.Merge(local, incoming);
                 var seq = ++_seq;
-                _versions[key] = merged with { Clock = merged.Clock.With(_origin, seq) };
+                var imported = merged with { Clock = merged.Clock.With(_origin, seq) };
+                _versions[key] = imported;
                 _logs[_origin].Append(key);
                 _applied[_origin] = seq;
+                _wal?.Write(key, imported, _origin, seq);
             }
             last = _seq;
+            _wal?.Commit();
         }
         _changed.Signal();
         if (versions.Count > 0) LocalWrite?.Invoke();
@@ -135,6 +168,7 @@ public sealed class ReplicaStore
                 var merged = StoredVersion.Merge(local, incoming);
                 if (ReferenceEquals(merged, local)) continue;
                 _versions[key] = merged;
+                _wal?.Version(key, merged);
                 changedKeys++;
             }
             foreach (var range in ranges)
@@ -158,6 +192,11 @@ public sealed class ReplicaStore
                 }
             }
             applied = new Dictionary<long, long>(_applied);
+            if (_wal is not null)
+            {
+                if (ranges.Count > 0 || snapshotApplied is not null) _wal.Applied(applied);
+                _wal.Commit();
+            }
         }
         if (changedKeys > 0 || ranges.Count > 0 || snapshotApplied is not null) _changed.Signal();
         return new ApplyResult(applied, changedKeys, gaps);
@@ -226,10 +265,22 @@ public sealed class ReplicaStore
     {
         var removed = 0;
         lock (_gate)
+        {
             foreach (var pair in sent)
-                if (_versions.TryRemove(pair)) removed++;
+            {
+                if (!_versions.TryRemove(pair)) continue;
+                removed++;
+                _wal?.Removed(pair.Key);
+            }
+            _wal?.Commit();
+        }
         _changed.Signal();
         return removed;
+    }
+
+    public void Dispose()
+    {
+        lock (_gate) _wal?.Dispose();
     }
 
     public int LogEntries
