@@ -46,6 +46,8 @@ public sealed class CausalWaiter(ReplicaStore store, NodeTelemetry telemetry, IO
                 catch (OperationCanceledException) { outcome = WaitOutcome.ClientGone; break; }
                 next = store.Changed.Next;
                 lacking = missing();
+                if (lacking is null && store.Changed.LastCause is { } cause && activity is not null)
+                    activity.AddLink(new ActivityLink(cause)); // the replication push or handoff that brought the missing write
             }
             return outcome;
         }

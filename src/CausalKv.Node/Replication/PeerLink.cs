@@ -187,7 +187,11 @@ public sealed class PeerLink : IAsyncDisposable
             Learned(theirs.Origin, theirs.Applied);
             _owner.OnPeerDigest(theirs);
             var behind = !Covers(theirs.Applied, digest.Applied);
-            activity?.SetTag("causalkv.outcome", behind ? "peer-behind" : "in-sync");
+            var theyLack = Lacking(theirs.Applied, digest.Applied);
+            var weLack = Lacking(digest.Applied, theirs.Applied);
+            activity?.SetTag("causalkv.entries_to_send", theyLack);
+            activity?.SetTag("causalkv.entries_to_receive", weLack);
+            activity?.SetTag("causalkv.outcome", behind ? "peer-behind" : weLack > 0 ? "we-are-behind" : "in-sync");
             if (behind) Wake();
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
@@ -196,6 +200,14 @@ public sealed class PeerLink : IAsyncDisposable
             activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             Lost();
         }
+    }
+
+    /// <summary>How many writes <paramref name="have"/> lacks of those <paramref name="want"/> names.</summary>
+    private static long Lacking(IReadOnlyDictionary<long, long> have, IReadOnlyDictionary<long, long> want)
+    {
+        long n = 0;
+        foreach (var (o, s) in want) n += Math.Max(0, s - have.GetValueOrDefault(o));
+        return n;
     }
 
     internal static bool Covers(IReadOnlyDictionary<long, long> a, IReadOnlyDictionary<long, long> b)

@@ -14,5 +14,19 @@ public sealed class ChangeSignal
     /// <summary>The task to await; take it before checking the condition to avoid a lost wake-up.</summary>
     public Task Next => Volatile.Read(ref _current).Task;
 
-    public void Signal() => Interlocked.Exchange(ref _current, NewSource()).TrySetResult();
+    private volatile Cause? _lastCause;
+
+    private sealed record Cause(System.Diagnostics.ActivityContext Context);
+
+    /// <summary>
+    /// The trace of the request whose change was signalled last (a replication
+    /// push, a handoff), so that a read it released can link to it.
+    /// </summary>
+    public System.Diagnostics.ActivityContext? LastCause => _lastCause?.Context;
+
+    public void Signal()
+    {
+        if (System.Diagnostics.Activity.Current is { } current) _lastCause = new Cause(current.Context);
+        Interlocked.Exchange(ref _current, NewSource()).TrySetResult();
+    }
 }
