@@ -58,11 +58,10 @@ public static class Extensions
             .WithTracing(tracing => tracing
                 .AddSource("CausalKv", "CausalKv.*")
                 .AddAspNetCoreInstrumentation(options =>
-                    options.Filter = context =>
-                        !context.Request.Path.StartsWithSegments(HealthEndpointPath)
-                        && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath)
-                        && !context.Request.Path.StartsWithSegments(PingEndpointPath))
-                .AddHttpClientInstrumentation());
+                    options.Filter = context => !IsPolling(context.Request.Method, context.Request.Path.Value))
+                // Probes and view polls run several times a second; traced, they would bury the requests that matter.
+                .AddHttpClientInstrumentation(options =>
+                    options.FilterHttpRequestMessage = request => !IsPolling(request.Method.Method, request.RequestUri?.AbsolutePath)));
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
@@ -71,6 +70,13 @@ public static class Extensions
 
         return builder;
     }
+
+    private static bool IsPolling(string method, string? path) =>
+        path is not null && (path.StartsWith(HealthEndpointPath, StringComparison.Ordinal)
+            || path.StartsWith(AlivenessEndpointPath, StringComparison.Ordinal)
+            || path.StartsWith(PingEndpointPath, StringComparison.Ordinal)
+            || path.StartsWith("/internal/frontier", StringComparison.Ordinal)
+            || (method == "GET" && (path == "/view" || path.StartsWith("/admin/", StringComparison.Ordinal))));
 
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
