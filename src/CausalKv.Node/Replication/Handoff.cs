@@ -77,16 +77,20 @@ public sealed class Handoff(
         if (replicas.Count == 0) return new ShardResult(0, 0, []);
         var moved = 0;
         long bytes = 0;
-        for (var offset = 0; offset < keys.Count || (offset == 0 && keys.Count == 0); offset += _batch)
+        var next = 0;
+        do
         {
-            var chunk = keys.Skip(offset).Take(_batch).ToList();
-            var versions = new List<WireVersion>(chunk.Count);
-            var sent = new List<KeyValuePair<string, StoredVersion>>(chunk.Count);
-            foreach (var k in chunk)
+            // A chunk: up to the batch size in keys, and a few MiB of values.
+            var versions = new List<WireVersion>();
+            var sent = new List<KeyValuePair<string, StoredVersion>>();
+            long chunkBytes = 0;
+            while (next < keys.Count && sent.Count < _batch && chunkBytes < ReplicaStore.MaxBatchBytes)
             {
+                var k = keys[next++];
                 if (store.Get(k) is not { } v) continue;
                 versions.Add(WireVersion.From(k, v));
                 sent.Add(new(k, v));
+                chunkBytes += k.Length + (v.Value?.Length ?? 0);
             }
             var message = new HandoffMessage
             {
@@ -94,7 +98,7 @@ public sealed class Handoff(
                 FromShard = fromShard,
                 Epoch = membership.Epoch,
                 Versions = versions,
-                Complete = offset + _batch >= keys.Count,
+                Complete = next >= keys.Count,
                 SourceStable = sourceStable,
             };
             var acked = await SendToAnyAsync(replicas, message, ct);
@@ -104,8 +108,8 @@ public sealed class Handoff(
             // Acknowledged by the new shard: only now may this node forget these keys.
             store.RemoveIfUnchanged(sent);
             moved += versions.Count;
-            if (keys.Count == 0) break;
         }
+        while (next < keys.Count);
         return new ShardResult(moved, bytes, []);
     }
 

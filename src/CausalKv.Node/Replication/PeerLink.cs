@@ -145,10 +145,13 @@ public sealed class PeerLink : IAsyncDisposable
         }
         var cursor = _snapshot;
         var versions = new List<KeyValuePair<string, StoredVersion>>();
-        while (cursor.Next < cursor.Keys.Length && versions.Count < budget)
+        long bytes = 0;
+        while (cursor.Next < cursor.Keys.Length && versions.Count < budget && bytes < ReplicaStore.MaxBatchBytes)
         {
             var key = cursor.Keys[cursor.Next++];
-            if (_store.Get(key) is { } v) versions.Add(new(key, v));
+            if (_store.Get(key) is not { } v) continue;
+            versions.Add(new(key, v));
+            bytes += key.Length + (v.Value?.Length ?? 0);
         }
         var last = cursor.Next >= cursor.Keys.Length;
         return _owner.ToMessage(new OutgoingBatch([], versions, last ? cursor.Applied : null, false));

@@ -27,6 +27,9 @@ public sealed class ReplicaStore : IDisposable
 
     private readonly WriteAheadLog? _wal;
 
+    /// <summary>A batch stops growing past this many bytes of keys and values (large values make few-entry batches).</summary>
+    public const long MaxBatchBytes = 4 * 1024 * 1024;
+
     public ReplicaStore(TimeProvider time, Microsoft.Extensions.Options.IOptions<Hosting.NodeOptions> options)
     {
         _time = time;
@@ -215,21 +218,22 @@ public sealed class ReplicaStore : IDisposable
         {
             List<IncomingRange>? ranges = null;
             HashSet<string>? keys = null;
+            long bytes = 0;
             foreach (var (origin, mine) in _applied)
             {
                 var theirs = peerApplied.GetValueOrDefault(origin);
                 if (theirs >= mine) continue;
                 var log = _logs[origin];
                 if (theirs < log.Floor) return OutgoingBatch.Snapshot;
-                if (budget <= 0) break;
+                if (budget <= 0 || bytes >= MaxBatchBytes) break;
                 var upTo = Math.Min(mine, theirs + budget);
                 var rangeKeys = new List<string>((int)(upTo - theirs));
                 keys ??= new HashSet<string>(StringComparer.Ordinal);
-                for (var s = theirs + 1; s <= upTo; s++)
+                for (var s = theirs + 1; s <= upTo && bytes < MaxBatchBytes; s++)
                 {
                     var k = log.KeyAt(s);
                     rangeKeys.Add(k);
-                    keys.Add(k);
+                    if (keys.Add(k) && _versions.TryGetValue(k, out var v)) bytes += k.Length + (v.Value?.Length ?? 0);
                 }
                 budget -= rangeKeys.Count;
                 (ranges ??= []).Add(new IncomingRange(origin, theirs, rangeKeys));
