@@ -108,7 +108,8 @@ public static class Extensions
         return app;
     }
 
-    // Writes {"status":"Healthy","checks":{"self":"Healthy",...}}.
+    // Writes {"status":"Degraded","checks":{"self":"Healthy","cluster":"Degraded"},"descriptions":{"cluster":"why"}}:
+    // a person (or a dashboard) sees why a service is not ready.
     private static async Task WriteJsonReport(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json; charset=utf-8";
@@ -120,6 +121,12 @@ public static class Extensions
         foreach (var (name, entry) in report.Entries)
         {
             writer.WriteString(name, entry.Status.ToString());
+        }
+        writer.WriteEndObject();
+        writer.WriteStartObject("descriptions");
+        foreach (var (name, entry) in report.Entries)
+        {
+            if (!string.IsNullOrEmpty(entry.Description)) writer.WriteString(name, entry.Description);
         }
         writer.WriteEndObject();
         writer.WriteEndObject();

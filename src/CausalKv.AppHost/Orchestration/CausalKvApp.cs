@@ -163,6 +163,7 @@ public sealed class CausalKvApp : IAsyncDisposable
         cts.CancelAfter(_options.StartTimeout);
         await Task.WhenAll(Nodes.Select(n => StartProcessAsync(n, cts.Token)));
         await Task.WhenAll(Nodes.Select(n => WaitForAliveAsync(n, cts.Token)));
+        if (!_options.InstallInitialView) return;
         await InstallViewAsync(_layout, cts.Token);
         await Task.WhenAll(Nodes.Select(n => WaitForResourceHealthyAsync(n.Name, cts.Token)));
         if (Router is { } router)

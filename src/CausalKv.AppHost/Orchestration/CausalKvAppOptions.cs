@@ -10,6 +10,9 @@ public sealed class CausalKvAppOptions
     /// <summary>Starts the router resource (the one address clients need).</summary>
     public bool StartRouter { get; set; } = true;
 
+    /// <summary>Installs the initial view once the nodes are up; without it nodes wait for a <c>PUT /view</c>.</summary>
+    public bool InstallInitialView { get; set; } = true;
+
     /// <summary>Lets the dashboard and tests cut links between nodes.</summary>
     public bool EnableFaultInjection { get; set; } = true;
 

@@ -35,6 +35,14 @@ public sealed class CausalKvTestingBuilder
         return this;
     }
 
+    /// <summary>Nodes start without a view (the router is left out too): they serve /ping and refuse data until a PUT /view.</summary>
+    public CausalKvTestingBuilder WithoutInitialView()
+    {
+        Options.InstallInitialView = false;
+        Options.StartRouter = false;
+        return this;
+    }
+
     public CausalKvTestingBuilder WithoutRouter()
     {
         Options.StartRouter = false;

@@ -149,8 +149,10 @@ public sealed class DataEndpoints(
     private string? MissingFor(string key, DependencySet deps, Membership membership)
     {
         if (!replication.CaughtUp) return "state of the shard's other replicas (this replica just joined)";
-        if (fence.IsPending(key)) return $"handoff of '{key}' from its previous shard";
-        var dep = CausalRead.Missing(key, deps, store.Get(key));
+        var local = store.Get(key);
+        // Only a read that would answer 404 waits for the handoff: a version held here answers (the session's own dependencies are checked next).
+        if (local is null && fence.IsPending(key)) return $"handoff of '{key}' from its previous shard";
+        var dep = CausalRead.Missing(key, deps, local);
         return dep is null ? null : $"write {dep.Clock} to '{key}'";
     }
 

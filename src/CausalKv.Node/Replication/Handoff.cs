@@ -43,7 +43,8 @@ public sealed class Handoff(
             list.Add(key);
         }
         // Every shard hears "complete" from us, even with no keys: its fence waits for each old shard.
-        var targets = announce
+        // Only a node that held a shard before has anything to announce.
+        var targets = announce && oldShard is not null
             ? membership.View.ShardNames.Where(s => s != membership.MyShard || oldShard != membership.MyShard).ToList()
             : byShard.Keys.ToList();
         if (targets.Count == 0 && byShard.Count == 0) return new HandoffOutcome(0, []);
@@ -101,7 +102,10 @@ public sealed class Handoff(
                 Complete = next >= keys.Count,
                 SourceStable = sourceStable,
             };
-            var acked = await SendToAnyAsync(replicas, message, ct);
+            // With no keys to move the message only lifts the receivers' fence: one attempt, and gossip
+            // or the fence timeout cover a shard that missed it. Keys are retried until acknowledged.
+            var acked = await SendToAnyAsync(replicas, message, ct, retry: keys.Count > 0);
+            if (acked is null && keys.Count == 0) return new ShardResult(0, 0, []);
             if (acked is null)
                 return new ShardResult(moved, bytes, [$"shard '{shard}': no replica acknowledged the handoff of {keys.Count - moved} keys; they stay here and PUT /view can be retried"]);
             bytes += acked.Value;
@@ -114,7 +118,7 @@ public sealed class Handoff(
     }
 
     /// <summary>Sends to every replica of the shard at once; succeeds when at least one acknowledged.</summary>
-    private async Task<long?> SendToAnyAsync(List<ViewNode> replicas, HandoffMessage message, CancellationToken ct)
+    private async Task<long?> SendToAnyAsync(List<ViewNode> replicas, HandoffMessage message, CancellationToken ct, bool retry)
     {
         var started = Stopwatch.GetTimestamp();
         while (!ct.IsCancellationRequested)
@@ -136,7 +140,7 @@ public sealed class Handoff(
             var results = await Task.WhenAll(attempts);
             var ok = results.Where(r => r is not null).ToList();
             if (ok.Count > 0) return ok.Sum();
-            if (Stopwatch.GetElapsedTime(started) > _deadline) return null;
+            if (!retry || Stopwatch.GetElapsedTime(started) > _deadline) return null;
             await Task.Delay(200, ct);
         }
         return null;

@@ -1,0 +1,46 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CausalKv.AppHost.Testing;
+
+namespace CausalKv.Tests.Distributed;
+
+/// <summary>A node started with nothing but its id: pings at once, refuses data until a view names it, then joins.</summary>
+public sealed class StandaloneStartTests
+{
+    [Fact]
+    public async Task A_node_without_a_view_answers_ping_refuses_data_with_503_and_joins_when_a_view_names_it()
+    {
+        await using var app = await CausalKvTestingBuilder.Create(nodes: 1, shards: 1).WithoutInitialView().StartAsync();
+        using var node = app.CreateHttpClient("node0");
+
+        Assert.Equal(HttpStatusCode.OK, (await node.GetAsync("/ping")).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await node.GetAsync("/health")).StatusCode);
+        var refused = await new KvSession().PutAsync(node, "k", "v");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.Status);
+        Assert.Contains("PUT /view", refused.Error);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await new KvSession().GetAsync(node, "k")).Status);
+
+        // A view that does not name this node: still refused, with a message saying so.
+        using var admin = app.CreateHttpClient("node0");
+        admin.DefaultRequestHeaders.Add("X-CausalKv-Key", app.ClusterKey);
+        var elsewhere = new { view = new Dictionary<string, object[]> { ["s"] = [new { address = "127.0.0.1:1", id = 7 }] } };
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync("/view", elsewhere)).StatusCode);
+        var notMine = await new KvSession().PutAsync(node, "k", "v");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notMine.Status);
+        Assert.Contains("not in the current view", notMine.Error);
+
+        using var put = await admin.PutAsync("/view", new StringContent(app.ViewBody(app.Layout, null).ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var session = new KvSession();
+        Assert.Equal(HttpStatusCode.Created, (await session.PutAsync(node, "k", "v")).Status);
+        Assert.Equal("v", (await session.GetAsync(node, "k")).Value);
+        var view = await node.GetFromJsonAsync<JsonElement>("/view");
+        Assert.Equal(2, view.GetProperty("epoch").GetInt64());
+        // Not ready yet: the view before said shard "s" held the data, and no node of it has handed its keys over.
+        using var health = await node.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Contains("waiting for handoff from s", await health.Content.ReadAsStringAsync());
+    }
+}
