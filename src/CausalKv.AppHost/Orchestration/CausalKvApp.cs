@@ -282,7 +282,7 @@ public sealed class CausalKvApp : IAsyncDisposable
                     return;
                 }
             }
-            catch (HttpRequestException) { }
+            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !ct.IsCancellationRequested)) { }
             await Task.Delay(100, ct);
         }
     }

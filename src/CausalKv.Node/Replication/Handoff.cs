@@ -127,8 +127,9 @@ public sealed class Handoff(
             {
                 try
                 {
+                    // A chunk carries megabytes and the receiver logs each key: give it longer than a replication batch.
                     var (_, sent, _) = await client.PostAsync(r, "/internal/handoff", message,
-                        HandoffJsonContext.Default.HandoffMessage, HandoffJsonContext.Default.HandoffAck, ct);
+                        HandoffJsonContext.Default.HandoffMessage, HandoffJsonContext.Default.HandoffAck, ct, client.RequestTimeout * 6);
                     return (long?)sent;
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)
