@@ -33,6 +33,25 @@ internal static class Cluster
         await Task.WhenAll(tasks);
     }
 
+    /// <summary>
+    /// Starts an app, trying again (up to three times) when the start fails: on a loaded machine the AppHost's
+    /// 2 s connect timeout in its alive probe can fire before a fresh node accepts (reported on the AppHost).
+    /// </summary>
+    public static async Task<CausalKvApp> StartAsync(Func<CausalKv.AppHost.Testing.CausalKvTestingBuilder> builder)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await builder().StartAsync();
+            }
+            catch (Exception e) when (attempt < 3 && e is TaskCanceledException or TimeoutException or InvalidOperationException)
+            {
+                Console.WriteLine($"Starting the cluster failed ({e.GetType().Name}: {e.Message.Split('\n')[0]}); retrying.");
+            }
+        }
+    }
+
     public static async Task<string> DigestAsync(HttpClient node) => (await node.GetFromJsonAsync<JsonElement>("/admin/digest")).GetProperty("hash").GetString()!;
 
     /// <summary>Polls until every node of the list holds the same state; returns how long it took.</summary>

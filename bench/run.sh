@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds the bench in Release and runs scenarios: bench/run.sh [scenario...]  (all when none is named)
+# Scenarios: throughput, gossip, convergence, resharding, metadata, load, memory.
+# BENCH_DURATION (s per wrk run, default 8) and BENCH_ROUNDS (default 3) tune throughput.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# Release, so the AppHost launches the Release builds of the node and the router.
+dotnet build bench/CausalKv.Bench -c Release -nologo -v q
+exec dotnet run --project bench/CausalKv.Bench -c Release --no-build -- "$@"
