@@ -1,5 +1,7 @@
+using System.Runtime.InteropServices;
 using CausalKv.AppHost.Dashboard;
 using CausalKv.AppHost.Orchestration;
+using CausalKv.AppHost.Telemetry;
 
 // The application model: N store nodes in S shards behind one router, with a
 // dashboard. `dotnet run --project CausalKv.AppHost -- --nodes 6 --shards 3`.
@@ -26,11 +28,13 @@ await using var app = new CausalKvApp(options);
 dashboard.Attach(app);
 await dashboard.StartAsync();
 
+// Ctrl+C and SIGTERM stop the cluster gracefully: the handlers cancel, and disposal below stops every process.
 using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
 
 Console.WriteLine($"Dashboard: {dashboard.LoginUrl}");
+Console.WriteLine($"Telemetry: OTLP/HTTP at {dashboard.OtlpEndpoint} (API key header {OtlpReceiver.ApiKeyHeader})");
 Console.WriteLine($"Starting {options.Nodes} nodes in {options.Shards} shards...");
 try
 {
@@ -38,7 +42,13 @@ try
 }
 catch (Exception e) when (!stop.IsCancellationRequested)
 {
-    Console.Error.WriteLine($"The cluster did not start: {e.Message}");
+    Console.Error.WriteLine($"The cluster did not start: {e.GetType().Name}: {e.Message}");
+    // What each process said last is usually the reason; the dashboard is gone once we return.
+    foreach (var r in app.Resources)
+    {
+        Console.Error.WriteLine($"  {r.Name,-8} {r.State,-8} {r.Health,-9} exit code {r.ExitCode}");
+        foreach (var line in r.Console.Since(0).TakeLast(5)) Console.Error.WriteLine($"    {line.Text}");
+    }
     return 1;
 }
 foreach (var r in app.Resources) Console.WriteLine($"  {r.Name,-8} {r.State,-8} {r.Endpoint} pid {r.Pid}");

@@ -1,7 +1,11 @@
 using CausalKv.Router;
 using CausalKv.Router.Api;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json sits next to the binary; without this, starting the router from another directory would drop it
+// (and with it the Warning level for per-request framework logs, which costs more than the forwarding itself).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+builder.DisableTelemetryWithoutExporter();
 builder.AddServiceDefaults();
 builder.AddRouterOptions();
 builder.Services.AddViewDiscovery();

@@ -32,6 +32,13 @@ internal sealed class RouterOptions
 
     public TimeSpan HealthProbeTimeout { get; set; } = TimeSpan.FromMilliseconds(800);
 
+    /// <summary>
+    /// A replica that answers no probe at all (not even with a refusal) for this long is taken to be cut off, and the
+    /// requests in flight to it are given up rather than left to hang until <see cref="ForwardActivityTimeout"/>.
+    /// Several probe intervals: a loaded but healthy node can miss one probe, and giving up its requests fails writes.
+    /// </summary>
+    public TimeSpan CutInFlightAfter { get; set; } = TimeSpan.FromSeconds(3);
+
     /// <summary>Passive health: a replica whose forward failed or timed out is skipped for this long.</summary>
     public TimeSpan PassiveHealthPenalty { get; set; } = TimeSpan.FromSeconds(3);
 
@@ -58,7 +65,7 @@ internal sealed class RouterOptions
     public long MaxBodyBytes => (long)MaxValueBytes * 2 + 1024 * 1024;
 
     internal bool TimingsArePositive() =>
-        new[] { ViewPollInterval, ViewPollTimeout, HealthProbeInterval, HealthProbeTimeout, PassiveHealthPenalty,
+        new[] { ViewPollInterval, ViewPollTimeout, HealthProbeInterval, HealthProbeTimeout, CutInFlightAfter, PassiveHealthPenalty,
                 ConnectTimeout, ForwardActivityTimeout, UnreachableDeadline, RetryPause, ViewChangeTimeout }
             .All(t => t > TimeSpan.Zero);
 }

@@ -10,6 +10,22 @@ namespace CausalKv.Router;
 /// <summary>The router's parts, one registration per concept, in the order Program.cs reads them.</summary>
 internal static class RouterRegistration
 {
+    /// <summary>
+    /// With no OTLP endpoint nothing the OpenTelemetry SDK records leaves the process, yet recording a span for every
+    /// request in, every request out and every route costs the router about a fifth of its CPU per forwarded request
+    /// (measured with wrk, GET at 16 connections: 108 against 83 µs). So without an exporter the SDK is switched off
+    /// (OTEL_SDK_DISABLED, unless configured either way); trace context still passes through, from the request's
+    /// own activity. An explicit OTEL_SDK_DISABLED wins.
+    /// </summary>
+    public static WebApplicationBuilder DisableTelemetryWithoutExporter(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]) && builder.Configuration["OTEL_SDK_DISABLED"] is null)
+        {
+            builder.Configuration.AddInMemoryCollection([new("OTEL_SDK_DISABLED", "true")]);
+        }
+        return builder;
+    }
+
     /// <summary><see cref="RouterOptions"/> (validated at start), the cluster's metadata codec and the router's telemetry.</summary>
     public static WebApplicationBuilder AddRouterOptions(this WebApplicationBuilder builder)
     {

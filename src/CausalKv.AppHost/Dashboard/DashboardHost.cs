@@ -1,86 +1,73 @@
 using System.Net;
 using System.Security.Cryptography;
+using System.Text.Json.Serialization;
 using CausalKv.AppHost.Orchestration;
+using CausalKv.AppHost.Telemetry;
 
 namespace CausalKv.AppHost.Dashboard;
 
 /// <summary>
-/// The AppHost's dashboard: listens on loopback, asks for the browser token the
-/// printed login URL carries before it shows anything or obeys a command.
+/// The AppHost's dashboard, after Aspire's: one loopback listener serving the
+/// pages (Resources, Console logs, Structured logs, Traces, Metrics, Cluster)
+/// behind the browser token, and the OTLP/HTTP intake the services export to,
+/// behind the API key. Telemetry is kept in memory, bounded.
 /// </summary>
 public sealed class DashboardHost : IAsyncDisposable
 {
-    public const string CookieName = "causalkv-dashboard";
+    public const string CookieName = BrowserTokenGate.CookieName;
     private readonly WebApplication _web;
-    private CausalKvApp? _app;
+    private readonly BrowserTokenGate _gate;
+    private readonly AttachedApp _attached = new();
 
-    public DashboardHost(int port)
+    public DashboardHost(int port) : this(port, null)
     {
-        BrowserToken = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    }
+
+    internal DashboardHost(int port, TelemetryLimits? limits)
+    {
+        _gate = new BrowserTokenGate(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
         OtlpApiKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        Telemetry = new TelemetryStore(limits);
+        Url = $"http://127.0.0.1:{port}";
+
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        // Loopback only, as Aspire's dashboard by default: the token guards a local tool, not an exposed service.
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
+        builder.Services.AddSingleton(Telemetry);
+        builder.Services.AddSingleton(_attached);
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         _web = builder.Build();
-        Url = $"http://127.0.0.1:{port}";
-        _web.Use(async (context, next) =>
-        {
-            if (context.Request.Path.StartsWithSegments("/login") || IsSignedIn(context.Request)) { await next(context); return; }
-            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            context.Response.ContentType = "text/plain";
-            await context.Response.WriteAsync("Open the login URL the AppHost printed (Dashboard: .../login?t=...).");
-        });
-        _web.MapGet("/login", (HttpContext context, string? t) =>
-        {
-            if (t is null || !CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(t), System.Text.Encoding.UTF8.GetBytes(BrowserToken)))
-                return Results.Text("Wrong or missing token.", statusCode: StatusCodes.Status401Unauthorized);
-            context.Response.Cookies.Append(CookieName, BrowserToken, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict });
-            return Results.Redirect("/");
-        });
-        _web.MapGet("/", () => Results.Content(Pages.Resources, "text/html; charset=utf-8"));
-        _web.MapGet("/api/resources", () => Results.Json(Resources()));
-        _web.MapPost("/api/resources/{name}/{command}", async (string name, string command) =>
-        {
-            if (_app is null) return Results.NotFound();
-            if (!_app.Resources.Any(r => r.Name == name)) return Results.NotFound(new { error = $"no resource '{name}'" });
-            Task work = command switch
-            {
-                "stop" => _app.StopResourceAsync(name),
-                "start" => _app.StartResourceAsync(name),
-                "restart" => _app.RestartResourceAsync(name),
-                "kill" => _app.KillResourceAsync(name),
-                _ => Task.FromException(new ArgumentException(command)),
-            };
-            try { await work; }
-            catch (ArgumentException) { return Results.BadRequest(new { error = $"unknown command '{command}' (stop, start, restart, kill)" }); }
-            return Results.Ok(new { name, command });
-        });
+
+        _web.Use(_gate.InvokeAsync);
+        _gate.MapLogin(_web);
+        _web.MapOtlpReceiver(OtlpApiKey);
+        _web.MapDashboardPages();
+        _web.MapResourcesApi();
+        _web.MapConsoleApi();
+        _web.MapStructuredLogsApi();
+        _web.MapTracesApi();
+        _web.MapMetricsApi();
+        _web.MapClusterApi();
     }
 
     public string Url { get; }
 
-    public string BrowserToken { get; }
+    public string BrowserToken => _gate.Token;
 
     public string OtlpApiKey { get; }
 
-    public string LoginUrl => $"{Url}/login?t={BrowserToken}";
+    public string LoginUrl => $"{Url}{BrowserTokenGate.LoginPath}?t={BrowserToken}";
 
-    /// <summary>Where services send OTLP/HTTP; null until the dashboard takes telemetry in.</summary>
-    public string? OtlpEndpoint => null;
+    /// <summary>Where services send OTLP/HTTP (the exporter appends <c>/v1/traces</c> and the rest): this listener.</summary>
+    public string? OtlpEndpoint => Url;
 
-    public void Attach(CausalKvApp app) => _app = app;
+    internal TelemetryStore Telemetry { get; }
+
+    public void Attach(CausalKvApp app) => _attached.App = app;
 
     public Task StartAsync() => _web.StartAsync();
-
-    private bool IsSignedIn(HttpRequest request) =>
-        request.Cookies.TryGetValue(CookieName, out var c) && c is not null
-        && CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(c), System.Text.Encoding.UTF8.GetBytes(BrowserToken));
-
-    private object Resources() => (_app?.Resources ?? []).Select(r => new
-    {
-        r.Name, r.Kind, State = r.State.ToString(), Health = r.Health.ToString(), r.Pid,
-        Endpoint = r.Endpoint.ToString(), r.RestartCount, r.ExitCode, r.StartedAt, r.NodeId,
-    });
 
     public async ValueTask DisposeAsync() => await _web.DisposeAsync();
 }

@@ -8,14 +8,18 @@ internal static class DataRoutes
 {
     public static IEndpointRouteBuilder MapDataRoutes(this IEndpointRouteBuilder app)
     {
-        app.MapMethods("/data/{key}", [HttpMethods.Get, HttpMethods.Put, HttpMethods.Delete], RouteKeyAsync);
+        // The hot path is a plain RequestDelegate over singletons taken once: no per-request DI scope or parameter binding.
+        var forwarder = app.ServiceProvider.GetRequiredService<DataForwarder>();
+        var options = app.ServiceProvider.GetRequiredService<IOptions<RouterOptions>>().Value;
+        app.MapMethods("/data/{key}", [HttpMethods.Get, HttpMethods.Put, HttpMethods.Delete],
+            context => RouteKeyAsync(context, (string)context.Request.RouteValues["key"]!, forwarder, options));
         app.MapGet("/data", ReadAllAsync);
         return app;
     }
 
-    private static async Task RouteKeyAsync(HttpContext context, string key, DataForwarder forwarder, IOptions<RouterOptions> options)
+    private static async Task RouteKeyAsync(HttpContext context, string key, DataForwarder forwarder, RouterOptions options)
     {
-        if (await BufferAsync(context, options.Value) is not { } body) return;
+        if (await BufferAsync(context, options) is not { } body) return;
         var outcome = await forwarder.ForwardAsync(context, key, RequestBody.Replay(context.Request, body));
         if (outcome.Error is null || context.Response.HasStarted || context.RequestAborted.IsCancellationRequested) return;
         context.Response.Clear();

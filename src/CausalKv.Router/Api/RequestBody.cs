@@ -1,11 +1,13 @@
 using System.Buffers;
+using CausalKv.Router.Routing;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace CausalKv.Router.Api;
 
 /// <summary>
 /// Reads a request body into memory, up to a limit, refusing larger ones before reading them whole: a request that
-/// may be sent to a second replica must be re-readable.
+/// may be sent to a second replica must be re-readable. A body of known length (the usual case) is read into one
+/// array of exactly that size.
 /// </summary>
 internal static class RequestBody
 {
@@ -15,36 +17,57 @@ internal static class RequestBody
     }
 
     /// <summary>The whole body; empty when the request cannot have one.</summary>
-    public static async Task<byte[]> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
+    public static async ValueTask<byte[]> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
     {
         if (request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false }) return [];
-        if (request.ContentLength > limit) throw new TooLargeException(limit);
+        var length = request.ContentLength;
+        if (length == 0) return [];
+        if (length > limit) throw new TooLargeException(limit);
         var feature = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (feature is { IsReadOnly: false }) feature.MaxRequestBodySize = limit + 1;
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 256, limit) + 1);
         try
         {
-            while (true)
-            {
-                var read = await request.Body.ReadAsync(buffer.GetMemory(4096), ct);
-                if (read == 0) break;
-                buffer.Advance(read);
-                if (buffer.WrittenCount > limit) throw new TooLargeException(limit);
-            }
+            return length is { } known ? await ReadKnownAsync(request.Body, (int)known, ct) : await ReadChunkedAsync(request.Body, limit, ct);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             throw new TooLargeException(limit);
         }
-        return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Replaces the request's body stream with the buffered bytes; the returned stream is rewound before each attempt.</summary>
-    public static MemoryStream? Replay(HttpRequest request, byte[] body)
+    /// <summary>Replaces the request's body stream with the buffered bytes (see <see cref="BufferedRequestBody"/>); null when there are none.</summary>
+    public static BufferedRequestBody? Replay(HttpRequest request, byte[] body)
     {
         if (body.Length == 0) return null;
-        var stream = new MemoryStream(body, writable: false);
+        var stream = new BufferedRequestBody(body);
         request.Body = stream;
         return stream;
+    }
+
+    private static async ValueTask<byte[]> ReadKnownAsync(Stream body, int length, CancellationToken ct)
+    {
+        // Kestrel ends the body at Content-Length and fails a body that ends early, so exactly this much arrives.
+        var buffer = new byte[length];
+        var filled = 0;
+        while (filled < length)
+        {
+            var read = await body.ReadAsync(buffer.AsMemory(filled), ct);
+            if (read == 0) throw new BadHttpRequestException("The request body ended before its Content-Length.");
+            filled += read;
+        }
+        return buffer;
+    }
+
+    private static async ValueTask<byte[]> ReadChunkedAsync(Stream body, long limit, CancellationToken ct)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        while (true)
+        {
+            var read = await body.ReadAsync(buffer.GetMemory(4096), ct);
+            if (read == 0) break;
+            buffer.Advance(read);
+            if (buffer.WrittenCount > limit) throw new TooLargeException(limit);
+        }
+        return buffer.WrittenSpan.ToArray();
     }
 }

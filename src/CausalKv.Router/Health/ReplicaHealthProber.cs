@@ -9,8 +9,10 @@ namespace CausalKv.Router.Health;
 /// <summary>
 /// Active health: <c>GET /health</c> on every replica of the current view every probe interval, and at once after a
 /// view change (a node that just joined answers 503 until its handoff is done). 200 is healthy; anything else, or
-/// no answer within the timeout, is not. A replica that stops answering altogether (as opposed to answering 503) is
-/// taken to be cut off: the requests in flight to it are cancelled (see <see cref="Replica.CutInFlight"/>). Probes make no spans.
+/// no answer within the timeout, is not. A replica that stays silent (no answer, not even a refusal) for
+/// <see cref="RouterOptions.CutInFlightAfter"/> is taken to be cut off: the requests in flight to it are cancelled
+/// (see <see cref="Replica.CutInFlight"/>). A process that died needs no cut: its connections fail by themselves.
+/// Probes make no spans.
 /// </summary>
 internal sealed class ReplicaHealthProber(
     ViewTracker views, NodeTransport transport, IOptions<RouterOptions> options, RouterTelemetry telemetry, ILogger<ReplicaHealthProber> log)
@@ -18,6 +20,7 @@ internal sealed class ReplicaHealthProber(
 {
     private readonly TimeSpan _interval = options.Value.HealthProbeInterval;
     private readonly TimeSpan _timeout = options.Value.HealthProbeTimeout;
+    private readonly TimeSpan _cutAfter = options.Value.CutInFlightAfter;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -41,31 +44,40 @@ internal sealed class ReplicaHealthProber(
         timeout.CancelAfter(_timeout);
         string verdict;
         bool healthy;
-        var answered = false;
+        var silent = false;
         try
         {
             using var response = await transport.Client.GetAsync(replica.BaseUrl + "/health", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             healthy = response.StatusCode == System.Net.HttpStatusCode.OK;
-            answered = true;
             verdict = $"GET /health answered {(int)response.StatusCode}";
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
         {
             healthy = false;
-            verdict = e is OperationCanceledException ? $"GET /health did not answer within {_timeout.TotalMilliseconds:0} ms" : e.Message;
+            // A timeout (of the probe, or of connecting) is silence; a refusal or a reset is an answer of sorts.
+            silent = e is OperationCanceledException;
+            verdict = silent ? $"GET /health did not answer within {_timeout.TotalMilliseconds:0} ms" : e.Message;
         }
         if (ct.IsCancellationRequested) return;
         var wasHealthy = replica.Health.ProbeHealthy;
         if (replica.Health.ReportProbe(healthy))
         {
             telemetry.ReplicaEjections.Add(1, new KeyValuePair<string, object?>(RouterTelemetry.Tags.Node, replica.Id));
-            log.LogWarning("Ruling out {Replica}: {Verdict}{Cut}", replica, verdict,
-                answered ? "" : $"; cancelling the {replica.Outstanding} requests in flight to it");
-            if (!answered) replica.CutInFlight();
+            log.LogWarning("Ruling out {Replica}: {Verdict}", replica, verdict);
         }
         else if (healthy && !wasHealthy)
         {
             log.LogInformation("{Replica} is healthy again", replica);
+        }
+        if (!silent)
+        {
+            replica.Health.ReportHeard();
+        }
+        else if (replica.Health.ReportSilence(Environment.TickCount64, _cutAfter))
+        {
+            log.LogWarning("{Replica} has answered no probe for {Seconds:0.#} s: taking it to be cut off and cancelling the {Count} requests in flight to it",
+                replica, _cutAfter.TotalSeconds, replica.Outstanding);
+            replica.CutInFlight();
         }
     }
 }

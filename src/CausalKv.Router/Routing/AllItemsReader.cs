@@ -38,47 +38,64 @@ internal sealed class AllItemsReader(
 
     private async Task<(FailoverResult Result, ShardAnswer? Answer)> AskShardAsync(string shard, HttpRequest request, byte[] body, CancellationToken ct)
     {
-        ShardAnswer? answer = null;
-        var result = await failover.RunAsync(_ => shard, async (replica, _) =>
+        var read = new ShardRead(this, shard, request, body, ct);
+        var result = await failover.RunAsync(read, ct);
+        return (result, read.Answer);
+    }
+
+    /// <summary>One attempt at one replica of the shard: true with <see cref="ShardRead.Answer"/> set, or false when the next replica should be asked.</summary>
+    private async ValueTask<bool> SendAsync(ShardRead read, Replica replica)
+    {
+        var (shard, request, body, ct) = (read.Shard, read.Request, read.Body, read.ClientAborted);
+        using var message = new HttpRequestMessage(HttpMethod.Get, replica.BaseUrl + "/data") { Version = HttpVersion.Version11 };
+        if (request.Headers.TryGetValue(MetadataHeader, out var metadata))
         {
-            using var message = new HttpRequestMessage(HttpMethod.Get, replica.BaseUrl + "/data") { Version = HttpVersion.Version11 };
-            if (request.Headers.TryGetValue(MetadataHeader, out var metadata))
-            {
-                message.Headers.TryAddWithoutValidation(MetadataHeader, (IEnumerable<string?>)metadata);
-            }
-            if (body.Length > 0)
-            {
-                message.Content = new ByteArrayContent(body);
-                message.Content.Headers.TryAddWithoutValidation("Content-Type", request.ContentType ?? "application/json");
-            }
-            var cut = replica.CutToken;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, cut);
-            timeout.CancelAfter(_timeout);
-            try
-            {
-                using var response = await transport.Client.SendAsync(message, timeout.Token);
-                answer = new ShardAnswer(shard, (int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(timeout.Token));
-                return true;
-            }
-            catch (Exception e) when ((ConnectFailure.IsConnectPhase(e) || cut.IsCancellationRequested) && !ct.IsCancellationRequested)
-            {
-                // Not connected, or cut off while reading: a read is safe to send to the shard's next replica.
-                return false;
-            }
-            catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
-            {
-                failover.ReportFailure(replica, "GET /data failed or timed out");
-                var (status, what) = e is OperationCanceledException
-                    ? (StatusCodes.Status504GatewayTimeout, $"did not answer within {_timeout.TotalSeconds:0} s")
-                    : (StatusCodes.Status502BadGateway, $"failed ({e.Message})");
-                answer = new ShardAnswer(shard, status, AllItemsMerge.Error(status, shard, $"{replica} {what}").Body);
-                return true;
-            }
-            catch (OperationCanceledException)
-            {
-                return true;
-            }
-        }, ct);
-        return (result, answer);
+            message.Headers.TryAddWithoutValidation(MetadataHeader, (IEnumerable<string?>)metadata);
+        }
+        if (body.Length > 0)
+        {
+            message.Content = new ByteArrayContent(body);
+            message.Content.Headers.TryAddWithoutValidation("Content-Type", request.ContentType ?? "application/json");
+        }
+        var cut = replica.CutToken;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, cut);
+        timeout.CancelAfter(_timeout);
+        try
+        {
+            using var response = await transport.Client.SendAsync(message, timeout.Token);
+            read.Answer = new ShardAnswer(shard, (int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(timeout.Token));
+            return true;
+        }
+        catch (Exception e) when ((ConnectFailure.IsConnectPhase(e) || cut.IsCancellationRequested) && !ct.IsCancellationRequested)
+        {
+            // Not connected, or cut off while reading: a read is safe to send to the shard's next replica.
+            return false;
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            failover.ReportFailure(replica, "GET /data failed or timed out");
+            var (status, what) = e is OperationCanceledException
+                ? (StatusCodes.Status504GatewayTimeout, $"did not answer within {_timeout.TotalSeconds:0} s")
+                : (StatusCodes.Status502BadGateway, $"failed ({e.Message})");
+            read.Answer = new ShardAnswer(shard, status, AllItemsMerge.Error(status, shard, $"{replica} {what}").Body);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
+        }
+    }
+
+    private sealed class ShardRead(AllItemsReader owner, string shard, HttpRequest request, byte[] body, CancellationToken clientAborted) : IShardRequest
+    {
+        public string Shard { get; } = shard;
+        public HttpRequest Request { get; } = request;
+        public byte[] Body { get; } = body;
+        public CancellationToken ClientAborted { get; } = clientAborted;
+        public ShardAnswer? Answer { get; set; }
+
+        public string ShardOf(ClusterMap map) => Shard;
+
+        public ValueTask<bool> SendAsync(Replica replica, string shard) => owner.SendAsync(this, replica);
     }
 }

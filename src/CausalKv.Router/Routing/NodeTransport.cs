@@ -9,7 +9,8 @@ namespace CausalKv.Router.Routing;
 /// The one connection pool to the nodes, shared by forwarding, fan-out reads, view polls and health probes.
 /// A short connect timeout (a cut link hangs rather than refusing), no proxy, no redirects, no cookies,
 /// no decompression: the router passes bytes through. Trace context is propagated from the current activity,
-/// replacing whatever the client sent, as YARP's own client factory does.
+/// replacing whatever the client sent, as YARP's own client factory does. Forwarded requests go through
+/// <see cref="BufferedBodyHandler"/>, which sends a buffered body in the same write as the headers.
 /// </summary>
 internal sealed class NodeTransport : IDisposable
 {
@@ -27,7 +28,7 @@ internal sealed class NodeTransport : IDisposable
             ConnectTimeout = options.Value.ConnectTimeout,
             ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
         };
-        Invoker = new HttpMessageInvoker(_handler, disposeHandler: false);
+        Invoker = new HttpMessageInvoker(new BufferedBodyHandler(_handler), disposeHandler: false);
         // Deadlines come from each caller's token: an HttpClient timeout would look like a connect timeout.
         Client = new HttpClient(_handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
     }

@@ -18,10 +18,9 @@ internal sealed class ReplicaFailover(ViewTracker views, IOptions<RouterOptions>
     private readonly TimeSpan _pause = options.Value.RetryPause;
     private readonly TimeSpan _penalty = options.Value.PassiveHealthPenalty;
 
-    /// <param name="shardOf">The shard to send to under the given map.</param>
-    /// <param name="attempt">Sends to one replica; returns false only when it could not connect (the replica cannot have seen the request).</param>
+    /// <param name="request">Which shard, and how to send to one of its replicas.</param>
     /// <param name="ct">The client's RequestAborted.</param>
-    public async Task<FailoverResult> RunAsync(Func<ClusterMap, string> shardOf, Func<Replica, string, ValueTask<bool>> attempt, CancellationToken ct)
+    public async Task<FailoverResult> RunAsync<TRequest>(TRequest request, CancellationToken ct) where TRequest : IShardRequest
     {
         var started = Stopwatch.GetTimestamp();
         var attempts = 0;
@@ -29,17 +28,21 @@ internal sealed class ReplicaFailover(ViewTracker views, IOptions<RouterOptions>
         {
             var map = views.Current;
             if (map.View is null) return new(FailoverStatus.NoView, null, attempts, Stopwatch.GetElapsedTime(started), null, FailoverResult.NoViewMessage);
-            var shard = shardOf(map);
+            var shard = request.ShardOf(map);
             var replicas = map.ReplicasOf(shard);
-            foreach (var replica in ReplicaSelector.AttemptOrder(replicas, Environment.TickCount64, Random.Shared))
+            var first = ReplicaSelector.ChooseFirst(replicas, Environment.TickCount64, Random.Shared);
+            // The rest of the order is only needed once the first choice could not take the request.
+            Replica[]? order = null;
+            for (var i = 0; i < replicas.Count; i++)
             {
+                var replica = i == 0 ? replicas[first] : (order ??= ReplicaSelector.AttemptOrder(replicas, first, Environment.TickCount64))[i];
                 if (ct.IsCancellationRequested) return new(FailoverStatus.Cancelled, shard, attempts, Stopwatch.GetElapsedTime(started), null);
                 attempts++;
                 bool answered;
                 replica.Begin();
                 try
                 {
-                    answered = await attempt(replica, shard);
+                    answered = await request.SendAsync(replica, shard);
                 }
                 finally
                 {

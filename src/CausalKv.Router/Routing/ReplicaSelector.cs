@@ -6,22 +6,49 @@ namespace CausalKv.Router.Routing;
 /// (power of two choices over outstanding requests), or of two random replicas when none is available (a shard whose
 /// replicas all look unhealthy is still tried); the rest follow in view order after the first, available ones
 /// before ruled-out ones, so a connect failure moves to the shard's next replica.
+/// The first choice is made on every request, so it allocates nothing; the rest of the order is only worked out
+/// when the first replica could not take the request.
 /// </summary>
 internal static class ReplicaSelector
 {
+    /// <summary>The whole attempt order at once (the first choice, then <see cref="AttemptOrder(IReadOnlyList{Replica}, int, long)"/>).</summary>
     public static Replica[] AttemptOrder(IReadOnlyList<Replica> replicas, long nowMs, Random random)
     {
-        var n = replicas.Count;
-        if (n == 0) return [];
-        Span<bool> available = n <= 64 ? stackalloc bool[n] : new bool[n];
-        var availableCount = 0;
-        for (var i = 0; i < n; i++)
-        {
-            available[i] = replicas[i].Health.IsAvailable(nowMs);
-            if (available[i]) availableCount++;
-        }
+        var first = ChooseFirst(replicas, nowMs, random);
+        return first < 0 ? [] : AttemptOrder(replicas, first, nowMs);
+    }
 
-        var first = ChooseFirst(replicas, available, availableCount, random);
+    /// <summary>The index of the replica to try first, or -1 when there is none.</summary>
+    public static int ChooseFirst(IReadOnlyList<Replica> replicas, long nowMs, Random random)
+    {
+        var n = replicas.Count;
+        if (n <= 1) return n - 1;
+        // Health changes under our feet (probes, failures): decide on one snapshot of it.
+        Span<bool> available = n <= 64 ? stackalloc bool[n] : new bool[n];
+        var availableCount = Snapshot(replicas, nowMs, available);
+        // Candidates: the available replicas, or every replica when none is available.
+        var everyReplica = availableCount == 0;
+        var candidates = everyReplica ? n : availableCount;
+        if (candidates == 1) return NthCandidate(available, everyReplica, 0);
+        var a = random.Next(candidates);
+        var b = random.Next(candidates - 1);
+        if (b >= a) b++;
+        var ia = NthCandidate(available, everyReplica, a);
+        var ib = NthCandidate(available, everyReplica, b);
+        return replicas[ib].Outstanding < replicas[ia].Outstanding ? ib : ia;
+    }
+
+    /// <summary>
+    /// <paramref name="first"/>, then the other replicas in view order after it: the available ones (as of
+    /// <paramref name="nowMs"/>), then the ruled-out ones.
+    /// </summary>
+    public static Replica[] AttemptOrder(IReadOnlyList<Replica> replicas, int first, long nowMs)
+    {
+        var n = replicas.Count;
+        ArgumentOutOfRangeException.ThrowIfNegative(first);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(first, n);
+        Span<bool> available = n <= 64 ? stackalloc bool[n] : new bool[n];
+        Snapshot(replicas, nowMs, available);
         var order = new Replica[n];
         order[0] = replicas[first];
         var next = 1;
@@ -38,17 +65,15 @@ internal static class ReplicaSelector
         return order;
     }
 
-    private static int ChooseFirst(IReadOnlyList<Replica> replicas, ReadOnlySpan<bool> available, int availableCount, Random random)
+    private static int Snapshot(IReadOnlyList<Replica> replicas, long nowMs, Span<bool> available)
     {
-        // When no replica is available every replica is a candidate.
-        var candidates = availableCount == 0 ? replicas.Count : availableCount;
-        if (candidates == 1) return NthCandidate(available, availableCount == 0, 0);
-        var a = random.Next(candidates);
-        var b = random.Next(candidates - 1);
-        if (b >= a) b++;
-        var ia = NthCandidate(available, availableCount == 0, a);
-        var ib = NthCandidate(available, availableCount == 0, b);
-        return replicas[ib].Outstanding < replicas[ia].Outstanding ? ib : ia;
+        var count = 0;
+        for (var i = 0; i < available.Length; i++)
+        {
+            available[i] = replicas[i].Health.IsAvailable(nowMs);
+            if (available[i]) count++;
+        }
+        return count;
     }
 
     private static int NthCandidate(ReadOnlySpan<bool> available, bool everyReplica, int nth)

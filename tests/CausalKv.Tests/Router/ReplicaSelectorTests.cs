@@ -153,4 +153,31 @@ public sealed class ReplicaSelectorTests
         Assert.Equal(1, ReplicaSelector.AttemptOrder(replicas.ReplicasOf("s1"), Now, new Random(1)).Single().Id);
         Assert.Empty(ReplicaSelector.AttemptOrder(replicas.ReplicasOf("no-such-shard"), Now, new Random(1)));
     }
+
+    [Fact]
+    public void The_first_choice_alone_matches_the_head_of_the_whole_order()
+    {
+        var replicas = RouterTestViews.Map(shards: 1, replicas: 3).ReplicasOf("s0");
+        replicas[0].Begin();
+        replicas[2].Health.ReportFailure(Now, TimeSpan.FromSeconds(3));
+        for (var seed = 0; seed < 200; seed++)
+        {
+            var first = ReplicaSelector.ChooseFirst(replicas, Now, new Random(seed));
+            Assert.Same(ReplicaSelector.AttemptOrder(replicas, Now, new Random(seed))[0], replicas[first]);
+        }
+        Assert.Equal(-1, ReplicaSelector.ChooseFirst([], Now, new Random(1)));
+        Assert.Equal(0, ReplicaSelector.ChooseFirst(RouterTestViews.Map(shards: 1, replicas: 1).ReplicasOf("s0"), Now, new Random(1)));
+    }
+
+    [Fact]
+    public void The_rest_of_the_order_worked_out_after_a_failed_first_attempt_keeps_the_first_and_puts_it_behind_none()
+    {
+        // The failover works out the rest of the order only after the first replica failed (and was ruled out).
+        var replicas = RouterTestViews.Map(shards: 1, replicas: 4).ReplicasOf("s0");
+        replicas[1].Health.ReportFailure(Now, TimeSpan.FromSeconds(3));
+        replicas[3].Health.ReportFailure(Now, TimeSpan.FromSeconds(3));
+        var order = ReplicaSelector.AttemptOrder(replicas, first: 1, Now);
+        Assert.Equal([1, 2, 0, 3], order.Select(r => r.Id));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ReplicaSelector.AttemptOrder(replicas, first: 4, Now));
+    }
 }
