@@ -97,7 +97,9 @@ public sealed class ViewChangeTests(ITestOutputHelper output) : IAsyncLifetime
         var keys = await LoadAsync("dep");
         var next = Layout(("shard0", [0, 1]), ("shard1", [2, 3]), ("shard2", [4]));
         var ring = new HashRing(next.Keys);
-        var moving = keys.Keys.First(k => ring.ShardFor(k) == "shard2");
+        // A key that moves from shard0 (nodes 0, 1) to the new shard2 (node 4): node4 has never held it.
+        var oldRing = new HashRing(_app.Layout.Keys);
+        var moving = keys.Keys.First(k => ring.ShardFor(k) == "shard2" && oldRing.ShardFor(k) == "shard0");
         var session = new KvSession();
         Assert.Equal(keys[moving], (await session.GetAsync(Node(0), moving)).Value);
         await session.PutAsync(Node(1), moving, "written before the change");
