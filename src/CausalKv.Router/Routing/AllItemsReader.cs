@@ -33,7 +33,9 @@ internal sealed class AllItemsReader(
             activity?.SetStatus(ActivityStatusCode.Error, error);
             return AllItemsMerge.Error(StatusCodes.Status503ServiceUnavailable, unreachable.Result.Shard, error);
         }
-        return AllItemsMerge.Merge([.. results.Select(r => r.Answer!)], codec);
+        // Parsing and merging every shard's items is CPU work proportional to the data: off the socket thread.
+        var answers = results.Select(r => r.Answer!).ToArray();
+        return await Task.Run(() => AllItemsMerge.Merge(answers, codec));
     }
 
     private async Task<(FailoverResult Result, ShardAnswer? Answer)> AskShardAsync(string shard, HttpRequest request, byte[] body, CancellationToken ct)

@@ -33,6 +33,8 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
             $"{Chromium} is missing: the dashboard's browser test needs Debian's chromium (apt-get update && apt-get install -y chromium; .ci/run does this).");
 
         var builder = CausalKvTestingBuilder.Create(nodes: 4, shards: 2);
+        // Exporting telemetry makes every process start slower; CI runs other clusters beside this one on two cores.
+        builder.Options.StartTimeout = TimeSpan.FromMinutes(3);
         await using var dashboard = new DashboardHost(TestDashboard.FreeLoopbackPort());
         builder.Options.OtlpEndpoint = dashboard.OtlpEndpoint;
         builder.Options.OtlpApiKey = dashboard.OtlpApiKey;
