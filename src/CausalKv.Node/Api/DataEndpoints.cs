@@ -6,6 +6,7 @@ using CausalKv.Node.Cluster;
 using CausalKv.Node.Hosting;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
+using CausalKv.Protocol;
 using Microsoft.Extensions.Options;
 
 namespace CausalKv.Node.Api;
@@ -25,8 +26,8 @@ public sealed class DataEndpoints(
     IOptions<NodeOptions> options)
 {
     public const string MetadataField = "causal-metadata";
-    public const string MetadataHeader = "X-Causal-Metadata";
-    public const string NotServingHeader = "X-CausalKv-Not-Serving";
+    public const string MetadataHeader = ProtocolHeaders.CausalMetadata;
+    public const string NotServingHeader = ProtocolHeaders.NotServing;
     private const int MaxKeyBytes = 1024;
     private const int MetadataAllowance = 1024 * 1024;
     private readonly int _maxValueBytes = options.Value.MaxValueBytes;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using CausalKv.Node.Cluster;
 using CausalKv.Sharding;
 
@@ -45,52 +44,12 @@ public static class ViewApi
         });
     }
 
-    /// <summary>Parses <c>{"view": {"Shard1": [{"address": "host:port", "id": 0}, ...]}, "epoch": n?}</c>.</summary>
+    /// <summary>Parses <c>{"view": {"Shard1": [{"address": "host:port", "id": 0}, ...]}, "epoch": n?}</c> (<see cref="ViewJson"/>).</summary>
     public static bool TryParse(byte[] body, out ShardView? view, out bool epochGiven, out string? error)
     {
-        view = null;
-        epochGiven = false;
-        if (!RequestBody.TryParseObject(body, out var document, out error)) return false;
-        using (document)
-        {
-            if (document is null || !document.RootElement.TryGetProperty("view", out var v) || v.ValueKind != JsonValueKind.Object)
-            {
-                error = "The body needs a \"view\" object: {\"view\": {\"Shard1\": [{\"address\": \"host:port\", \"id\": 0}]}}.";
-                return false;
-            }
-            long epoch = 0;
-            if (document.RootElement.TryGetProperty("epoch", out var e) && e.ValueKind != JsonValueKind.Null)
-            {
-                if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out epoch) || epoch < 1) { error = "\"epoch\", when given, must be a positive integer."; return false; }
-                epochGiven = true;
-            }
-            var shards = new Dictionary<string, IReadOnlyList<ViewNode>>(StringComparer.Ordinal);
-            foreach (var shard in v.EnumerateObject())
-            {
-                if (shards.ContainsKey(shard.Name)) { error = $"Shard '{shard.Name}' appears twice."; return false; }
-                if (shard.Value.ValueKind != JsonValueKind.Array) { error = $"Shard '{shard.Name}' must be a list of nodes."; return false; }
-                var nodes = new List<ViewNode>();
-                foreach (var n in shard.Value.EnumerateArray())
-                {
-                    if (n.ValueKind != JsonValueKind.Object
-                        || !n.TryGetProperty("address", out var a) || a.ValueKind != JsonValueKind.String
-                        || !n.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.Number
-                        || !id.TryGetInt32(out var nodeId) || nodeId < 0)
-                    {
-                        error = $"Every node of shard '{shard.Name}' needs a string \"address\" (host:port) and a non-negative integer \"id\".";
-                        return false;
-                    }
-                    nodes.Add(new ViewNode(a.GetString()!, nodeId));
-                }
-                shards[shard.Name] = nodes;
-            }
-            if (!ShardView.TryCreate(epoch, shards, out view, out error))
-            {
-                error = "Malformed view: " + error;
-                return false;
-            }
-            return true;
-        }
+        var ok = ViewJson.TryParseRequest(body, out view, out var epoch, out error);
+        epochGiven = epoch is not null;
+        return ok;
     }
 
     public static Dictionary<string, List<WireViewNode>>? ToWire(ShardView? view) =>

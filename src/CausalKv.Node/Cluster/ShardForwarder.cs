@@ -3,6 +3,7 @@ using CausalKv.Node.Api;
 using CausalKv.Node.Hosting;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Telemetry;
+using CausalKv.Protocol;
 using CausalKv.Sharding;
 using Microsoft.Extensions.Options;
 
@@ -16,7 +17,7 @@ namespace CausalKv.Node.Cluster;
 /// </summary>
 public sealed class ShardForwarder(PeerClient client, IOptions<NodeOptions> options, ILogger<ShardForwarder> log)
 {
-    public const string HopHeader = "X-CausalKv-Hops";
+    public const string HopHeader = ProtocolHeaders.Hops;
     private const int MaxHops = 3;
     private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
     private int _rotation;
@@ -77,7 +78,7 @@ public sealed class ShardForwarder(PeerClient client, IOptions<NodeOptions> opti
         var req = context.Request;
         using var message = client.CreateRequest(new HttpMethod(req.Method), target, req.Path + req.QueryString);
         message.Headers.Add(HopHeader, hops.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (req.Headers.TryGetValue("X-Causal-Metadata", out var meta)) message.Headers.TryAddWithoutValidation("X-Causal-Metadata", meta.ToArray());
+        if (req.Headers.TryGetValue(ProtocolHeaders.CausalMetadata, out var meta)) message.Headers.TryAddWithoutValidation(ProtocolHeaders.CausalMetadata, meta.ToArray());
         if (body.Length > 0)
         {
             message.Content = new ByteArrayContent(body);

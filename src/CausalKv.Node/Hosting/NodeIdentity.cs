@@ -1,4 +1,5 @@
 using CausalKv.Causality;
+using CausalKv.Protocol;
 using Microsoft.Extensions.Options;
 
 namespace CausalKv.Node.Hosting;
@@ -24,9 +25,9 @@ public sealed class NodeIdentity
 
     public CausalMetadataCodec Metadata { get; }
 
-    public const string ClusterKeyHeader = "X-CausalKv-Key";
+    public const string ClusterKeyHeader = ProtocolHeaders.ClusterKey;
 
-    public const string FromNodeHeader = "X-CausalKv-From";
+    public const string FromNodeHeader = ProtocolHeaders.FromNode;
 
     public bool IsAuthorized(HttpRequest request)
     {

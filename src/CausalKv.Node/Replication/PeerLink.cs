@@ -36,8 +36,14 @@ public sealed class PeerLink : IAsyncDisposable
         _client = client;
         _telemetry = telemetry;
         _owner = owner;
-        _pushLoop = Task.Run(() => PushLoopAsync(_stop.Token));
-        _gossipLoop = Task.Run(() => GossipLoopAsync(_stop.Token));
+        // The loops outlive whatever request created this link (a PUT /view): without the request's execution
+        // context they start no trace of their own, so every push and gossip round is a trace root, not one more
+        // span of an ever-growing view-change trace.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _pushLoop = Task.Run(() => PushLoopAsync(_stop.Token));
+            _gossipLoop = Task.Run(() => GossipLoopAsync(_stop.Token));
+        }
     }
 
     public ViewNode Peer { get; }

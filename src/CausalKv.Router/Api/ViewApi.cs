@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using CausalKv.Router.Discovery;
+using CausalKv.Sharding;
 using Microsoft.Extensions.Options;
 
 namespace CausalKv.Router.Api;
@@ -46,7 +47,7 @@ internal static class ViewApi
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status413PayloadTooLarge, e.Message);
             return;
         }
-        if (!ViewRequest.TryParse(body, out var layout, out var epoch, out var error))
+        if (!ViewJson.TryParseRequest(body, out var layout, out var epoch, out var error))
         {
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status400BadRequest, error!);
             return;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
+using CausalKv.Protocol;
 using CausalKv.Router.Routing;
 using CausalKv.Router.Telemetry;
 using CausalKv.Sharding;
@@ -17,7 +18,7 @@ namespace CausalKv.Router.Discovery;
 internal sealed class ViewBroadcaster(
     ViewTracker views, ViewPoller poller, NodeTransport transport, IOptions<RouterOptions> options, ILogger<ViewBroadcaster> log)
 {
-    public const string ClusterKeyHeader = "X-CausalKv-Key";
+    public const string ClusterKeyHeader = ProtocolHeaders.ClusterKey;
     private readonly SemaphoreSlim _serial = new(1, 1);
     private readonly string? _clusterKey = string.IsNullOrEmpty(options.Value.ClusterKey) ? null : options.Value.ClusterKey;
     private readonly TimeSpan _timeout = options.Value.ViewChangeTimeout;

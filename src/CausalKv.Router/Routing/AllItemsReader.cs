@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using CausalKv.Causality;
+using CausalKv.Protocol;
 using CausalKv.Router.Discovery;
 using CausalKv.Router.Telemetry;
 using Microsoft.Extensions.Options;
@@ -15,7 +16,7 @@ namespace CausalKv.Router.Routing;
 internal sealed class AllItemsReader(
     ViewTracker views, NodeTransport transport, ReplicaFailover failover, CausalMetadataCodec codec, IOptions<RouterOptions> options)
 {
-    public const string MetadataHeader = "X-Causal-Metadata";
+    public const string MetadataHeader = ProtocolHeaders.CausalMetadata;
     private readonly TimeSpan _timeout = options.Value.ForwardActivityTimeout;
 
     public async Task<MergedAnswer?> ReadAsync(HttpRequest request, byte[] body)
@@ -65,6 +66,11 @@ internal sealed class AllItemsReader(
         try
         {
             using var response = await transport.Client.SendAsync(message, timeout.Token);
+            if (NodeRequestTransformer.IsNotServing(response))
+            {
+                failover.ReportFailure(replica, "it serves no data (no view, or not in the view)");
+                return false;
+            }
             read.Answer = new ShardAnswer(shard, (int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(timeout.Token));
             return true;
         }

@@ -66,7 +66,12 @@ internal sealed class DataForwarder(
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Features.Set<IForwarderErrorFeature>(null);
         var error = await forwarder.SendAsync(context, replica.BaseUrl, transport.Invoker, _config, NodeRequestTransformer.Instance, replica.CutToken);
-        if (error == ForwarderError.None) return true;
+        if (error == ForwarderError.None)
+        {
+            if (!NodeRequestTransformer.TakeNotServing(context)) return true;
+            failover.ReportFailure(replica, "it serves no data (no view, or not in the view)");
+            return false;
+        }
         var exception = context.GetForwarderErrorFeature()?.Exception;
         if (!context.Response.HasStarted && ConnectFailure.IsConnectPhase(error, exception)) return false;
         var clientLeft = context.RequestAborted.IsCancellationRequested;

@@ -1,3 +1,5 @@
+using System.Net;
+using CausalKv.Protocol;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace CausalKv.Router.Routing;
@@ -7,6 +9,8 @@ namespace CausalKv.Router.Routing;
 /// context; YARP leaves out the hop-by-hop ones), no Host (the node's address is the destination), and none of the
 /// X-Forwarded-* headers of YARP's default transforms (the nodes do not read them; they would cost bytes and
 /// allocations on every request). A buffered body is attached for <see cref="BufferedBodyHandler"/>.
+/// A node's answer that it serves no data at all (<see cref="ProtocolHeaders.NotServing"/>: no view yet, or not in the
+/// view) is held back from the client: nothing was applied, so <see cref="DataForwarder"/> tries the shard's next replica.
 /// </summary>
 internal sealed class NodeRequestTransformer : HttpTransformer
 {
@@ -19,6 +23,29 @@ internal sealed class NodeRequestTransformer : HttpTransformer
     {
     }
 
+    /// <summary>True when a node answered that it serves no data, so the request may go to another replica.</summary>
+    public static bool IsNotServing(HttpResponseMessage response) =>
+        response.StatusCode == HttpStatusCode.ServiceUnavailable && response.Headers.Contains(ProtocolHeaders.NotServing);
+
+    /// <summary>True when the last forward was held back by <see cref="TransformResponseAsync"/>; clears the mark.</summary>
+    public static bool TakeNotServing(HttpContext context)
+    {
+        if (context.Response.StatusCode != StatusCodes.Status503ServiceUnavailable || context.Features.Get<NotServingMark>() is null) return false;
+        context.Features.Set<NotServingMark>(null);
+        return true;
+    }
+
+    public override ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    {
+        if (proxyResponse is not null && IsNotServing(proxyResponse))
+        {
+            // Nothing is copied (status aside, which the next attempt resets) and the body is dropped.
+            httpContext.Features.Set(NotServingMark.Instance);
+            return ValueTask.FromResult(false);
+        }
+        return base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+    }
+
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
@@ -27,5 +54,10 @@ internal sealed class NodeRequestTransformer : HttpTransformer
         {
             proxyRequest.Options.Set(BodyKey, buffered.Bytes);
         }
+    }
+
+    private sealed class NotServingMark
+    {
+        public static readonly NotServingMark Instance = new();
     }
 }

@@ -1,14 +1,13 @@
 using System.Text;
-using CausalKv.Router.Api;
-using CausalKv.Router.Discovery;
+using CausalKv.Sharding;
 
-namespace CausalKv.Tests.Router;
+namespace CausalKv.Tests.Sharding;
 
-public sealed class ViewRequestTests
+public sealed class ViewJsonTests
 {
     private static (bool Ok, string? Error) Parse(string body)
     {
-        var ok = ViewRequest.TryParse(Encoding.UTF8.GetBytes(body), out _, out _, out var error);
+        var ok = ViewJson.TryParseRequest(Encoding.UTF8.GetBytes(body), out _, out _, out var error);
         return (ok, error);
     }
 
@@ -44,19 +43,19 @@ public sealed class ViewRequestTests
     public void A_valid_view_is_parsed_with_its_optional_epoch()
     {
         var body = """{"view": {"s1": [{"address": "127.0.0.22:8081", "id": 2}, {"address": "127.0.0.23:8081", "id": 3}], "s0": [{"address": "127.0.0.20:8081", "id": 0}]}, "epoch": 7}"""u8;
-        Assert.True(ViewRequest.TryParse(body, out var layout, out var epoch, out var error), error);
+        Assert.True(ViewJson.TryParseRequest(body, out var layout, out var epoch, out var error), error);
         Assert.Equal(7, epoch);
         Assert.Equal(["s0", "s1"], layout!.ShardNames);
         Assert.Equal([2, 3], layout.NodesOf("s1").Select(n => n.Id));
 
-        Assert.True(ViewRequest.TryParse("""{"view": {"s0": [{"address": "h:1", "id": 0}]}, "epoch": null}"""u8, out _, out epoch, out _));
+        Assert.True(ViewJson.TryParseRequest("""{"view": {"s0": [{"address": "h:1", "id": 0}]}, "epoch": null}"""u8, out _, out epoch, out _));
         Assert.Null(epoch);
     }
 
     [Fact]
     public void A_node_s_view_answer_is_read_back_as_written()
     {
-        Assert.True(ViewRequest.TryParse("""{"view": {"s0": [{"address": "h:1", "id": 0}, {"address": "h:2", "id": 1}], "s1": [{"address": "h:3", "id": 5}]}}"""u8,
+        Assert.True(ViewJson.TryParseRequest("""{"view": {"s0": [{"address": "h:1", "id": 0}, {"address": "h:2", "id": 1}], "s1": [{"address": "h:3", "id": 5}]}}"""u8,
             out var layout, out _, out _));
         var view = layout!.WithEpoch(4);
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();

@@ -1,21 +1,64 @@
 using System.Text.Json;
-using CausalKv.Sharding;
 
-namespace CausalKv.Router.Discovery;
+namespace CausalKv.Sharding;
 
 /// <summary>
-/// The view's wire form, <c>{"Shard1": [{"address": "host:port", "id": 0}, ...], ...}</c>, read with the nodes' rules
-/// (re-implemented here: the router does not reference the node) and written the way the nodes write it.
+/// The view's wire form, <c>{"view": {"Shard1": [{"address": "host:port", "id": 0}, ...]}, "epoch": n?}</c>, read and
+/// written the same way by nodes, the router and the AppHost, so that a view one of them accepts is one all accept and
+/// every refusal says the same thing.
 /// </summary>
-internal static class ViewJson
+public static class ViewJson
 {
-    /// <summary>Reads a layout and validates it as a view of <paramref name="epoch"/>; the error says what is wrong.</summary>
-    public static bool TryRead(JsonElement view, long epoch, out ShardView? result, out string? error)
+    private const string Example = "{\"view\": {\"Shard1\": [{\"address\": \"host:port\", \"id\": 0}]}}";
+
+    /// <summary>
+    /// Parses a <c>PUT /view</c> body. <paramref name="epoch"/> is the epoch the body asks for, or null when it names
+    /// none (the receiver then takes the next one); the error says what is wrong.
+    /// </summary>
+    public static bool TryParseRequest(ReadOnlySpan<byte> body, out ShardView? layout, out long? epoch, out string? error)
+    {
+        layout = null;
+        epoch = null;
+        if (body.Trim(" \t\r\n"u8).IsEmpty) return TryReadLayout(default, 0, out layout, out error);
+        JsonDocument document;
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 16 });
+            document = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException e)
+        {
+            error = $"The body is not valid JSON ({e.Message}). Send {Example}.";
+            return false;
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                error = "The body must be a JSON object.";
+                return false;
+            }
+            if (root.TryGetProperty("epoch", out var e) && e.ValueKind != JsonValueKind.Null)
+            {
+                if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out var given) || given < 1)
+                {
+                    error = "\"epoch\", when given, must be a positive integer.";
+                    return false;
+                }
+                epoch = given;
+            }
+            return TryReadLayout(root.TryGetProperty("view", out var v) ? v : default, epoch ?? 0, out layout, out error);
+        }
+    }
+
+    /// <summary>Reads a layout (the value of <c>"view"</c>) and validates it as a view of <paramref name="epoch"/>.</summary>
+    public static bool TryReadLayout(JsonElement view, long epoch, out ShardView? result, out string? error)
     {
         result = null;
         if (view.ValueKind != JsonValueKind.Object)
         {
-            error = "The body needs a \"view\" object: {\"view\": {\"Shard1\": [{\"address\": \"host:port\", \"id\": 0}]}}.";
+            error = $"The body needs a \"view\" object: {Example}.";
             return false;
         }
         var shards = new Dictionary<string, IReadOnlyList<ViewNode>>(StringComparer.Ordinal);
@@ -60,7 +103,7 @@ internal static class ViewJson
                 || !e.TryGetInt64(out epoch) || epoch < 0) return false;
             if (root.TryGetProperty("view", out var v) && v.ValueKind == JsonValueKind.Object)
             {
-                return TryRead(v, epoch, out view, out _);
+                return TryReadLayout(v, epoch, out view, out _);
             }
             return true;
         }
