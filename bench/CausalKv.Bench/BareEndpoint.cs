@@ -27,6 +27,9 @@ internal sealed class BareEndpoint : IAsyncDisposable
 
     public Uri Endpoint { get; }
 
+    /// <summary>The endpoint's process, for CPU accounting.</summary>
+    public int Pid => _process.Id;
+
     public static async Task<BareEndpoint> StartAsync(CancellationToken ct = default)
     {
         var copy = BenchPaths.CopyToTemp(Path.Combine(BenchPaths.SharedBench, "bare-endpoint"), "causalkv-bare-");

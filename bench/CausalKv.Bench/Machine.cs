@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace CausalKv.Bench;
 
@@ -10,6 +11,26 @@ internal static class Machine
     {
         try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
         catch (IOException) { return "n/a"; }
+    }
+
+    /// <summary>
+    /// CPU time (user + system) a process has used so far, from <c>/proc/PID/stat</c> (clock ticks of 10 ms, the
+    /// kernel's USER_HZ of 100 on Linux); zero once the process is gone.
+    /// </summary>
+    public static TimeSpan CpuTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return TimeSpan.FromMilliseconds(ticks * 10);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return TimeSpan.Zero;
+        }
     }
 
     public static string CpuModel()

@@ -62,6 +62,15 @@ internal static class ThroughputScenario
                 foreach (var (_, script) in Ops)
                     await Wrk.RunAsync(scripts, script, endpoints[target], 16, TimeSpan.FromSeconds(2), Keys);
 
+            // CPU time of every server process over each run, per request: where a request's cost goes.
+            var servers = new Dictionary<string, int>
+            {
+                ["bare"] = bare.Pid,
+                ["node0"] = app.GetResource("node0").Pid!.Value,
+                ["node1"] = app.GetResource("node1").Pid!.Value,
+                ["router"] = app.GetResource("router").Pid!.Value,
+            };
+            var cpu = new List<(string Op, int C, string Target, Dictionary<string, double> MicrosPerRequest)>();
             var runs = new List<(string Op, int C, string Target, WrkResult R)>();
             for (var round = 1; round <= Rounds; round++)
             {
@@ -70,8 +79,11 @@ internal static class ThroughputScenario
                     foreach (var c in Connections)
                         foreach (var target in Targets)
                         {
+                            var before = servers.ToDictionary(kv => kv.Key, kv => Machine.CpuTime(kv.Value));
                             var r = await Wrk.RunAsync(scripts, script, endpoints[target], c, Duration, Keys);
                             runs.Add((op, c, target, r));
+                            cpu.Add((op, c, target, servers.ToDictionary(kv => kv.Key,
+                                kv => (Machine.CpuTime(kv.Value) - before[kv.Key]).TotalMicroseconds / Math.Max(1, r.Requests))));
                             Console.WriteLine($"  {op,-5} c{c,-3} {target,-6} {r.RequestsPerSecond,9:0} ops/s  p50 {r.P50Ms:0.###} ms  p99 {r.P99Ms:0.###} ms  errors {r.Non2xx + r.SocketErrors}");
                         }
             }
@@ -81,6 +93,7 @@ internal static class ThroughputScenario
                 foreach (var c in Connections)
                     report.Add(Row(points, op, c));
             report.AddSection(TargetsSection(points));
+            report.AddSection(CpuSection(cpu));
             report.Data["measurements"] = points.Select(p => new
             {
                 op = p.Op, connections = p.Connections, target = p.Target, opsPerSecond = p.Result.RequestsPerSecond,
@@ -147,6 +160,33 @@ internal static class ThroughputScenario
         string.Create(CultureInfo.InvariantCulture, $"{r.P50Ms:0.00} / {r.P99Ms:0.00}");
 
     private static string Percent(double ratio) => ratio.ToString("0.0%", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// CPU microseconds each server process spent per request at 64 connections (medians over the rounds). With every
+    /// process on the same cores, throughput is about cores / (CPU per request of all processes, wrk included): a
+    /// target stated as a ratio is met only when the cost it adds is small enough, and this table says what it adds.
+    /// </summary>
+    private static string CpuSection(List<(string Op, int C, string Target, Dictionary<string, double> MicrosPerRequest)> cpu)
+    {
+        static double Median(IEnumerable<double> xs)
+        {
+            var sorted = xs.Order().ToArray();
+            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        }
+        var md = new StringBuilder("#### CPU per request (64 connections)\n\n");
+        md.AppendLine("CPU time (user + system, from /proc) each server process spent during a run, divided by the requests wrk completed; medians over the rounds. wrk's own share is not counted.");
+        md.AppendLine().AppendLine("| op | target | bare µs | node0 µs | node1 µs | router µs | servers in all µs |").AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var (op, _) in Ops)
+            foreach (var target in Targets)
+            {
+                var rows = cpu.Where(x => x.Op == op && x.C == 64 && x.Target == target).Select(x => x.MicrosPerRequest).ToList();
+                if (rows.Count == 0) continue;
+                string Cell(string process) => Median(rows.Select(r => r[process])).ToString("0.0", CultureInfo.InvariantCulture);
+                var total = Median(rows.Select(r => r.Values.Sum())).ToString("0.0", CultureInfo.InvariantCulture);
+                md.AppendLine($"| {op} | {target} | {Cell("bare")} | {Cell("node0")} | {Cell("node1")} | {Cell("router")} | {total} |");
+            }
+        return md.ToString();
+    }
 
     /// <summary>Where each target of issue 7 stands, from this run's figures.</summary>
     private static string TargetsSection(List<ThroughputPoint> points)
