@@ -26,6 +26,7 @@ public sealed class CausalKvApp : IAsyncDisposable
     private readonly Dictionary<int, HashSet<int>> _cuts = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _viewGate = new(1, 1);
+    private readonly PacketFilter? _filter;
     private Dictionary<string, int[]> _layout = [];
     private long _epoch;
     private int _disposed;
@@ -42,8 +43,15 @@ public sealed class CausalKvApp : IAsyncDisposable
         _control.DefaultRequestHeaders.Add(ClusterKeyHeader, ClusterKey);
         _ownsDataRoot = options.DataRoot is null;
         DataRoot = options.DataRoot ?? Path.Combine(Path.GetTempPath(), $"causalkv-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}");
+        _filter = options.RealPartitions ? new PacketFilter() : null;
         Build();
     }
+
+    /// <summary>Why <see cref="CausalKvAppOptions.RealPartitions"/> cannot work on this machine, or null when it can.</summary>
+    public static string? WhyRealPartitionsUnavailable() => PacketFilter.WhyUnavailable();
+
+    /// <summary>True when cuts drop packets with iptables (<see cref="CausalKvAppOptions.RealPartitions"/>), not by fault injection.</summary>
+    public bool RealPartitions => _filter is not null;
 
     public string ClusterKey { get; }
 
@@ -84,6 +92,11 @@ public sealed class CausalKvApp : IAsyncDisposable
             node.Environment["NODE_IDENTIFIER"] = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
             node.Environment["CausalKv__EnableFaultInjection"] = _options.EnableFaultInjection ? "true" : "false";
             node.Environment["CausalKv__DataDirectory"] = Path.Combine(DataRoot, node.Name);
+            if (_options.RealPartitions)
+            {
+                node.Uid = _options.FirstNodeUid + _options.FirstLoopbackHost + i;
+                node.Environment["HOME"] = Path.Combine(DataRoot, node.Name);
+            }
             foreach (var (k, v) in _options.NodeEnvironment) node.Environment[k] = v;
             _resources.Add(node);
         }
@@ -191,7 +204,8 @@ public sealed class CausalKvApp : IAsyncDisposable
         Process process;
         try
         {
-            process = await _launcher.StartAsync("dotnet", [r.ProjectPath], r.Environment, Path.GetDirectoryName(r.ProjectPath)!);
+            if (r.Uid is { } uid) PrepareDataDirectory(r, uid);
+            process = await _launcher.StartAsync("dotnet", [r.ProjectPath], r.Environment, Path.GetDirectoryName(r.ProjectPath)!, r.Uid);
         }
         catch (Exception e)
         {
@@ -212,6 +226,18 @@ public sealed class CausalKvApp : IAsyncDisposable
         process.Exited += (_, _) => OnExited(r, process);
         _ = MonitorHealthAsync(r, process);
         r.Notify();
+    }
+
+    /// <summary>A node running as its own user owns its data folder; the root above it only lets it through.</summary>
+    private void PrepareDataDirectory(ProjectResource r, int uid)
+    {
+        var root = Directory.CreateDirectory(DataRoot);
+        if (OperatingSystem.IsWindows()) return; // real partitions are refused there at start
+        root.UnixFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        var own = Directory.CreateDirectory(Path.Combine(DataRoot, r.Name));
+        ProcessLauncher.ChangeOwner(own.FullName, uid);
+        foreach (var file in own.EnumerateFileSystemInfos("*", SearchOption.AllDirectories)) ProcessLauncher.ChangeOwner(file.FullName, uid);
     }
 
     private void OnLine(ProjectResource r, string? line, bool isError)
@@ -434,6 +460,11 @@ public sealed class CausalKvApp : IAsyncDisposable
     {
         int[] nodes;
         lock (_cuts) { nodes = _cuts.Keys.ToArray(); _cuts.Clear(); }
+        if (_filter is not null)
+        {
+            await _filter.AllowAllAsync(ct);
+            return;
+        }
         await Task.WhenAll(nodes.Select(n => SetBlockedAsync(n, [], ct)));
     }
 
@@ -445,7 +476,24 @@ public sealed class CausalKvApp : IAsyncDisposable
             blockedA = Update(a, b);
             blockedB = Update(b, a);
         }
+        if (_filter is not null)
+        {
+            var (na, nb) = (Node(a), Node(b));
+            if (cut)
+            {
+                await _filter.DropAsync(na.Uid!.Value, Address(nb), ct);
+                await _filter.DropAsync(nb.Uid!.Value, Address(na), ct);
+            }
+            else
+            {
+                await _filter.AllowAsync(na.Uid!.Value, Address(nb), ct);
+                await _filter.AllowAsync(nb.Uid!.Value, Address(na), ct);
+            }
+            return;
+        }
         await Task.WhenAll(SetBlockedAsync(a, blockedA, ct), SetBlockedAsync(b, blockedB, ct));
+
+        static IPAddress Address(ProjectResource node) => IPAddress.Parse(node.Endpoint.Host);
 
         int[] Update(int from, int to)
         {
@@ -455,8 +503,13 @@ public sealed class CausalKvApp : IAsyncDisposable
         }
     }
 
+    /// <summary>Packets the real cuts have dropped so far (iptables' counters); null when cuts are fault injection.</summary>
+    public async Task<long?> DroppedPacketsAsync(CancellationToken ct = default) =>
+        _filter is null ? null : await _filter.DroppedPacketsAsync(ct);
+
     private async Task SetBlockedAsync(int node, int[] blocked, CancellationToken ct)
     {
+        if (_filter is not null) return; // iptables rules outlive a node's restart
         var r = Node(node);
         if (r.State != ResourceState.Running) return;
         using var response = await _control.PutAsync(new Uri(r.Endpoint, "/admin/faults"), JsonContent.Create(new { blocked }), ct);
@@ -479,6 +532,7 @@ public sealed class CausalKvApp : IAsyncDisposable
         if (Router is { Process: { HasExited: false } }) await StopResourceAsync("router");
         await Task.WhenAll(running.Where(r => r.Name != "router").Select(r => StopResourceAsync(r.Name)));
         _stopping.Cancel();
+        if (_filter is not null) await _filter.DisposeAsync();
         foreach (var r in _resources) r.Process?.Dispose();
         if (_ownsDataRoot)
         {

@@ -16,6 +16,16 @@ public sealed class CausalKvAppOptions
     /// <summary>Lets the dashboard and tests cut links between nodes.</summary>
     public bool EnableFaultInjection { get; set; } = true;
 
+    /// <summary>
+    /// Cuts links for real instead of by fault injection: every node runs as its own Unix user
+    /// (<see cref="FirstNodeUid"/> plus its loopback host number) and a cut drops, with iptables on <c>lo</c>, what one
+    /// node's user sends to the other's address, as consistency.md describes. Linux, root, setpriv and iptables are needed.
+    /// </summary>
+    public bool RealPartitions { get; set; }
+
+    /// <summary>Unix user ids for <see cref="RealPartitions"/>: node on 127.0.0.h runs as FirstNodeUid + h (no account is needed).</summary>
+    public int FirstNodeUid { get; set; } = 64000;
+
     /// <summary>The cluster key injected into every service; generated when not set.</summary>
     public string? ClusterKey { get; set; }
 
@@ -45,5 +55,7 @@ public sealed class CausalKvAppOptions
         if (Shards < 1) throw new ArgumentException("At least one shard is needed.");
         if (Nodes < Shards) throw new ArgumentException($"{Nodes} nodes cannot fill {Shards} shards: every shard needs a node.");
         if (FirstLoopbackHost < 2 || FirstLoopbackHost + Nodes > 250) throw new ArgumentException("Loopback hosts out of range.");
+        if (RealPartitions && PacketFilter.WhyUnavailable() is { } why) throw new InvalidOperationException($"RealPartitions is set, but {why}.");
+        if (RealPartitions && FirstNodeUid < 1000) throw new ArgumentException("FirstNodeUid must leave the system's users alone (1000 or more).");
     }
 }

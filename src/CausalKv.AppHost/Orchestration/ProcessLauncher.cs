@@ -24,8 +24,11 @@ public sealed partial class ProcessLauncher : IDisposable
         _thread.Start();
     }
 
-    public Task<Process> StartAsync(string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?> environment, string workingDirectory)
+    /// <param name="uid">Runs the process as this Unix user and group id (no supplementary groups); null keeps ours.</param>
+    public Task<Process> StartAsync(string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?> environment, string workingDirectory,
+        int? uid = null)
     {
+        if (uid is not null && !_usePdeathsig) throw new PlatformNotSupportedException("Running a process as another user needs /usr/bin/setpriv (Linux).");
         var info = new ProcessStartInfo
         {
             FileName = _usePdeathsig ? "/usr/bin/setpriv" : fileName,
@@ -37,6 +40,14 @@ public sealed partial class ProcessLauncher : IDisposable
         };
         if (_usePdeathsig)
         {
+            if (uid is { } id)
+            {
+                // setpriv changes the ids first and sets the parent-death signal after, so the child still dies with us.
+                var ids = id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                info.ArgumentList.Add("--reuid=" + ids);
+                info.ArgumentList.Add("--regid=" + ids);
+                info.ArgumentList.Add("--clear-groups");
+            }
             info.ArgumentList.Add("--pdeathsig");
             info.ArgumentList.Add("KILL");
             info.ArgumentList.Add("--");
@@ -60,6 +71,15 @@ public sealed partial class ProcessLauncher : IDisposable
 
     /// <summary>Asks a process to stop (SIGTERM), as Ctrl+C would.</summary>
     public static bool Terminate(int pid) => OperatingSystem.IsWindows() ? false : Kill(pid, 15) == 0;
+
+    /// <summary>Gives a file or folder to a user and group id (the folder a node running as its own user writes to).</summary>
+    public static void ChangeOwner(string path, int uid)
+    {
+        if (Chown(path, uid, uid) != 0) throw new IOException($"chown {uid} {path} failed (errno {Marshal.GetLastPInvokeError()}).");
+    }
+
+    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Chown(string path, int owner, int group);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);

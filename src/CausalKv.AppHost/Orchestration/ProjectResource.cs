@@ -24,6 +24,9 @@ public sealed class ProjectResource
     public Uri Endpoint { get; }
     public int? NodeId { get; }
     public Dictionary<string, string?> Environment { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The Unix user id the process runs as, when not the AppHost's own (real partitions).</summary>
+    public int? Uid { get; internal set; }
     public ConsoleLog Console { get; } = new();
 
     public ResourceState State { get; internal set; } = ResourceState.NotStarted;

@@ -43,6 +43,16 @@ public sealed class CausalKvTestingBuilder
         return this;
     }
 
+    /// <summary>
+    /// Cuts drop packets for real (each node its own Unix user, iptables on lo) instead of by fault injection;
+    /// needs Linux, root and iptables.
+    /// </summary>
+    public CausalKvTestingBuilder WithRealPartitions()
+    {
+        Options.RealPartitions = true;
+        return this;
+    }
+
     public CausalKvTestingBuilder WithoutRouter()
     {
         Options.StartRouter = false;
