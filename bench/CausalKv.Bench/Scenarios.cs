@@ -73,12 +73,16 @@ internal static class Scenarios
         }
     }
 
+    private static readonly long MetadataRssLimit = 3L << 30;
+    private static readonly TimeSpan MetadataTimeLimit = TimeSpan.FromSeconds(120);
+
     /// <summary>Causal-metadata size after a session touched N keys, with replicas in touch and while cut off.</summary>
     public static async Task MetadataAsync(Report report)
     {
         await using var app = await PairAsync();
         using var n0 = app.CreateHttpClient("node0");
         using var n1 = app.CreateHttpClient("node1");
+        var node0 = app.GetResource("node0");
         foreach (var cut in new[] { false, true })
         {
             if (cut) await app.CutAsync(0, 1);
@@ -86,8 +90,18 @@ internal static class Scenarios
             {
                 JsonNode? meta = null;
                 var max = 0;
-                for (var i = 0; i < n; i++)
+                var written = 0;
+                var clock = Stopwatch.StartNew();
+                string? stopped = null;
+                for (var i = 0; i < n; i++, written++)
                 {
+                    // Cut off, every write stores the session's dependencies (one per key written so far): memory and
+                    // time grow as N squared. Stop before the node takes the machine down, and say so.
+                    if (i % 100 == 0 && (Cluster.RssBytes(node0.Pid!.Value) > MetadataRssLimit || clock.Elapsed > MetadataTimeLimit))
+                    {
+                        stopped = $"stopped after {i} writes: node0 RSS {Cluster.RssBytes(node0.Pid!.Value) / 1048576} MiB after {clock.Elapsed.TotalSeconds:0} s";
+                        break;
+                    }
                     var body = new JsonObject { ["value"] = Cluster.Value100, ["causal-metadata"] = meta?.DeepClone() };
                     using var response = await n0.PutAsync($"/data/meta{(cut ? "c" : "t")}{n}-{i}", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
                     meta = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["causal-metadata"];
@@ -100,6 +114,9 @@ internal static class Scenarios
                     ["metadata bytes at the end"] = Cluster.MetadataBytes(meta),
                     ["largest metadata seen (bytes)"] = max,
                     ["dependencies at the end"] = meta?["d"]?.AsObject().Count ?? 0,
+                    ["node0 RSS after (MiB)"] = Cluster.RssBytes(node0.Pid!.Value) / 1048576.0,
+                    ["seconds"] = clock.Elapsed.TotalSeconds,
+                    ["note"] = stopped ?? $"all {written} writes",
                 });
             }
             if (cut) await app.HealAsync(0, 1);

@@ -54,7 +54,12 @@ catch (Exception e) when (!stop.IsCancellationRequested)
     return 1;
 }
 foreach (var r in app.Resources) Console.WriteLine($"  {r.Name,-8} {r.State,-8} {r.Endpoint} pid {r.Pid}");
-if (app.Router is { } router) Console.WriteLine($"Router: {router.Endpoint.ToString().TrimEnd('/')}");
+if (app.Router is { } router)
+{
+    var url = router.Endpoint.ToString().TrimEnd('/');
+    Console.WriteLine($"Router: {url}");
+    Console.WriteLine($"Try:    curl -s -X PUT {url}/data/hello -H 'Content-Type: application/json' -d '{{\"value\": \"world\"}}'");
+}
 Console.WriteLine("Press Ctrl+C to stop.");
 try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
 Console.WriteLine("Stopping...");

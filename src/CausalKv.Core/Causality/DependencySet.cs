@@ -41,6 +41,34 @@ public sealed class DependencySet
         return new DependencySet(_map.Add(key, dependency));
     }
 
+    /// <summary>
+    /// The same entries as this set, rebuilt on <paramref name="basis"/> so that it shares basis's structure (and its
+    /// <see cref="Dependency"/> objects) wherever the two agree. Equal as a map to this set, whatever the basis: only
+    /// memory changes. A session's dependencies arrive parsed from JSON, a fresh copy per request; stored as they come,
+    /// every write would hold its own copy of them all, and a session that writes N keys cut off from the other
+    /// replicas (nothing stable, so nothing pruned) would cost N squared entries. Rebased on the dependencies of the
+    /// version the session saw last, consecutive writes share all but the entries that changed.
+    /// </summary>
+    public DependencySet Rebase(DependencySet basis)
+    {
+        if (ReferenceEquals(this, basis) || basis.IsEmpty || IsEmpty) return this;
+        var map = basis._map;
+        foreach (var (k, _) in basis._map)
+            if (!_map.ContainsKey(k)) map = map.Remove(k);
+        foreach (var (k, d) in _map)
+            if (!map.TryGetValue(k, out var there) || !there.Equals(d)) map = map.SetItem(k, d);
+        return ReferenceEquals(map, basis._map) ? basis : new DependencySet(map);
+    }
+
+    /// <summary>The entry with the highest write tag: the latest write the session depends on; null when empty.</summary>
+    public KeyValuePair<string, Dependency>? Latest()
+    {
+        KeyValuePair<string, Dependency>? latest = null;
+        foreach (var entry in _map)
+            if (latest is null || entry.Value.Tag > latest.Value.Value.Tag) latest = entry;
+        return latest;
+    }
+
     public DependencySet Without(string key) => _map.ContainsKey(key) ? new DependencySet(_map.Remove(key)) : this;
 
     public DependencySet Join(DependencySet other)

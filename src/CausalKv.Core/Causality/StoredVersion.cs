@@ -53,6 +53,20 @@ public sealed record StoredVersion(string? Value, WriteTag Tag, VersionVector Cl
     }
 
     /// <summary>Same value, tag and clock (dependencies are metadata that replicas prune independently).</summary>
+    /// <summary>
+    /// About how many bytes this version of <paramref name="key"/> takes on the wire (key, value, clock and every
+    /// dependency): what bounds a replication, snapshot or handoff batch. Dependencies count: cut off from its peers, a
+    /// session's every write carries one per key it wrote before, and a batch bounded by values alone would grow
+    /// with the square of the writes.
+    /// </summary>
+    public long ApproximateWireBytes(string key)
+    {
+        const int PerEntry = 24, PerDependency = 48;
+        long bytes = 64 + key.Length + (Value?.Length ?? 0) + (long)Clock.Count * PerEntry;
+        foreach (var (k, d) in Dependencies.Entries) bytes += PerDependency + k.Length + (long)d.Clock.Count * PerEntry;
+        return bytes;
+    }
+
     public bool SameStateAs(StoredVersion other) =>
         Value == other.Value && Tag == other.Tag && Clock.Equals(other.Clock);
 }

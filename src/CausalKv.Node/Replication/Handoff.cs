@@ -91,7 +91,7 @@ public sealed class Handoff(
                 if (store.Get(k) is not { } v) continue;
                 versions.Add(WireVersion.From(k, v));
                 sent.Add(new(k, v));
-                chunkBytes += k.Length + (v.Value?.Length ?? 0);
+                chunkBytes += v.ApproximateWireBytes(k);
             }
             var message = new HandoffMessage
             {

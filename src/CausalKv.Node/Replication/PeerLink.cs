@@ -157,7 +157,7 @@ public sealed class PeerLink : IAsyncDisposable
             var key = cursor.Keys[cursor.Next++];
             if (_store.Get(key) is not { } v) continue;
             versions.Add(new(key, v));
-            bytes += key.Length + (v.Value?.Length ?? 0);
+            bytes += v.ApproximateWireBytes(key);
         }
         var last = cursor.Next >= cursor.Keys.Length;
         return _owner.ToMessage(new OutgoingBatch([], versions, last ? cursor.Applied : null, false));

@@ -90,6 +90,7 @@ public sealed class ReplicaStore : IDisposable
             if (_origin == 0) throw new InvalidOperationException("No incarnation started.");
             var seq = ++_seq;
             _versions.TryGetValue(key, out var local);
+            session = Share(session);
             var written = StoredVersion.NewWrite(key, value, local, session, _origin, seq, nodeId, _time.GetUtcNow().ToUnixTimeMilliseconds());
             if (isStable is not null) written = written with { Dependencies = written.Dependencies.Prune(isStable) };
             stored = StoredVersion.Merge(local, written);
@@ -114,6 +115,19 @@ public sealed class ReplicaStore : IDisposable
     /// shard's ordinary replication spreads it and the stable frontier says when
     /// every replica of the shard has it. Returns the last sequence number used.
     /// </summary>
+    /// <summary>
+    /// Dependencies rebuilt on those of the stored version of their latest entry (plus that entry), when this replica
+    /// holds exactly that version: what a session wrote after it saw that version (see <see cref="DependencySet.Rebase"/>).
+    /// Caller holds the gate.
+    /// </summary>
+    private DependencySet Share(DependencySet deps)
+    {
+        if (deps.Latest() is not { } latest || !_versions.TryGetValue(latest.Key, out var seen)) return deps;
+        var asDependency = seen.AsDependency();
+        if (!asDependency.Equals(latest.Value)) return deps;
+        return deps.Rebase(seen.Dependencies.With(latest.Key, asDependency));
+    }
+
     public long Import(IReadOnlyList<KeyValuePair<string, StoredVersion>> versions)
     {
         long last;
@@ -165,9 +179,10 @@ public sealed class ReplicaStore : IDisposable
         Dictionary<long, long> applied;
         lock (_gate)
         {
-            foreach (var (key, incoming) in versions)
+            foreach (var (key, received) in versions)
             {
                 _versions.TryGetValue(key, out var local);
+                var incoming = received.Dependencies.IsEmpty ? received : received with { Dependencies = Share(received.Dependencies) };
                 var merged = StoredVersion.Merge(local, incoming);
                 if (ReferenceEquals(merged, local)) continue;
                 _versions[key] = merged;
@@ -233,7 +248,7 @@ public sealed class ReplicaStore : IDisposable
                 {
                     var k = log.KeyAt(s);
                     rangeKeys.Add(k);
-                    if (keys.Add(k) && _versions.TryGetValue(k, out var v)) bytes += k.Length + (v.Value?.Length ?? 0);
+                    if (keys.Add(k) && _versions.TryGetValue(k, out var v)) bytes += v.ApproximateWireBytes(k);
                 }
                 budget -= rangeKeys.Count;
                 (ranges ??= []).Add(new IncomingRange(origin, theirs, rangeKeys));

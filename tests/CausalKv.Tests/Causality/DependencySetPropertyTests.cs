@@ -10,6 +10,33 @@ public sealed class DependencySetPropertyTests
     private static void AssertSetEqual(DependencySet expected, DependencySet actual, string law) =>
         Assert.True(expected.SetEquals(actual), $"{law}: {Show.Deps(expected)} vs {Show.Deps(actual)}");
 
+    /// <summary>Rebasing changes only how the set is stored: the same entries, whatever the basis.</summary>
+    [Property]
+    public void Rebase_KeepsExactlyTheEntries(DependencySet a, DependencySet basis)
+    {
+        AssertSetEqual(a, a.Rebase(basis), "rebase(a, b) = a");
+        AssertSetEqual(a, a.Rebase(a.Join(basis)), "rebase(a, a+b) = a");
+        AssertSetEqual(a, a.Rebase(basis.Join(a)), "rebase(a, b+a) = a");
+    }
+
+    /// <summary>A session's next dependencies, rebased on the last ones, reuse their entries instead of holding copies.</summary>
+    [Property]
+    public void Rebase_SharesTheEntriesTheBasisAlreadyHolds(DependencySet a, DependencySet b)
+    {
+        var next = a.Join(b);
+        var copy = DependencySet.Of(next.Entries.Select(e => KeyValuePair.Create(e.Key, e.Value with { })));
+        var rebased = copy.Rebase(next);
+        Assert.Same(next, rebased);
+    }
+
+    [Property]
+    public void Latest_IsTheEntryWithTheHighestTag(DependencySet a)
+    {
+        var latest = a.Latest();
+        if (a.IsEmpty) { Assert.Null(latest); return; }
+        Assert.Equal(a.Entries.Max(e => e.Value.Tag), latest!.Value.Value.Tag);
+    }
+
     [Property]
     public void Join_IsCommutative(DependencySet a, DependencySet b) =>
         AssertSetEqual(a.Join(b), b.Join(a), "a+b = b+a");
