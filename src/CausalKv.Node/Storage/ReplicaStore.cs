@@ -110,12 +110,6 @@ public sealed class ReplicaStore : IDisposable
     }
 
     /// <summary>
-    /// Takes in versions handed off by the key's previous shard. Each import is
-    /// logged as a write of this node's origin (its clock gains that dot), so the
-    /// shard's ordinary replication spreads it and the stable frontier says when
-    /// every replica of the shard has it. Returns the last sequence number used.
-    /// </summary>
-    /// <summary>
     /// Dependencies rebuilt on those of the stored version of their latest entry (plus that entry), when this replica
     /// holds exactly that version: what a session wrote after it saw that version (see <see cref="DependencySet.Rebase"/>).
     /// Caller holds the gate.
@@ -128,6 +122,12 @@ public sealed class ReplicaStore : IDisposable
         return deps.Rebase(seen.Dependencies.With(latest.Key, asDependency));
     }
 
+    /// <summary>
+    /// Takes in versions handed off by the key's previous shard. Each import is
+    /// logged as a write of this node's origin (its clock gains that dot), so the
+    /// shard's ordinary replication spreads it and the stable frontier says when
+    /// every replica of the shard has it. Returns the last sequence number used.
+    /// </summary>
     public long Import(IReadOnlyList<KeyValuePair<string, StoredVersion>> versions)
     {
         long last;
@@ -182,7 +182,8 @@ public sealed class ReplicaStore : IDisposable
             foreach (var (key, received) in versions)
             {
                 _versions.TryGetValue(key, out var local);
-                var incoming = received.Dependencies.IsEmpty ? received : received with { Dependencies = Share(received.Dependencies) };
+                var shared = Share(received.Dependencies);
+                var incoming = ReferenceEquals(shared, received.Dependencies) ? received : received with { Dependencies = shared };
                 var merged = StoredVersion.Merge(local, incoming);
                 if (ReferenceEquals(merged, local)) continue;
                 _versions[key] = merged;
