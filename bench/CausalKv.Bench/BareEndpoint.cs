@@ -1,25 +1,21 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using CausalKv.AppHost.Orchestration;
 
 namespace CausalKv.Bench;
 
 /// <summary>
 /// The reference: shared/bench/bare-endpoint (the same routes and bodies as the
 /// data API over a dictionary), copied to a temporary folder, built in Release
-/// and run on a free loopback port by the AppHost's launcher (so it dies with the
-/// bench). Disposing it stops the process and deletes the copy.
+/// and run on a free loopback port (killed when the bench exits). Disposing it stops the process and deletes the copy.
 /// </summary>
 internal sealed class BareEndpoint : IAsyncDisposable
 {
-    private readonly ProcessLauncher _launcher;
     private readonly Process _process;
     private readonly string _copy;
 
-    private BareEndpoint(ProcessLauncher launcher, Process process, string copy, Uri endpoint)
+    private BareEndpoint(Process process, string copy, Uri endpoint)
     {
-        _launcher = launcher;
         _process = process;
         _copy = copy;
         Endpoint = endpoint;
@@ -42,14 +38,20 @@ internal sealed class BareEndpoint : IAsyncDisposable
         }
         var port = FreePort();
         var endpoint = new Uri($"http://127.0.0.1:{port}");
-        var launcher = new ProcessLauncher();
-        var process = await launcher.StartAsync("dotnet", [Path.Combine(output, "BareEndpoint.dll"), "--urls", endpoint.ToString().TrimEnd('/')],
-            new Dictionary<string, string?>(), output);
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(output, "BareEndpoint.dll"), "--urls", endpoint.ToString().TrimEnd('/')])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = output,
+        };
+        var process = Process.Start(info) ?? throw new InvalidOperationException("The bare endpoint did not start.");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { process.Kill(); } catch (InvalidOperationException) { } };
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var bare = new BareEndpoint(launcher, process, copy, endpoint);
+        var bare = new BareEndpoint(process, copy, endpoint);
         try
         {
             await bare.WaitReadyAsync(ct);
@@ -96,7 +98,6 @@ internal sealed class BareEndpoint : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
-        _launcher.Dispose();
         BenchPaths.DeleteTemp(_copy);
     }
 }

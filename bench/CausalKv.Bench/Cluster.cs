@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using CausalKv.AppHost.Orchestration;
+using CausalKv.Tests.Distributed;
 
 namespace CausalKv.Bench;
 
@@ -37,7 +37,7 @@ internal static class Cluster
     /// Starts an app, trying again (up to three times) when the start fails: on a loaded machine the AppHost's
     /// 2 s connect timeout in its alive probe can fire before a fresh node accepts (reported on the AppHost).
     /// </summary>
-    public static async Task<CausalKvApp> StartAsync(Func<CausalKv.AppHost.Testing.CausalKvTestingBuilder> builder)
+    public static async Task<KvApp> StartAsync(Func<KvApp.Builder> builder)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -69,7 +69,7 @@ internal static class Cluster
 
     public sealed record PeerCounters(long GossipRounds, long GossipBytes, long ReplicationBytes, long BytesSent);
 
-    public static async Task<PeerCounters> CountersAsync(CausalKvApp app, string node)
+    public static async Task<PeerCounters> CountersAsync(KvApp app, string node)
     {
         var s = await app.GetStatusAsync(node);
         long rounds = 0, gossip = 0, repl = 0;

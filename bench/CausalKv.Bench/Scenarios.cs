@@ -2,16 +2,16 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using CausalKv.AppHost.Orchestration;
-using CausalKv.AppHost.Testing;
+using CausalKv.Hosting;
+using CausalKv.Tests.Distributed;
 
 namespace CausalKv.Bench;
 
-/// <summary>The benchmark scenarios; each starts its own cluster through the AppHost's testing API.</summary>
+/// <summary>The benchmark scenarios; each starts its own cluster: the AppHost through Aspire.Hosting.Testing.</summary>
 internal static class Scenarios
 {
-    private static Task<CausalKvApp> PairAsync() =>
-        CausalKvTestingBuilder.Create(nodes: 2, shards: 1).WithoutRouter().StartAsync();
+    private static Task<KvApp> PairAsync() =>
+        KvApp.Create(nodes: 2, shards: 1).WithoutRouter().StartAsync();
 
     /// <summary>Bytes per gossip round for an in-sync pair, as the key count grows.</summary>
     public static async Task GossipAsync(Report report)
@@ -82,7 +82,7 @@ internal static class Scenarios
         await using var app = await PairAsync();
         using var n0 = app.CreateHttpClient("node0");
         using var n1 = app.CreateHttpClient("node1");
-        var node0 = app.GetResource("node0");
+        var node0Pid = await app.ProcessIdAsync("node0");
         foreach (var cut in new[] { false, true })
         {
             if (cut) await app.CutAsync(0, 1);
@@ -97,9 +97,9 @@ internal static class Scenarios
                 {
                     // Cut off, every write stores the session's dependencies (one per key written so far): memory and
                     // time grow as N squared. Stop before the node takes the machine down, and say so.
-                    if (i % 100 == 0 && (Cluster.RssBytes(node0.Pid!.Value) > MetadataRssLimit || clock.Elapsed > MetadataTimeLimit))
+                    if (i % 100 == 0 && (Cluster.RssBytes(node0Pid) > MetadataRssLimit || clock.Elapsed > MetadataTimeLimit))
                     {
-                        stopped = $"stopped after {i} writes: node0 RSS {Cluster.RssBytes(node0.Pid!.Value) / 1048576} MiB after {clock.Elapsed.TotalSeconds:0} s";
+                        stopped = $"stopped after {i} writes: node0 RSS {Cluster.RssBytes(node0Pid) / 1048576} MiB after {clock.Elapsed.TotalSeconds:0} s";
                         break;
                     }
                     var body = new JsonObject { ["value"] = Cluster.Value100, ["causal-metadata"] = meta?.DeepClone() };
@@ -114,7 +114,7 @@ internal static class Scenarios
                     ["metadata bytes at the end"] = Cluster.MetadataBytes(meta),
                     ["largest metadata seen (bytes)"] = max,
                     ["dependencies at the end"] = meta?["d"]?.AsObject().Count ?? 0,
-                    ["node0 RSS after (MiB)"] = Cluster.RssBytes(node0.Pid!.Value) / 1048576.0,
+                    ["node0 RSS after (MiB)"] = Cluster.RssBytes(node0Pid) / 1048576.0,
                     ["seconds"] = clock.Elapsed.TotalSeconds,
                     ["note"] = stopped ?? $"all {written} writes",
                 });
@@ -126,7 +126,7 @@ internal static class Scenarios
     /// <summary>Bulk-load rate into a five-node, two-shard cluster: to each key's owner, and spread over all nodes (forwarding).</summary>
     public static async Task LoadAsync(Report report)
     {
-        await using var app = await CausalKvTestingBuilder.Create(nodes: 5, shards: 2).WithoutRouter().StartAsync();
+        await using var app = await KvApp.Create(nodes: 5, shards: 2).WithoutRouter().StartAsync();
         var clients = Enumerable.Range(0, 5).Select(i => app.CreateHttpClient($"node{i}")).ToArray();
         var ring = new CausalKv.Sharding.HashRing(app.Layout.Keys);
         foreach (var spread in new[] { false, true })
@@ -157,13 +157,13 @@ internal static class Scenarios
         await using var app = await PairAsync();
         using var n0 = app.CreateHttpClient("node0");
         using var n1 = app.CreateHttpClient("node1");
-        var node0 = app.GetResource("node0");
+        var node0Pid = await app.ProcessIdAsync("node0");
         await Task.Delay(2000);
-        var idle = Cluster.RssBytes(node0.Pid!.Value);
+        var idle = Cluster.RssBytes(node0Pid);
         await Cluster.LoadAsync(n0, Enumerable.Range(0, 100_000).Select(i => $"mem{i}"));
         await Cluster.WaitEqualAsync([n0, n1], TimeSpan.FromSeconds(60));
         await Task.Delay(2000);
-        var loaded = Cluster.RssBytes(node0.Pid!.Value);
+        var loaded = Cluster.RssBytes(node0Pid);
         report.Add(new()
         {
             ["idle node RSS (MiB)"] = idle / 1048576.0,

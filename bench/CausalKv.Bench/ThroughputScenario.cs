@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using CausalKv.AppHost.Testing;
+using CausalKv.Tests.Distributed;
 
 namespace CausalKv.Bench;
 
@@ -41,12 +41,12 @@ internal static class ThroughputScenario
             Console.WriteLine("Building and starting the bare endpoint...");
             await using var bare = await BareEndpoint.StartAsync();
             Console.WriteLine("Starting 2 nodes in 1 shard and the router...");
-            await using var app = await Cluster.StartAsync(() => CausalKvTestingBuilder.Create(nodes: 2, shards: 1));
+            await using var app = await Cluster.StartAsync(() => KvApp.Create(nodes: 2, shards: 1));
             var endpoints = new Dictionary<string, Uri>
             {
                 ["bare"] = bare.Endpoint,
-                ["node"] = app.GetResource("node0").Endpoint,
-                ["router"] = app.GetResource("router").Endpoint,
+                ["node"] = app.Endpoint("node0"),
+                ["router"] = app.Endpoint("router"),
             };
 
             var keys = Enumerable.Range(0, Keys).Select(i => "k" + i.ToString(CultureInfo.InvariantCulture)).ToList();
@@ -66,9 +66,9 @@ internal static class ThroughputScenario
             var servers = new Dictionary<string, int>
             {
                 ["bare"] = bare.Pid,
-                ["node0"] = app.GetResource("node0").Pid!.Value,
-                ["node1"] = app.GetResource("node1").Pid!.Value,
-                ["router"] = app.GetResource("router").Pid!.Value,
+                ["node0"] = await app.ProcessIdAsync("node0"),
+                ["node1"] = await app.ProcessIdAsync("node1"),
+                ["router"] = await app.ProcessIdAsync("router"),
             };
             var cpu = new List<(string Op, int C, string Target, Dictionary<string, double> MicrosPerRequest)>();
             var runs = new List<(string Op, int C, string Target, WrkResult R)>();

@@ -1,66 +1,27 @@
-using System.Runtime.InteropServices;
-using CausalKv.AppHost.Dashboard;
-using CausalKv.AppHost.Orchestration;
-using CausalKv.AppHost.Telemetry;
+using Aspire.Hosting;
+using Microsoft.Extensions.Configuration;
 
-// The application model: N store nodes in S shards behind one router, with a
-// dashboard. `dotnet run --project CausalKv.AppHost -- --nodes 6 --shards 3`.
-var config = new ConfigurationBuilder()
-    .SetBasePath(AppContext.BaseDirectory)
-    .AddJsonFile("appsettings.json", optional: true)
-    .AddEnvironmentVariables()
-    .AddCommandLine(args, new Dictionary<string, string>
-    {
-        ["--nodes"] = "CausalKv:AppHost:Nodes",
-        ["--shards"] = "CausalKv:AppHost:Shards",
-        ["--dashboard-port"] = "CausalKv:AppHost:DashboardPort",
-    })
-    .Build();
+// CausalKv as an Aspire application: store nodes in shards, and the router that is the one address clients need.
+// `dotnet run -- --nodes 6 --shards 3 --spares 2` (the defaults); any CausalKv:AppHost:* setting works as well.
+var builder = DistributedApplication.CreateBuilder(args);
+var layout = builder.Configuration.GetSection("CausalKv:AppHost");
+int Setting(string name, int fallback) => builder.Configuration.GetValue(name, layout.GetValue(name, fallback));
 
-var options = new CausalKvAppOptions();
-config.GetSection("CausalKv:AppHost").Bind(options);
+var kv = builder.AddCausalKv("kv", shards: Setting("shards", 3))
+    .WithNodes(Setting("nodes", 6))
+    .WithSpareNodes(Setting("spares", 2))
+    .WithNodeSettings(layout.GetSection("NodeSettings"));
+if (layout.GetValue("RealPartitions", false)) kv.WithRealPartitions();
+if (!layout.GetValue("InitialView", true)) kv.WithoutInitialView();
+if (layout["DataDirectory"] is { Length: > 0 } data) kv.WithDataDirectory(data);
 
-await using var dashboard = new DashboardHost(config.GetValue("CausalKv:AppHost:DashboardPort", 18888));
-options.OtlpEndpoint = dashboard.OtlpEndpoint;
-options.OtlpApiKey = dashboard.OtlpApiKey;
-
-await using var app = new CausalKvApp(options);
-dashboard.Attach(app);
-await dashboard.StartAsync();
-
-// Ctrl+C and SIGTERM stop the cluster gracefully: the handlers cancel, and disposal below stops every process.
-using var stop = new CancellationTokenSource();
-using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-
-Console.WriteLine($"Dashboard: {dashboard.LoginUrl}");
-Console.WriteLine($"Telemetry: OTLP/HTTP at {dashboard.OtlpEndpoint} (API key header {OtlpReceiver.ApiKeyHeader})");
-Console.WriteLine($"Starting {options.Nodes} nodes in {options.Shards} shards...");
-try
+if (layout.GetValue("Router", true))
 {
-    await app.StartAsync(stop.Token);
+    builder.AddProject<Projects.CausalKv_Router>("router")
+        .WithReference(kv)
+        .WithClusterKey(kv)
+        .WaitFor(kv)
+        .WithRouterEndpoint(layout.GetValue<int?>("RouterPort"));
 }
-catch (Exception e) when (!stop.IsCancellationRequested)
-{
-    Console.Error.WriteLine(e is OperationCanceledException
-        ? $"The cluster was not healthy within {options.StartTimeout.TotalSeconds:0} s (a busy machine may need more: set CausalKv__AppHost__StartTimeout, e.g. 00:03:00)."
-        : $"The cluster did not start: {e.Message}");
-    // What each process said last is usually the reason; the dashboard is gone once we return.
-    foreach (var r in app.Resources)
-    {
-        Console.Error.WriteLine($"  {r.Name,-8} {r.State,-8} {r.Health,-9} exit code {r.ExitCode}");
-        foreach (var line in r.Console.Since(0).TakeLast(5)) Console.Error.WriteLine($"    {line.Text}");
-    }
-    return 1;
-}
-foreach (var r in app.Resources) Console.WriteLine($"  {r.Name,-8} {r.State,-8} {r.Endpoint} pid {r.Pid}");
-if (app.Router is { } router)
-{
-    var url = router.Endpoint.ToString().TrimEnd('/');
-    Console.WriteLine($"Router: {url}");
-    Console.WriteLine($"Try:    curl -s -X PUT {url}/data/hello -H 'Content-Type: application/json' -d '{{\"value\": \"world\"}}'");
-}
-Console.WriteLine("Press Ctrl+C to stop.");
-try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
-Console.WriteLine("Stopping...");
-return 0;
+
+builder.Build().Run();

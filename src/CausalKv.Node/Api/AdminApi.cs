@@ -55,7 +55,7 @@ public static class AdminApi
             fence.PendingShards.ToArray(),
             replication.Links.Select(l => new PeerStatus(l.Peer.Id, l.Peer.Address, l.Reachable, l.LastContact,
                 Names(l.KnownApplied), l.BatchesSent, l.WritesSent, l.GossipRounds, l.GossipBytes, l.ReplicationBytes)).ToArray(),
-            store.LogEntries, client.BytesSent, client.BytesReceived, faults.Blocked.Order().ToArray());
+            store.LogEntries, client.BytesSent, client.BytesReceived, faults.Blocked.Order().ToArray(), Environment.ProcessId);
         return Results.Json(status, NodeApiJsonContext.Default.NodeStatus);
     }
 
@@ -87,7 +87,7 @@ public sealed record PeerStatus(int Id, string Address, bool Reachable, DateTime
 
 public sealed record NodeStatus(int Node, string? Shard, long Epoch, int Keys, string Origin,
     Dictionary<string, long> Applied, Dictionary<string, long> Stable, bool CaughtUp, string[] HandoffPendingFrom,
-    PeerStatus[] Peers, int LogEntries, long PeerBytesSent, long PeerBytesReceived, int[] Blocked);
+    PeerStatus[] Peers, int LogEntries, long PeerBytesSent, long PeerBytesReceived, int[] Blocked, int Pid);
 
 public sealed record FaultSettings(bool Enabled, int[]? Blocked);
 

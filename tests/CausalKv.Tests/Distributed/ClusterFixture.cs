@@ -1,5 +1,3 @@
-using CausalKv.AppHost.Orchestration;
-using CausalKv.AppHost.Testing;
 
 namespace CausalKv.Tests.Distributed;
 
@@ -11,9 +9,9 @@ public abstract class ClusterFixture : IAsyncLifetime
 {
     private readonly Dictionary<string, HttpClient> _clients = [];
 
-    protected abstract CausalKvTestingBuilder Configure();
+    protected abstract KvApp.Builder Configure();
 
-    public CausalKvApp App { get; private set; } = null!;
+    public KvApp App { get; private set; } = null!;
 
     public HttpClient Client(string resource)
     {
@@ -38,6 +36,6 @@ public abstract class ClusterFixture : IAsyncLifetime
 /// <summary>One shard of two replicas, nodes 0 and 1: the setting of consistency.md's scenarios.</summary>
 public sealed class ReplicaPairFixture : ClusterFixture
 {
-    protected override CausalKvTestingBuilder Configure() =>
-        CausalKvTestingBuilder.Create(nodes: 2, shards: 1).WithoutRouter().WithNodeSetting("CausalWaitDeadline", "00:00:20");
+    protected override KvApp.Builder Configure() =>
+        KvApp.Create(nodes: 2, shards: 1).WithoutRouter().WithNodeSetting("CausalWaitDeadline", "00:00:20");
 }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using CausalKv.AppHost.Orchestration;
-using CausalKv.AppHost.Testing;
 using Xunit.Abstractions;
 
 namespace CausalKv.Tests.Distributed;
@@ -12,7 +10,7 @@ public sealed class NodeFailureTests(ITestOutputHelper output)
     [Fact]
     public async Task A_node_killed_under_a_stream_of_writes_leaves_the_rest_serving_and_catches_up_when_restarted()
     {
-        await using var app = await CausalKvTestingBuilder.Create(nodes: 4, shards: 2).WithoutRouter().StartAsync();
+        await using var app = await KvApp.Create(nodes: 4, shards: 2).WithoutRouter().StartAsync();
         var clients = Enumerable.Range(0, 4).Select(i => app.CreateHttpClient($"node{i}")).ToArray();
         var acknowledged = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
         var unknown = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>();
@@ -46,7 +44,7 @@ public sealed class NodeFailureTests(ITestOutputHelper output)
 
         await Eventually.HoldsAsync(() => Task.FromResult(acknowledged.Count > 200), TimeSpan.FromSeconds(20), "writes flowing");
         await app.KillResourceAsync("node0");
-        Assert.Equal(ResourceState.Exited, app.GetResource("node0").State);
+        Assert.NotEqual("Running", await app.StateAsync("node0"));
         var atKill = acknowledged.Count;
         await Eventually.HoldsAsync(() => Task.FromResult(acknowledged.Count > atKill + 300), TimeSpan.FromSeconds(20), "the rest keep serving writes");
         await app.StartResourceAsync("node0");
@@ -55,7 +53,7 @@ public sealed class NodeFailureTests(ITestOutputHelper output)
         await Eventually.HoldsAsync(() => Task.FromResult(acknowledged.Count > afterRestart + 100), TimeSpan.FromSeconds(20), "writes flow after the restart");
         stop.Cancel();
         await Task.WhenAll(writers);
-        output.WriteLine($"{acknowledged.Count} writes acknowledged, {failures} refused; node0 restarted {app.GetResource("node0").RestartCount} time(s)");
+        output.WriteLine($"{acknowledged.Count} writes acknowledged, {failures} refused; node0 killed and started again");
         foreach (var r in refusals.Take(10)) output.WriteLine(r);
         Assert.Equal(0, failures);
 
@@ -73,36 +71,56 @@ public sealed class NodeFailureTests(ITestOutputHelper output)
     [Fact]
     public async Task Disposing_the_app_or_killing_the_apphost_leaves_no_process_behind()
     {
-        int[] pids;
-        await using (var app = await CausalKvTestingBuilder.Create(nodes: 2, shards: 1).StartAsync())
-            pids = app.Resources.Select(r => r.Pid!.Value).ToArray();
-        Assert.All(pids, pid => Assert.False(IsAlive(pid), $"process {pid} outlived the disposed app"));
+        var pids = new List<int>();
+        await using (var app = await KvApp.Create(nodes: 2, shards: 1).StartAsync())
+        {
+            foreach (var node in app.Nodes) pids.Add((await app.GetStatusAsync(node.Name)).GetProperty("pid").GetInt32());
+            Assert.All(pids, pid => Assert.True(IsAlive(pid)));
+        }
+        await Eventually.HoldsAsync(() => Task.FromResult(pids.All(pid => !IsAlive(pid))), TimeSpan.FromSeconds(30),
+            "every node of the disposed app exits");
 
-        // The AppHost itself, killed with SIGKILL: its children must die with it.
-        var appHost = Path.Combine(AppContext.BaseDirectory, "CausalKv.AppHost.dll");
-        var port = FreePort();
+        // The AppHost itself, killed with SIGKILL: DCP notices and stops everything it started. Every process of that
+        // app inherits the AppHost's environment, so a marker in it finds them all.
+        var marker = Guid.NewGuid().ToString("N");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { appHost, "--nodes", "2", "--shards", "1", "--dashboard-port", port.ToString() }) info.ArgumentList.Add(a);
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "CausalKv.AppHost.dll"), "--nodes", "2", "--shards", "1", "--spares", "0" })
+            info.ArgumentList.Add(a);
+        info.Environment["CAUSALKV_TEST_MARKER"] = marker;
+        info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort()}";
+        info.Environment["ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL"] = $"http://127.0.0.1:{FreePort()}";
+        info.Environment["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true";
         using var host = Process.Start(info)!;
-        var children = new List<int>();
         var ready = new TaskCompletionSource();
         host.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
-            output.WriteLine(e.Data);
-            var at = e.Data.IndexOf(" pid ", StringComparison.Ordinal);
-            if (at > 0 && int.TryParse(e.Data[(at + 5)..].Trim(), out var pid)) lock (children) children.Add(pid);
-            if (e.Data.StartsWith("Router:", StringComparison.Ordinal)) ready.TrySetResult();
+            try { output.WriteLine(e.Data); } catch (InvalidOperationException) { } // the test has ended
+            if (e.Data.Contains("Router: http", StringComparison.Ordinal)) ready.TrySetResult();
         };
         host.BeginOutputReadLine();
         host.BeginErrorReadLine();
-        await ready.Task.WaitAsync(TimeSpan.FromSeconds(90));
-        Assert.Equal(3, children.Count);
-        Assert.All(children, pid => Assert.True(IsAlive(pid)));
+        await ready.Task.WaitAsync(TimeSpan.FromMinutes(3));
+        var children = Marked(marker).Where(pid => pid != host.Id).ToList();
+        output.WriteLine($"{children.Count} processes started by the AppHost");
+        Assert.True(children.Count >= 4, "DCP, two nodes and the router run");
         host.Kill();
         await host.WaitForExitAsync();
-        await Eventually.HoldsAsync(() => Task.FromResult(children.All(pid => !IsAlive(pid))), TimeSpan.FromSeconds(10),
-            "every child of the killed AppHost exits");
+        await Eventually.HoldsAsync(() => Task.FromResult(children.All(pid => !IsAlive(pid))), TimeSpan.FromSeconds(120),
+            "every process of the killed AppHost exits");
+    }
+
+    /// <summary>Processes whose environment holds the marker.</summary>
+    private static IEnumerable<int> Marked(string marker)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            string environ;
+            try { environ = File.ReadAllText(Path.Combine(dir, "environ")); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
+            if (environ.Contains("CAUSALKV_TEST_MARKER=" + marker, StringComparison.Ordinal)) yield return pid;
+        }
     }
 
     private static bool IsAlive(int pid)

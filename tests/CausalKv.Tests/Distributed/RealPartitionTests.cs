@@ -1,6 +1,4 @@
 using System.Net;
-using CausalKv.AppHost.Orchestration;
-using CausalKv.AppHost.Testing;
 using CausalKv.Sharding;
 using Xunit.Abstractions;
 
@@ -23,7 +21,7 @@ public sealed class RealPartitionTests(ITestOutputHelper output)
     public async Task Under_a_real_cut_nothing_but_a_causal_wait_blocks_and_the_replicas_converge_when_healed()
     {
         Assert.True(PacketFilterAvailable(out var why), $"This test cuts links with iptables: {why}");
-        await using var app = await CausalKvTestingBuilder.Create(nodes: 4, shards: 2)
+        await using var app = await KvApp.Create(nodes: 4, shards: 2)
             .WithRealPartitions().WithoutRouter().WithNodeSetting("CausalWaitDeadline", "00:00:30").StartAsync();
         Assert.True(app.RealPartitions);
         var n = Enumerable.Range(0, 4).Select(i => app.CreateHttpClient($"node{i}", ClientPatience)).ToArray();
@@ -85,7 +83,7 @@ public sealed class RealPartitionTests(ITestOutputHelper output)
     {
         Assert.True(PacketFilterAvailable(out var why), $"This test cuts links with iptables: {why}");
         var before = await IptablesRulesAsync();
-        await using (var app = await CausalKvTestingBuilder.Create(nodes: 2, shards: 1).WithRealPartitions().WithoutRouter().StartAsync())
+        await using (var app = await KvApp.Create(nodes: 2, shards: 1).WithRealPartitions().WithoutRouter().StartAsync())
         {
             await app.CutAsync(0, 1);
             var during = await IptablesRulesAsync();
@@ -99,7 +97,7 @@ public sealed class RealPartitionTests(ITestOutputHelper output)
 
     private static bool PacketFilterAvailable(out string why)
     {
-        why = CausalKvApp.WhyRealPartitionsUnavailable() ?? "";
+        why = CausalKv.Hosting.PacketFilter.WhyUnavailable() ?? "";
         return why.Length == 0;
     }
 

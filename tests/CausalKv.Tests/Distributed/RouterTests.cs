@@ -5,8 +5,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using CausalKv.AppHost.Orchestration;
-using CausalKv.AppHost.Testing;
 using CausalKv.Sharding;
 using Xunit.Abstractions;
 
@@ -15,7 +13,7 @@ namespace CausalKv.Tests.Distributed;
 /// <summary>Two shards of two replicas behind the router: shard0 = nodes 0 and 1, shard1 = nodes 2 and 3.</summary>
 public sealed class RouterClusterFixture : ClusterFixture
 {
-    protected override CausalKvTestingBuilder Configure() => RouterTests.Cluster();
+    protected override KvApp.Builder Configure() => RouterTests.Cluster();
 
     public HttpClient Router => Client("router");
 }
@@ -31,8 +29,8 @@ public sealed class RouterTests(RouterClusterFixture cluster, ITestOutputHelper 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private volatile bool _routerWarning;
 
-    internal static CausalKvTestingBuilder Cluster() =>
-        CausalKvTestingBuilder.Create(nodes: 4, shards: 2).WithNodeSetting("CausalWaitDeadline", "00:00:20");
+    internal static KvApp.Builder Cluster() =>
+        KvApp.Create(nodes: 4, shards: 2).WithNodeSetting("CausalWaitDeadline", "00:00:20");
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -138,7 +136,7 @@ public sealed class RouterTests(RouterClusterFixture cluster, ITestOutputHelper 
         // made through the router, so owners come from the layout sent.)
         var layout = new Dictionary<string, int[]>(StringComparer.Ordinal) { ["shard0"] = [0, 1], ["shard1"] = [2], ["shard2"] = [3] };
         using var put = new HttpRequestMessage(HttpMethod.Put, "/view") { Content = Json(app.ViewBody(layout, null).ToJsonString()) };
-        put.Headers.Add(CausalKvApp.ClusterKeyHeader, app.ClusterKey);
+        put.Headers.Add(Aspire.Hosting.CausalKvBuilderExtensions.ClusterKeyHeader, app.ClusterKey);
         using var response = await router.SendAsync(put);
         var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         Step($"PUT /view at the router: {(int)response.StatusCode} {answer.ToJsonString()[..Math.Min(300, answer.ToJsonString().Length)]}");
@@ -278,17 +276,17 @@ public sealed class RouterTests(RouterClusterFixture cluster, ITestOutputHelper 
     private async Task<string[]> DigestsAsync() =>
         await Task.WhenAll(cluster.App.Nodes.Select(n => cluster.Client(n.Name).GetStringAsync("/admin/digest")));
 
-    private async Task<CausalKvApp> OwnClusterAsync()
+    private async Task<KvApp> OwnClusterAsync()
     {
         // The router's warnings (replicas ruled out, failed forwards) go to the test output.
-        var app = await Cluster().WithConsoleSink(RouterWarnings).StartAsync();
+        var app = await Cluster().StartAsync();
+        app.WatchConsole("router", RouterWarnings);
         Step("own cluster started");
         return app;
     }
 
-    private void RouterWarnings(string resource, string line)
+    private void RouterWarnings(string line)
     {
-        if (resource != "router") return;
         // The simple console format: a "warn: Category" line, then the message indented on the next lines.
         if (!line.StartsWith("  ", StringComparison.Ordinal)) _routerWarning = line.StartsWith("warn", StringComparison.Ordinal) || line.StartsWith("fail", StringComparison.Ordinal);
         if (!_routerWarning) return;
@@ -327,7 +325,7 @@ public sealed class RouterTests(RouterClusterFixture cluster, ITestOutputHelper 
     }
 
     /// <summary>HttpClients for one app's resources, made on first use.</summary>
-    private sealed class Clients(CausalKvApp app) : IDisposable
+    private sealed class Clients(KvApp app) : IDisposable
     {
         private readonly ConcurrentDictionary<string, HttpClient> _clients = new();
 

@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using CausalKv.AppHost.Orchestration;
 using CausalKv.Sharding;
 
 namespace CausalKv.Tests.Distributed;
@@ -21,7 +20,7 @@ public static class ShardAssertions
     /// is missing: every key on exactly one shard. Keys in <paramref name="mayExist"/> (writes whose outcome the
     /// client never learned: the node died with the request in flight) may be held too, on their owner only.
     /// </summary>
-    public static async Task EveryKeyOnItsOwnerAsync(CausalKvApp app, Func<string, HttpClient> client, IReadOnlyDictionary<string, string> expected, TimeSpan within,
+    public static async Task EveryKeyOnItsOwnerAsync(KvApp app, Func<string, HttpClient> client, IReadOnlyDictionary<string, string> expected, TimeSpan within,
         IReadOnlySet<string>? mayExist = null)
     {
         var ring = new HashRing(app.Layout.Keys);

@@ -1,5 +1,4 @@
 using System.Net;
-using CausalKv.AppHost.Testing;
 using CausalKv.Sharding;
 
 namespace CausalKv.Tests.Distributed;
@@ -7,8 +6,8 @@ namespace CausalKv.Tests.Distributed;
 /// <summary>Three shards of two replicas.</summary>
 public sealed class ThreeShardFixture : ClusterFixture
 {
-    protected override CausalKvTestingBuilder Configure() =>
-        CausalKvTestingBuilder.Create(nodes: 6, shards: 3).WithoutRouter().WithNodeSetting("CausalWaitDeadline", "00:00:20");
+    protected override KvApp.Builder Configure() =>
+        KvApp.Create(nodes: 6, shards: 3).WithoutRouter().WithNodeSetting("CausalWaitDeadline", "00:00:20");
 }
 
 public sealed class ShardingTests(ThreeShardFixture cluster) : IClassFixture<ThreeShardFixture>, IAsyncLifetime

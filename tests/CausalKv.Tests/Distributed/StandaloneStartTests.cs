@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using CausalKv.AppHost.Testing;
 
 namespace CausalKv.Tests.Distributed;
 
@@ -12,7 +11,7 @@ public sealed class StandaloneStartTests
     [Fact]
     public async Task A_node_without_a_view_answers_ping_refuses_data_with_503_and_joins_when_a_view_names_it()
     {
-        await using var app = await CausalKvTestingBuilder.Create(nodes: 1, shards: 1).WithoutInitialView().StartAsync();
+        await using var app = await KvApp.Create(nodes: 1, shards: 1).WithoutInitialView().StartAsync();
         using var node = app.CreateHttpClient("node0");
 
         Assert.Equal(HttpStatusCode.OK, (await node.GetAsync("/ping")).StatusCode);

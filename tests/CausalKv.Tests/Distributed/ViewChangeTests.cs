@@ -1,6 +1,4 @@
 using System.Net;
-using CausalKv.AppHost.Orchestration;
-using CausalKv.AppHost.Testing;
 using CausalKv.Sharding;
 using Xunit.Abstractions;
 
@@ -19,11 +17,11 @@ public sealed class ViewChangeTests(ITestOutputHelper output) : IAsyncLifetime
 
     private const int Keys = 3000;
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
-    private CausalKvApp _app = null!;
+    private KvApp _app = null!;
     private readonly Dictionary<string, HttpClient> _clients = [];
 
     public async Task InitializeAsync() =>
-        _app = await CausalKvTestingBuilder.Create(nodes: 5, shards: 2).WithoutRouter()
+        _app = await KvApp.Create(nodes: 5, shards: 2).WithoutRouter()
             .WithNodeSetting("CausalWaitDeadline", "00:00:20").StartAsync();
 
     public async Task DisposeAsync()

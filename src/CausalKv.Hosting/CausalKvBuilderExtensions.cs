@@ -1,0 +1,249 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Aspire.Hosting.ApplicationModel;
+using CausalKv.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Aspire.Hosting;
+
+/// <summary>
+/// Adds CausalKv to an Aspire application: <c>builder.AddCausalKv("kv")</c> declares the store nodes (one project
+/// resource each), the cluster key (a secret parameter) and the cluster resource that services reference.
+/// </summary>
+public static class CausalKvBuilderExtensions
+{
+    /// <summary>Header that carries the cluster key on node-to-node and cluster-changing requests.</summary>
+    public const string ClusterKeyHeader = "X-CausalKv-Key";
+
+    private const string NodeEndpoint = "http";
+
+    // Real partitions give every node its own loopback address; clusters built side by side (tests) get separate ones.
+    private static int s_nextLoopbackHost = 10;
+
+    /// <summary>
+    /// Adds a CausalKv cluster: <paramref name="shards"/> shards of <paramref name="replicasPerShard"/> replicas, nodes
+    /// named <c>{name}-node{i}</c>. The first view is installed as soon as every node is up; the cluster resource is
+    /// Running from then on. The cluster key is <paramref name="clusterKey"/>, or a generated secret parameter
+    /// <c>{name}-cluster-key</c> kept in the AppHost's user secrets.
+    /// </summary>
+    public static IResourceBuilder<CausalKvClusterResource> AddCausalKv(this IDistributedApplicationBuilder builder, [ResourceName] string name,
+        int shards = 3, int replicasPerShard = 2, IResourceBuilder<ParameterResource>? clusterKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var key = clusterKey ?? builder.AddParameter($"{name}-cluster-key",
+            new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+        var cluster = new CausalKvClusterResource(name, key.Resource) { Shards = shards, Nodes = shards * replicasPerShard };
+        var resource = builder.AddResource(cluster)
+            .WithInitialState(new CustomResourceSnapshot
+            {
+                ResourceType = "CausalKv",
+                State = new ResourceStateSnapshot(KnownResourceStates.Starting, KnownResourceStateStyles.Info),
+                Properties = [],
+            })
+            .WithIconName("DatabaseMultiple")
+            .WithReferenceRelationship(key);
+        builder.Eventing.Subscribe<BeforeStartEvent>((e, ct) =>
+        {
+            cluster.Control.Start(e.Services, e.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+            return Task.CompletedTask;
+        });
+        CausalKvCommands.AddClusterCommands(resource);
+        Materialize(resource);
+        return resource;
+    }
+
+    /// <summary>Shards in the first view, keeping the replicas per shard.</summary>
+    public static IResourceBuilder<CausalKvClusterResource> WithShards(this IResourceBuilder<CausalKvClusterResource> builder, int shards)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
+        var replicas = Math.Max(1, builder.Resource.Nodes / builder.Resource.Shards);
+        builder.Resource.Shards = shards;
+        builder.Resource.Nodes = shards * replicas;
+        return Materialize(builder);
+    }
+
+    public static IResourceBuilder<CausalKvClusterResource> WithReplicasPerShard(this IResourceBuilder<CausalKvClusterResource> builder, int replicas)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
+        builder.Resource.Nodes = builder.Resource.Shards * replicas;
+        return Materialize(builder);
+    }
+
+    /// <summary>A node count that need not divide evenly: shards get consecutive nodes, the later ones one more.</summary>
+    public static IResourceBuilder<CausalKvClusterResource> WithNodes(this IResourceBuilder<CausalKvClusterResource> builder, int nodes)
+    {
+        if (nodes < builder.Resource.Shards) throw new ArgumentException($"{nodes} nodes cannot fill {builder.Resource.Shards} shards.", nameof(nodes));
+        builder.Resource.Nodes = nodes;
+        return Materialize(builder);
+    }
+
+    /// <summary>Nodes declared but not started, for the dashboard's "Add shard" command.</summary>
+    public static IResourceBuilder<CausalKvClusterResource> WithSpareNodes(this IResourceBuilder<CausalKvClusterResource> builder, int spares)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(spares);
+        builder.Resource.SpareNodes = spares;
+        return Materialize(builder);
+    }
+
+    /// <summary>Keeps every node's write-ahead log in <paramref name="path"/>/&lt;node&gt; (created when missing).</summary>
+    public static IResourceBuilder<CausalKvClusterResource> WithDataDirectory(this IResourceBuilder<CausalKvClusterResource> builder, string path)
+    {
+        builder.Resource.DataDirectory = Path.GetFullPath(path, builder.ApplicationBuilder.AppHostDirectory);
+        return builder;
+    }
+
+    /// <summary>A <c>CausalKv:*</c> setting for every node, e.g. <c>("CausalWaitDeadline", "00:00:20")</c>.</summary>
+    public static IResourceBuilder<CausalKvClusterResource> WithNodeSetting(this IResourceBuilder<CausalKvClusterResource> builder, string name, string value)
+    {
+        builder.Resource.NodeSettings[name] = value;
+        return builder;
+    }
+
+    /// <summary>Nodes start without a view: they answer <c>/ping</c> and refuse data until a <c>PUT /view</c> names them.</summary>
+    public static IResourceBuilder<CausalKvClusterResource> WithoutInitialView(this IResourceBuilder<CausalKvClusterResource> builder)
+    {
+        builder.Resource.InstallInitialView = false;
+        return builder;
+    }
+
+    /// <summary>
+    /// Cuts drop packets for real: every node runs as its own Unix user (through <c>setpriv</c>) on its own loopback
+    /// address, and a cut adds iptables rules that drop, on <c>lo</c>, what one node's user sends to the other's
+    /// address. Needs Linux, root, setpriv and iptables; the nodes are then executables running the built node.
+    /// </summary>
+    public static IResourceBuilder<CausalKvClusterResource> WithRealPartitions(this IResourceBuilder<CausalKvClusterResource> builder)
+    {
+        if (PacketFilter.WhyUnavailable() is { } why) throw new InvalidOperationException($"Real partitions are not possible here: {why}.");
+        builder.Resource.RealPartitions = true;
+        return Materialize(builder, redeclare: true);
+    }
+
+    /// <summary>
+    /// Gives <paramref name="builder"/> the cluster: its connection string (<c>ConnectionStrings__{name}</c>) and a
+    /// service-discovery entry per node (<c>services__{node}__http__0</c>), as <c>WithReference</c> of each node would.
+    /// </summary>
+    public static IResourceBuilder<TDestination> WithReference<TDestination>(this IResourceBuilder<TDestination> builder,
+        IResourceBuilder<CausalKvClusterResource> cluster, string? connectionName = null)
+        where TDestination : IResourceWithEnvironment
+    {
+        var kv = cluster.Resource;
+        builder.WithReference((IResourceBuilder<IResourceWithConnectionString>)cluster, connectionName);
+        builder.WithEnvironment(context =>
+        {
+            foreach (var node in kv.AllNodes)
+                context.EnvironmentVariables[$"services__{node.Name}__{NodeEndpoint}__0"] = node.Resource.GetEndpoint(NodeEndpoint);
+        });
+        return builder;
+    }
+
+    /// <summary>Gives a resource that changes views (the router) the cluster key, as <c>CausalKv__ClusterKey</c>.</summary>
+    public static IResourceBuilder<TDestination> WithClusterKey<TDestination>(this IResourceBuilder<TDestination> builder,
+        IResourceBuilder<CausalKvClusterResource> cluster)
+        where TDestination : IResourceWithEnvironment =>
+        builder.WithEnvironment("CausalKv__ClusterKey", cluster.Resource.ClusterKeyParameter);
+
+    /// <summary>
+    /// Brings the declared node resources in line with the cluster's settings: adds missing nodes, drops extra ones
+    /// (with the helper resources Aspire added for them), and marks the ones beyond the first layout as spares
+    /// (started on demand). Switching to real partitions redeclares every node, as executables.
+    /// </summary>
+    private static IResourceBuilder<CausalKvClusterResource> Materialize(IResourceBuilder<CausalKvClusterResource> builder, bool redeclare = false)
+    {
+        var app = builder.ApplicationBuilder;
+        var kv = builder.Resource;
+        var total = kv.Nodes + kv.SpareNodes;
+        var nodes = kv.AllNodes.ToList();
+        foreach (var extra in nodes.Where(n => redeclare || n.Id >= total).ToList())
+        {
+            foreach (var r in app.Resources.Where(r => r == extra.Resource || r.Name.StartsWith(extra.Name + "-", StringComparison.OrdinalIgnoreCase)).ToList())
+                app.Resources.Remove(r);
+            nodes.Remove(extra);
+        }
+        var firstHost = kv.RealPartitions ? NextLoopbackHosts(total) : 0;
+        for (var id = nodes.Count; id < total; id++)
+        {
+            var host = kv.RealPartitions ? $"127.0.0.{firstHost + id}" : "127.0.0.1";
+            var port = FreePort(IPAddress.Parse(host));
+            var uid = kv.RealPartitions ? 64000 + firstHost + id : (int?)null;
+            nodes.Add(new CausalKvNode(id, AddNode(app, kv, id, host, port, uid), host, port, uid));
+        }
+        foreach (var node in nodes)
+        {
+            node.IsSpare = node.Id >= kv.Nodes;
+            var explicitStart = node.Resource.Annotations.OfType<ExplicitStartupAnnotation>().ToList();
+            if (node.IsSpare && explicitStart.Count == 0) node.Resource.Annotations.Add(new ExplicitStartupAnnotation());
+            if (!node.IsSpare) foreach (var a in explicitStart) node.Resource.Annotations.Remove(a);
+        }
+        kv.SetNodes(nodes);
+        return builder;
+    }
+
+    private static IResourceWithEndpoints AddNode(IDistributedApplicationBuilder app, CausalKvClusterResource kv, int id, string host, int port, int? uid)
+    {
+        var name = $"{kv.Name}-node{id}";
+        if (uid is not { } user) return Configure(app.AddProject<CausalKvNodeProject>(name), kv, id, host, port, uid);
+        // setpriv changes the ids and then execs dotnet, so the node keeps the process id DCP sees.
+        var userId = user.ToString(CultureInfo.InvariantCulture);
+        var dll = CausalKvNodeProject.AssemblyPath(Configuration());
+        string[] args = ["--reuid=" + userId, "--regid=" + userId, "--clear-groups", "--", "dotnet", dll];
+        var executable = app.AddExecutable(name, "/usr/bin/setpriv", Path.GetDirectoryName(dll)!, args)
+            .WithEnvironment("ASPNETCORE_URLS", "http://" + host + ":" + port.ToString(CultureInfo.InvariantCulture))
+            .WithOtlpExporter();
+        return Configure(executable, kv, id, host, port, uid);
+    }
+
+    private static T Configure<T>(IResourceBuilder<T> node, CausalKvClusterResource kv, int id, string host, int port, int? uid)
+        where T : IResourceWithEndpoints, IResourceWithEnvironment, IResourceWithWaitSupport
+    {
+        node.WithHttpEndpoint(port: port, targetPort: port, name: NodeEndpoint, isProxied: false)
+            .WithEndpoint(NodeEndpoint, e => e.TargetHost = host)
+            .WithEnvironment("NODE_IDENTIFIER", id.ToString(CultureInfo.InvariantCulture))
+            .WithEnvironment("CausalKv__ClusterKey", kv.ClusterKeyParameter)
+            .WithEnvironment("CausalKv__EnableFaultInjection", "true")
+            .WithEnvironment(context =>
+            {
+                var dir = Path.Combine(kv.Control.DataRoot, node.Resource.Name);
+                context.EnvironmentVariables["CausalKv__DataDirectory"] = dir;
+                if (uid is { } u)
+                {
+                    UnixUsers.PrepareDataDirectory(kv.Control.DataRoot, dir, u);
+                    context.EnvironmentVariables["HOME"] = dir;
+                }
+                foreach (var (setting, value) in kv.NodeSettings)
+                    context.EnvironmentVariables["CausalKv__" + setting.Replace(":", "__", StringComparison.Ordinal)] = value;
+            })
+            .WithHttpHealthCheck("/health", endpointName: NodeEndpoint)
+            .WithParentRelationship(kv)
+            .WithIconName("Database");
+        CausalKvCommands.AddNodeCommands(node, kv, id);
+        return node.Resource;
+    }
+
+    private static string Configuration()
+    {
+#if DEBUG
+        return "Debug";
+#else
+        return "Release";
+#endif
+    }
+
+    private static int NextLoopbackHosts(int count)
+    {
+        while (true)
+        {
+            var start = Volatile.Read(ref s_nextLoopbackHost);
+            var first = start + count + 1 > 240 ? 10 : start;
+            if (Interlocked.CompareExchange(ref s_nextLoopbackHost, first + count + 1, start) == start) return first;
+        }
+    }
+
+    private static int FreePort(IPAddress host)
+    {
+        using var listener = new TcpListener(host, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

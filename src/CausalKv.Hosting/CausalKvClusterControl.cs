@@ -1,0 +1,516 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CausalKv.Hosting;
+
+/// <summary>
+/// The running half of a <see cref="CausalKvClusterResource"/>. It watches the node resources: once every node of
+/// the first layout answers, it installs the first view and marks the cluster Running; a node started again (from the
+/// dashboard, or after a crash) gets the current view and its cuts back, and catches up from its peers by itself. It
+/// also changes views (add and remove shards), cuts and heals links, kills nodes, and publishes each node's shard,
+/// epoch, key count and lag as resource properties. Tests drive a cluster through it.
+/// </summary>
+public sealed class CausalKvClusterControl
+{
+    private static readonly TimeSpan StatusInterval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+
+    private readonly CausalKvClusterResource _kv;
+    private readonly SemaphoreSlim _viewGate = new(1, 1);
+    private readonly Dictionary<int, HashSet<int>> _cuts = [];
+    private readonly ConcurrentDictionary<int, NodeRun> _runs = new();
+    private readonly ConcurrentDictionary<int, NodeStatusSummary> _statuses = new();
+    private readonly TaskCompletionSource _serving = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lazy<string> _dataRoot;
+    private HttpClient _http = null!;
+    private ResourceNotificationService _notifications = null!;
+    private ResourceCommandService _commands = null!;
+    private ILogger _log = null!;
+    private PacketFilter? _filter;
+    private Dictionary<string, int[]> _layout = [];
+    private bool _installed;
+    private long _epoch;
+
+    internal CausalKvClusterControl(CausalKvClusterResource kv)
+    {
+        _kv = kv;
+        _dataRoot = new Lazy<string>(() => kv.DataDirectory
+            ?? Path.Combine(Path.GetTempPath(), $"causalkv-{kv.Name}-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}"));
+    }
+
+    /// <summary>The folder holding one data directory per node.</summary>
+    public string DataRoot => _dataRoot.Value;
+
+    public string ClusterKey { get; private set; } = "";
+
+    /// <summary>The installed layout: shard name -> node ids.</summary>
+    public IReadOnlyDictionary<string, int[]> Layout => _layout;
+
+    public long Epoch => Interlocked.Read(ref _epoch);
+
+    /// <summary>True when cuts drop packets with iptables rather than by fault injection.</summary>
+    public bool RealPartitions => _filter is not null;
+
+    /// <summary>Completes once the first view is installed (or every node is up, without one); faults when a node cannot start.</summary>
+    public Task Serving => _serving.Task;
+
+    /// <summary>Which links are cut: node id -> the nodes it cannot reach.</summary>
+    public IReadOnlyDictionary<int, int[]> Cuts
+    {
+        get { lock (_cuts) return _cuts.Where(kv => kv.Value.Count > 0).ToDictionary(kv => kv.Key, kv => kv.Value.Order().ToArray()); }
+    }
+
+    /// <summary>The latest status read from each running node.</summary>
+    public IReadOnlyDictionary<int, NodeStatusSummary> Statuses => _statuses;
+
+    internal void Start(IServiceProvider services, CancellationToken stopping)
+    {
+        _notifications = services.GetRequiredService<ResourceNotificationService>();
+        _commands = services.GetRequiredService<ResourceCommandService>();
+        _log = services.GetRequiredService<ILoggerFactory>().CreateLogger("CausalKv.Hosting");
+        _http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2), UseProxy = false }) { Timeout = TimeSpan.FromSeconds(100) };
+        if (_kv.RealPartitions) _filter = new PacketFilter();
+        _layout = ClusterLayout.Initial(_kv.Nodes, _kv.Shards);
+        services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(Cleanup);
+        _ = Task.Run(() => WatchAsync(stopping), CancellationToken.None);
+        _ = Task.Run(() => PublishStatusAsync(stopping), CancellationToken.None);
+    }
+
+    private async Task WatchAsync(CancellationToken ct)
+    {
+        try
+        {
+            ClusterKey = await _kv.ClusterKeyParameter.GetValueAsync(ct) ?? throw new InvalidOperationException($"{_kv.ClusterKeyParameter.Name} has no value.");
+            _http.DefaultRequestHeaders.Add(CausalKvBuilderExtensions.ClusterKeyHeader, ClusterKey);
+            await foreach (var e in _notifications.WatchAsync(ct))
+            {
+                if (NodeOf(e.Resource) is not { } node) continue;
+                var state = e.Snapshot.State?.Text;
+                var run = _runs.GetOrAdd(node.Id, _ => new NodeRun());
+                if (state == KnownResourceStates.Running)
+                {
+                    if (run.Begin()) _ = Task.Run(() => JoinAsync(node, run, ct), CancellationToken.None);
+                }
+                else if (state is not null)
+                {
+                    if (run.End()) _statuses.TryRemove(node.Id, out _);
+                    if (!_serving.Task.IsCompleted && !node.IsSpare && (state == KnownResourceStates.FailedToStart || state == KnownResourceStates.Exited || state == KnownResourceStates.Finished))
+                        Fail($"{node.Name} {state.ToLowerInvariant()} before the cluster was serving (exit code {e.Snapshot.ExitCode}); its console log says why.");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        catch (Exception e)
+        {
+            Fail(e.Message);
+            _log.LogError(e, "Watching the nodes of {Cluster} failed", _kv.Name);
+        }
+    }
+
+    private void Fail(string why)
+    {
+        if (_serving.TrySetException(new InvalidOperationException($"Cluster {_kv.Name} did not start: {why}")))
+            _ = _notifications.PublishUpdateAsync(_kv, s => s with { State = new ResourceStateSnapshot(KnownResourceStates.FailedToStart, KnownResourceStateStyles.Error) });
+    }
+
+    /// <summary>A node (re)started: once it answers, it gets its cuts and the current view back.</summary>
+    private async Task JoinAsync(CausalKvNode node, NodeRun run, CancellationToken ct)
+    {
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(StartTimeout);
+            while (true)
+            {
+                if (!run.IsCurrent) return;
+                try
+                {
+                    using var attempt = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+                    attempt.CancelAfter(TimeSpan.FromSeconds(2));
+                    using var alive = await _http.GetAsync(new Uri(node.Url, "/alive"), attempt.Token);
+                    if (alive.IsSuccessStatusCode) break;
+                }
+                catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !deadline.IsCancellationRequested)) { }
+                await Task.Delay(100, deadline.Token);
+            }
+            await ApplyCutsAsync(node.Id, ct);
+            await _viewGate.WaitAsync(ct);
+            try
+            {
+                run.Alive = true;
+                if (!_installed)
+                {
+                    var first = _layout.Values.SelectMany(x => x).ToArray();
+                    if (first.All(IsAlive))
+                    {
+                        if (_kv.InstallInitialView)
+                        {
+                            await PutViewAsync(first, _layout, 1, ct);
+                            Interlocked.Exchange(ref _epoch, 1);
+                            _log.LogInformation("Cluster {Cluster} serving: view epoch 1, {Layout}", _kv.Name, ClusterLayout.Describe(_layout));
+                        }
+                        else
+                        {
+                            _log.LogInformation("Cluster {Cluster}: every node is up and waits for a PUT /view", _kv.Name);
+                        }
+                        _installed = true;
+                        await PublishClusterAsync(KnownResourceStates.Running);
+                        _serving.TrySetResult();
+                    }
+                }
+                else if (_kv.InstallInitialView && _layout.Values.Any(ids => ids.Contains(node.Id)))
+                {
+                    await PutViewAsync([node.Id], _layout, Epoch, ct);
+                    _log.LogInformation("{Node} rejoined {Cluster} with view epoch {Epoch}", node.Name, _kv.Name, Epoch);
+                }
+            }
+            finally
+            {
+                _viewGate.Release();
+            }
+            run.Joined.TrySetResult();
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        catch (Exception e)
+        {
+            _log.LogWarning("{Node} did not join {Cluster}: {Reason}", node.Name, _kv.Name, e.Message);
+            run.Joined.TrySetException(e);
+            if (!_serving.Task.IsCompleted) Fail($"{node.Name} did not join: {e.Message}");
+        }
+    }
+
+    private bool IsAlive(int id) => _runs.TryGetValue(id, out var run) && run.IsCurrent && run.Alive;
+
+    /// <summary>Waits until the node's current run has joined the cluster (got its view back).</summary>
+    public async Task WaitForJoinAsync(int id, CancellationToken ct = default)
+    {
+        var deadline = DateTime.UtcNow + StartTimeout;
+        while (true)
+        {
+            if (_runs.TryGetValue(id, out var run) && run.IsCurrent)
+            {
+                await run.Joined.Task.WaitAsync(ct);
+                return;
+            }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{_kv.Node(id).Name} did not start within {StartTimeout.TotalSeconds:0} s.");
+            await Task.Delay(50, ct);
+        }
+    }
+
+    /// <summary>
+    /// Installs <paramref name="layout"/> with the next epoch on every running node of the old and the new view
+    /// (or only on <paramref name="onlyOn"/>; <see cref="CompleteViewAsync"/> then does the rest), and returns the epoch.
+    /// Each node answers once its handoff is acknowledged.
+    /// </summary>
+    public async Task<long> InstallViewAsync(IReadOnlyDictionary<string, int[]> layout, CancellationToken ct = default, IEnumerable<int>? onlyOn = null)
+    {
+        await _viewGate.WaitAsync(ct);
+        try
+        {
+            var epoch = Epoch + 1;
+            var only = onlyOn?.ToHashSet();
+            var targets = _layout.Values.SelectMany(x => x).Concat(layout.Values.SelectMany(x => x)).Distinct()
+                .Where(id => only is null || only.Contains(id)).Where(IsAlive).ToArray();
+            var previous = _layout;
+            _pending = only is null ? null : (Copy(layout), previous, epoch, only);
+            _layout = Copy(layout);
+            Interlocked.Exchange(ref _epoch, epoch);
+            _log.LogInformation("Cluster {Cluster}: installing view epoch {Epoch}, {Layout}", _kv.Name, epoch, ClusterLayout.Describe(layout));
+            await PutViewAsync(targets, layout, epoch, ct);
+            await PublishClusterAsync(KnownResourceStates.Running);
+            return epoch;
+        }
+        finally
+        {
+            _viewGate.Release();
+        }
+    }
+
+    private (Dictionary<string, int[]> Layout, Dictionary<string, int[]> Previous, long Epoch, HashSet<int> Done)? _pending;
+
+    /// <summary>Installs the view a partial <see cref="InstallViewAsync"/> left out on the remaining nodes.</summary>
+    public async Task CompleteViewAsync(CancellationToken ct = default)
+    {
+        if (_pending is not { } pending) return;
+        var targets = pending.Previous.Values.SelectMany(x => x).Concat(pending.Layout.Values.SelectMany(x => x)).Distinct()
+            .Where(id => !pending.Done.Contains(id)).Where(IsAlive).ToArray();
+        _pending = null;
+        await PutViewAsync(targets, pending.Layout, pending.Epoch, ct);
+    }
+
+    private async Task PutViewAsync(IReadOnlyCollection<int> targets, IReadOnlyDictionary<string, int[]> layout, long epoch, CancellationToken ct)
+    {
+        var body = ViewBody(layout, epoch);
+        var results = await Task.WhenAll(targets.Select(async id =>
+        {
+            var node = _kv.Node(id);
+            using var response = await _http.PutAsync(new Uri(node.Url, "/view"), JsonContent.Create(body), ct);
+            return (node.Name, response.StatusCode, Text: await response.Content.ReadAsStringAsync(ct));
+        }));
+        var failed = results.Where(r => r.StatusCode != HttpStatusCode.OK).ToList();
+        if (failed.Count > 0)
+            throw new InvalidOperationException("View change incomplete: " + string.Join("; ", failed.Select(f => $"{f.Name}: {(int)f.StatusCode} {f.Text}")));
+    }
+
+    /// <summary>The <c>PUT /view</c> body for a layout of this cluster's nodes.</summary>
+    public System.Text.Json.Nodes.JsonObject ViewBody(IReadOnlyDictionary<string, int[]> layout, long? epoch) =>
+        ClusterLayout.ViewBody(layout, id => _kv.Node(id).Address, epoch);
+
+    /// <summary>Adds a shard made of spare nodes (started when stopped) and installs the view that includes it.</summary>
+    public async Task<string> AddShardAsync(CancellationToken ct = default)
+    {
+        var replicas = Math.Max(1, _kv.Nodes / _kv.Shards);
+        var used = _layout.Values.SelectMany(x => x).ToHashSet();
+        var spares = _kv.AllNodes.Where(n => !used.Contains(n.Id)).OrderBy(n => IsAlive(n.Id) ? 0 : 1).ThenBy(n => n.Id).Take(replicas).ToList();
+        if (spares.Count < replicas)
+            throw new InvalidOperationException($"Adding a shard needs {replicas} nodes outside the view; {spares.Count} are left. Declare more with WithSpareNodes(n) (AppHost: --spares n).");
+        foreach (var spare in spares.Where(n => !IsAlive(n.Id)))
+        {
+            var started = await _commands.ExecuteCommandAsync(spare.Resource, KnownResourceCommands.StartCommand, ct);
+            if (!started.Success) throw new InvalidOperationException($"{spare.Name} did not start: {started.Message}");
+        }
+        foreach (var spare in spares) await WaitForJoinAsync(spare.Id, ct);
+        var layout = ClusterLayout.WithShard(_layout, spares.Select(n => n.Id).ToArray());
+        var epoch = await InstallViewAsync(layout, ct);
+        return $"View epoch {epoch}: {ClusterLayout.Describe(layout)}";
+    }
+
+    /// <summary>Removes the highest shard: its keys move to the others, then its nodes are stopped and become spares.</summary>
+    public async Task<string> RemoveShardAsync(CancellationToken ct = default)
+    {
+        var (layout, freed) = ClusterLayout.WithoutLastShard(_layout);
+        var epoch = await InstallViewAsync(layout, ct);
+        foreach (var id in freed)
+        {
+            var stopped = await _commands.ExecuteCommandAsync(_kv.Node(id).Resource, KnownResourceCommands.StopCommand, ct);
+            if (!stopped.Success) _log.LogWarning("{Node} left the view but did not stop: {Reason}", _kv.Node(id).Name, stopped.Message);
+        }
+        return $"View epoch {epoch}: {ClusterLayout.Describe(layout)}; stopped {string.Join(", ", freed.Select(id => _kv.Node(id).Name))}";
+    }
+
+    /// <summary>Cuts the link between two nodes both ways.</summary>
+    public Task CutAsync(int a, int b, CancellationToken ct = default) => ChangeLinkAsync(a, b, cut: true, ct);
+
+    public Task HealAsync(int a, int b, CancellationToken ct = default) => ChangeLinkAsync(a, b, cut: false, ct);
+
+    /// <summary>Cuts a node from every other node of the cluster; returns the nodes it lost.</summary>
+    public async Task<int[]> IsolateAsync(int id, CancellationToken ct = default)
+    {
+        var others = _kv.AllNodes.Where(n => n.Id != id).Select(n => n.Id).ToArray();
+        foreach (var other in others) await CutAsync(id, other, ct);
+        _log.LogInformation("{Node} cut from {Peers}", _kv.Node(id).Name, string.Join(", ", others.Select(o => _kv.Node(o).Name)));
+        return others;
+    }
+
+    /// <summary>Heals every cut link of a node; returns the nodes it reaches again.</summary>
+    public async Task<int[]> RejoinAsync(int id, CancellationToken ct = default)
+    {
+        int[] peers;
+        lock (_cuts) peers = _cuts.TryGetValue(id, out var set) ? [.. set.Order()] : [];
+        foreach (var peer in peers) await HealAsync(id, peer, ct);
+        _log.LogInformation("{Node} healed: reaches {Peers} again", _kv.Node(id).Name, peers.Length == 0 ? "(no link was cut)" : string.Join(", ", peers.Select(p => _kv.Node(p).Name)));
+        return peers;
+    }
+
+    public async Task HealAllAsync(CancellationToken ct = default)
+    {
+        int[] nodes;
+        lock (_cuts) { nodes = [.. _cuts.Keys]; _cuts.Clear(); }
+        if (_filter is not null)
+        {
+            await _filter.AllowAllAsync(ct);
+            return;
+        }
+        await Task.WhenAll(nodes.Select(n => SetBlockedAsync(n, [], ct)));
+    }
+
+    private async Task ChangeLinkAsync(int a, int b, bool cut, CancellationToken ct)
+    {
+        int[] blockedA, blockedB;
+        lock (_cuts)
+        {
+            blockedA = Update(a, b);
+            blockedB = Update(b, a);
+        }
+        if (_filter is not null)
+        {
+            var (na, nb) = (_kv.Node(a), _kv.Node(b));
+            if (cut)
+            {
+                await _filter.DropAsync(na.Uid!.Value, IPAddress.Parse(nb.Host), ct);
+                await _filter.DropAsync(nb.Uid!.Value, IPAddress.Parse(na.Host), ct);
+            }
+            else
+            {
+                await _filter.AllowAsync(na.Uid!.Value, IPAddress.Parse(nb.Host), ct);
+                await _filter.AllowAsync(nb.Uid!.Value, IPAddress.Parse(na.Host), ct);
+            }
+        }
+        else
+        {
+            await Task.WhenAll(SetBlockedAsync(a, blockedA, ct), SetBlockedAsync(b, blockedB, ct));
+        }
+        await PublishClusterAsync(null);
+
+        int[] Update(int from, int to)
+        {
+            if (!_cuts.TryGetValue(from, out var set)) _cuts[from] = set = [];
+            if (cut) set.Add(to); else set.Remove(to);
+            return [.. set];
+        }
+    }
+
+    private async Task ApplyCutsAsync(int id, CancellationToken ct)
+    {
+        if (_filter is not null) return; // iptables rules outlive a node's restart
+        int[] blocked;
+        lock (_cuts) blocked = _cuts.TryGetValue(id, out var set) ? [.. set] : [];
+        if (blocked.Length > 0) await SetBlockedAsync(id, blocked, ct, force: true);
+    }
+
+    private async Task SetBlockedAsync(int id, int[] blocked, CancellationToken ct, bool force = false)
+    {
+        if (!force && !IsAlive(id)) return; // a stopped node gets its cuts when it starts again
+        var node = _kv.Node(id);
+        using var response = await _http.PutAsync(new Uri(node.Url, "/admin/faults"), JsonContent.Create(new { blocked }), ct);
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"{node.Name} refused the fault setting: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+    }
+
+    /// <summary>Packets the real cuts have dropped so far; null when cuts are fault injection.</summary>
+    public async Task<long?> DroppedPacketsAsync(CancellationToken ct = default) =>
+        _filter is null ? null : await _filter.DroppedPacketsAsync(ct);
+
+    /// <summary>Kills a node's process at once (SIGKILL: no shutdown code runs, as on a crash) and waits until it is gone.</summary>
+    public async Task<int> KillAsync(int id, CancellationToken ct = default)
+    {
+        var node = _kv.Node(id);
+        if (!IsAlive(id)) throw new InvalidOperationException($"{node.Name} is not running.");
+        var status = await GetStatusAsync(id, ct);
+        var pid = NodeStatusSummary.Parse(status).Pid;
+        using (var process = Process.GetProcessById(pid)) process.Kill();
+        await _notifications.WaitForResourceAsync(node.Name,
+            e => e.Snapshot.State?.Text is { } s && s != KnownResourceStates.Running && s != KnownResourceStates.Starting, ct);
+        _log.LogInformation("{Node} killed (SIGKILL, pid {Pid})", node.Name, pid);
+        return pid;
+    }
+
+    /// <summary>A node's <c>GET /admin/status</c> document.</summary>
+    public async Task<JsonElement> GetStatusAsync(int id, CancellationToken ct = default) =>
+        await _http.GetFromJsonAsync<JsonElement>(new Uri(_kv.Node(id).Url, "/admin/status"), ct);
+
+    /// <summary>Every few seconds: each running node's shard, epoch, keys and lag as properties on its resource.</summary>
+    private async Task PublishStatusAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(StatusInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                foreach (var node in _kv.AllNodes.Where(n => IsAlive(n.Id)))
+                {
+                    try
+                    {
+                        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                        attempt.CancelAfter(TimeSpan.FromSeconds(1));
+                        var summary = NodeStatusSummary.Parse(await GetStatusAsync(node.Id, attempt.Token));
+                        _statuses[node.Id] = summary;
+                        await _notifications.PublishUpdateAsync(node.Resource, s => s with { Properties = With(s.Properties, NodeProperties(summary)) });
+                    }
+                    catch (Exception e) when (e is HttpRequestException or JsonException || (e is OperationCanceledException && !ct.IsCancellationRequested)) { }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
+    private static IEnumerable<ResourcePropertySnapshot> NodeProperties(NodeStatusSummary s) =>
+    [
+        new("causalkv.shard", s.Shard ?? "(not in the view)"),
+        new("causalkv.epoch", s.Epoch),
+        new("causalkv.keys", s.Keys),
+        new("causalkv.missing-from-peers", s.MissingFromPeers),
+        new("causalkv.caught-up", s.CaughtUp),
+        new("causalkv.cut-from", s.Blocked.Length == 0 ? "none" : string.Join(", ", s.Blocked.Select(b => $"node{b}"))),
+    ];
+
+    private Task PublishClusterAsync(string? state) =>
+        _notifications.PublishUpdateAsync(_kv, s => s with
+        {
+            State = state is null ? s.State : new ResourceStateSnapshot(state, KnownResourceStateStyles.Success),
+            Properties = With(s.Properties,
+            [
+                new("causalkv.epoch", Epoch),
+                new("causalkv.layout", ClusterLayout.Describe(_layout)),
+                new("causalkv.cuts", DescribeCuts()),
+            ]),
+        });
+
+    private string DescribeCuts()
+    {
+        var pairs = Cuts.SelectMany(kv => kv.Value.Where(b => kv.Key < b).Select(b => $"{kv.Key}-{b}")).ToArray();
+        return pairs.Length == 0 ? "none" : string.Join(" ", pairs);
+    }
+
+    private static ImmutableArray<ResourcePropertySnapshot> With(ImmutableArray<ResourcePropertySnapshot> properties, IEnumerable<ResourcePropertySnapshot> updates)
+    {
+        var result = properties.IsDefault ? [] : properties;
+        foreach (var update in updates)
+        {
+            var index = result.IndexOf(result.FirstOrDefault(p => p.Name == update.Name)!);
+            result = index >= 0 ? result.SetItem(index, update) : result.Add(update);
+        }
+        return result;
+    }
+
+    private CausalKvNode? NodeOf(IResource resource) => _kv.AllNodes.FirstOrDefault(n => ReferenceEquals(n.Resource, resource));
+
+    private static Dictionary<string, int[]> Copy(IReadOnlyDictionary<string, int[]> layout) =>
+        layout.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+
+    private void Cleanup()
+    {
+        if (_filter is not null) _filter.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        if (_kv.DataDirectory is null && _dataRoot.IsValueCreated)
+        {
+            try { Directory.Delete(_dataRoot.Value, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        _http?.Dispose();
+    }
+
+    /// <summary>One run of a node resource, from Running until it stops; joining happens once per run.</summary>
+    private sealed class NodeRun
+    {
+        private int _running;
+
+        public bool IsCurrent => Volatile.Read(ref _running) == 1;
+
+        public bool Alive { get; set; }
+
+        public TaskCompletionSource Joined { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Begin()
+        {
+            if (Interlocked.Exchange(ref _running, 1) == 1) return false;
+            if (Joined.Task.IsCompleted) Joined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return true;
+        }
+
+        public bool End()
+        {
+            Alive = false;
+            return Interlocked.Exchange(ref _running, 0) == 1;
+        }
+    }
+}

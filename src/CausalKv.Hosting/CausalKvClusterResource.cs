@@ -1,0 +1,74 @@
+using CausalKv.Hosting;
+
+namespace Aspire.Hosting.ApplicationModel;
+
+/// <summary>
+/// A CausalKv cluster: its store nodes (each a resource of its own, with its own address and health, because a shard
+/// router needs every replica), the layout of shards, and the cluster key. Its connection string lists the nodes'
+/// URLs; it is Running once the first view is installed, so <c>WaitFor(kv)</c> waits until the store serves data.
+/// </summary>
+public sealed class CausalKvClusterResource : Resource, IResourceWithConnectionString, IResourceWithWaitSupport
+{
+    private readonly List<CausalKvNode> _nodes = [];
+
+    internal CausalKvClusterResource(string name, ParameterResource clusterKey) : base(name)
+    {
+        ClusterKeyParameter = clusterKey;
+        Control = new CausalKvClusterControl(this);
+    }
+
+    /// <summary>The secret every node and the router share; node-to-node and cluster-changing requests carry it.</summary>
+    public ParameterResource ClusterKeyParameter { get; }
+
+    /// <summary>Shards in the first view.</summary>
+    public int Shards { get; internal set; } = 3;
+
+    /// <summary>Nodes in the first view (spread over <see cref="Shards"/>, consecutive ids per shard).</summary>
+    public int Nodes { get; internal set; } = 6;
+
+    /// <summary>Nodes declared but started only when a shard is added.</summary>
+    public int SpareNodes { get; internal set; }
+
+    /// <summary>Where nodes keep their write-ahead logs (one folder per node); a temporary folder per run when null.</summary>
+    public string? DataDirectory { get; internal set; }
+
+    /// <summary>Nodes run as their own Unix users on their own loopback addresses, and cuts drop packets with iptables.</summary>
+    public bool RealPartitions { get; internal set; }
+
+    /// <summary>Installs the first view once every node is up; without it nodes wait for a <c>PUT /view</c>.</summary>
+    public bool InstallInitialView { get; internal set; } = true;
+
+    /// <summary><c>CausalKv:*</c> settings given to every node (name without the section, e.g. <c>CausalWaitDeadline</c>).</summary>
+    public IDictionary<string, string> NodeSettings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    public IReadOnlyList<CausalKvNode> AllNodes => _nodes;
+
+    /// <summary>What the cluster does while the application runs: views, cuts, kills, shards added and removed.</summary>
+    public CausalKvClusterControl Control { get; }
+
+    public CausalKvNode Node(int id) => _nodes.FirstOrDefault(n => n.Id == id) ?? throw new ArgumentException($"Cluster {Name} has no node {id}.", nameof(id));
+
+    /// <summary><c>Endpoints=http://host:port,...</c>: every node of the first view.</summary>
+    public ReferenceExpression ConnectionStringExpression
+    {
+        get
+        {
+            var expression = new ReferenceExpressionBuilder();
+            expression.AppendLiteral("Endpoints=");
+            var first = true;
+            foreach (var node in _nodes.Where(n => !n.IsSpare))
+            {
+                if (!first) expression.AppendLiteral(",");
+                expression.Append($"{node.Resource.GetEndpoint("http").Property(EndpointProperty.Url)}");
+                first = false;
+            }
+            return expression.Build();
+        }
+    }
+
+    internal void SetNodes(IEnumerable<CausalKvNode> nodes)
+    {
+        _nodes.Clear();
+        _nodes.AddRange(nodes);
+    }
+}

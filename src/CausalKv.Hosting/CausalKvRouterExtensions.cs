@@ -1,0 +1,54 @@
+using System.Net;
+using System.Net.Sockets;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Aspire.Hosting;
+
+/// <summary>What the CausalKv router resource needs from the AppHost beyond its references.</summary>
+public static class CausalKvRouterExtensions
+{
+    /// <summary>
+    /// The router's HTTP endpoint (no proxy in between: it is the hot path; a free port unless one is given), its
+    /// health check, a "Cluster" link to the page it serves, and a <c>Router: url</c> line in the AppHost's log once
+    /// it is healthy.
+    /// </summary>
+    public static IResourceBuilder<T> WithRouterEndpoint<T>(this IResourceBuilder<T> builder, int? port = null)
+        where T : IResourceWithEndpoints, IResourceWithEnvironment
+    {
+        var fixedPort = port ?? FreePort();
+        builder.WithHttpEndpoint(port: fixedPort, targetPort: fixedPort, name: "http", isProxied: false)
+            .WithHttpHealthCheck("/health", endpointName: "http")
+            .WithUrls(context =>
+            {
+                foreach (var url in context.Urls.Where(u => u.Endpoint?.EndpointName == "http")) url.DisplayText = "Data API";
+                if (context.Urls.FirstOrDefault(u => u.Endpoint?.EndpointName == "http") is { } api)
+                    context.Urls.Add(new ResourceUrlAnnotation { Url = api.Url.TrimEnd('/') + "/cluster", DisplayText = "Cluster" });
+            })
+            .OnResourceReady((resource, e, ct) =>
+            {
+                var url = resource.GetEndpoint("http").Url;
+                e.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CausalKv.Hosting")
+                    .LogInformation("Router: {Url} (cluster page: {Url}/cluster)", url, url);
+                return Task.CompletedTask;
+            });
+        return builder;
+    }
+
+    /// <summary>Every setting of a configuration section (e.g. <c>CausalKv:AppHost:NodeSettings</c>) for every node.</summary>
+    public static IResourceBuilder<CausalKvClusterResource> WithNodeSettings(this IResourceBuilder<CausalKvClusterResource> builder, IConfiguration section)
+    {
+        foreach (var setting in section.AsEnumerable(makePathsRelative: true))
+            if (setting.Value is not null) builder.WithNodeSetting(setting.Key, setting.Value);
+        return builder;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,195 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using CausalKv.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CausalKv.Tests.Distributed;
+
+/// <summary>
+/// A CausalKv AppHost started through Aspire.Hosting.Testing (<c>DistributedApplicationTestingBuilder</c>), with the
+/// cluster's control at hand: tests name nodes <c>node{i}</c> and the router <c>router</c>.
+/// </summary>
+public sealed class KvApp : IAsyncDisposable
+{
+    public const string ClusterName = "kv";
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+
+    private KvApp(DistributedApplication app, CausalKvClusterResource cluster, bool router)
+    {
+        App = app;
+        Cluster = cluster;
+        HasRouter = router;
+    }
+
+    public DistributedApplication App { get; }
+
+    public CausalKvClusterResource Cluster { get; }
+
+    public CausalKvClusterControl Control => Cluster.Control;
+
+    public bool HasRouter { get; }
+
+    public IReadOnlyDictionary<string, int[]> Layout => Control.Layout;
+
+    public string ClusterKey => Control.ClusterKey;
+
+    public long Epoch => Control.Epoch;
+
+    public bool RealPartitions => Control.RealPartitions;
+
+    public IEnumerable<CausalKvNode> Nodes => Cluster.AllNodes.Where(n => !n.IsSpare);
+
+    public static Builder Create(int nodes = 4, int shards = 2) => new(nodes, shards);
+
+    /// <summary>The resource name of a test's short name: <c>node3</c> is <c>kv-node3</c>.</summary>
+    public static string ResourceName(string name) =>
+        name.StartsWith("node", StringComparison.Ordinal) ? $"{ClusterName}-{name}" : name;
+
+    public static int NodeId(string name) => int.Parse(name.AsSpan(name.LastIndexOf("node", StringComparison.Ordinal) + 4), System.Globalization.CultureInfo.InvariantCulture);
+
+    public Uri Endpoint(string name) => App.GetEndpoint(ResourceName(name), "http");
+
+    /// <summary>An HttpClient addressed to a resource, with no proxy and a short connect timeout (a cut link hangs).</summary>
+    public HttpClient CreateHttpClient(string name, TimeSpan? timeout = null) =>
+        new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
+        {
+            BaseAddress = Endpoint(name),
+            Timeout = timeout ?? TimeSpan.FromSeconds(100),
+        };
+
+    public Task CutAsync(int a, int b) => Control.CutAsync(a, b);
+
+    public Task HealAsync(int a, int b) => Control.HealAsync(a, b);
+
+    public Task HealAllAsync() => Control.HealAllAsync();
+
+    public Task<long> InstallViewAsync(IReadOnlyDictionary<string, int[]> layout, IEnumerable<int>? onlyOn = null) =>
+        Control.InstallViewAsync(layout, default, onlyOn);
+
+    public Task CompleteViewAsync() => Control.CompleteViewAsync();
+
+    public JsonObject ViewBody(IReadOnlyDictionary<string, int[]> layout, long? epoch) => Control.ViewBody(layout, epoch);
+
+    public Task<long?> DroppedPacketsAsync() => Control.DroppedPacketsAsync();
+
+    public Task<JsonElement> GetStatusAsync(string name) => Control.GetStatusAsync(NodeId(name));
+
+    /// <summary>SIGKILL, as a crash; returns once the resource is no longer running.</summary>
+    public Task<int> KillResourceAsync(string name) => Control.KillAsync(NodeId(name));
+
+    /// <summary>The dashboard's Start command; returns once the node has rejoined (its view installed again).</summary>
+    public async Task StartResourceAsync(string name)
+    {
+        var resource = Cluster.Node(NodeId(name)).Resource;
+        var result = await App.Services.GetRequiredService<ResourceCommandService>().ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand);
+        if (!result.Success) throw new InvalidOperationException($"{name} did not start: {result.Message}");
+        await Control.WaitForJoinAsync(NodeId(name)).WaitAsync(StartTimeout);
+    }
+
+    public Task WaitForResourceHealthyAsync(string name) =>
+        App.ResourceNotifications.WaitForResourceHealthyAsync(ResourceName(name)).WaitAsync(StartTimeout);
+
+    /// <summary>
+    /// The process serving a resource: a node reports its own; for a project resource DCP runs <c>dotnet run</c>,
+    /// whose child is the service.
+    /// </summary>
+    public async Task<int> ProcessIdAsync(string name)
+    {
+        if (name.StartsWith("node", StringComparison.Ordinal)) return (await GetStatusAsync(name)).GetProperty("pid").GetInt32();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var e = await App.ResourceNotifications.WaitForResourceAsync(ResourceName(name), _ => true, cts.Token);
+        var runner = Convert.ToInt32(e.Snapshot.Properties.First(p => p.Name == "executable.pid").Value, System.Globalization.CultureInfo.InvariantCulture);
+        var children = File.ReadAllText($"/proc/{runner}/task/{runner}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return children.Length > 0 ? int.Parse(children[0], System.Globalization.CultureInfo.InvariantCulture) : runner;
+    }
+
+    /// <summary>The state text the resource shows on the dashboard (Running, Exited, ...).</summary>
+    public async Task<string?> StateAsync(string name)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var e = await App.ResourceNotifications.WaitForResourceAsync(ResourceName(name), _ => true, cts.Token);
+        return e.Snapshot.State?.Text;
+    }
+
+    /// <summary>Passes every console line of a resource to <paramref name="sink"/> until the app stops.</summary>
+    public void WatchConsole(string name, Action<string> sink)
+    {
+        var logs = App.Services.GetRequiredService<ResourceLoggerService>();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var batch in logs.WatchAsync(ResourceName(name)).WithCancellation(_stopping.Token))
+                    foreach (var line in batch) sink(line.Content);
+            }
+            catch (OperationCanceledException) { }
+        });
+    }
+
+    private readonly CancellationTokenSource _stopping = new();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await App.StopAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        await App.DisposeAsync();
+    }
+
+    /// <summary>The AppHost's layout and settings, passed as its command-line configuration.</summary>
+    public sealed class Builder
+    {
+        private readonly List<string> _args;
+        private bool _router = true;
+
+        internal Builder(int nodes, int shards)
+        {
+            _args = ["--nodes", $"{nodes}", "--shards", $"{shards}", "--spares", "0"];
+        }
+
+        public Builder WithNodeSetting(string name, string value) => Arg($"--CausalKv:AppHost:NodeSettings:{name}={value}");
+
+        public Builder WithoutRouter()
+        {
+            _router = false;
+            return Arg("--CausalKv:AppHost:Router=false");
+        }
+
+        /// <summary>Nodes start without a view (and without the router): they answer /ping and refuse data until a PUT /view.</summary>
+        public Builder WithoutInitialView() => WithoutRouter().Arg("--CausalKv:AppHost:InitialView=false");
+
+        /// <summary>Each node its own Unix user on its own loopback address; cuts drop packets with iptables (Linux, root).</summary>
+        public Builder WithRealPartitions() => Arg("--CausalKv:AppHost:RealPartitions=true");
+
+        public Builder WithSpares(int spares) => Arg($"--spares={spares}");
+
+        private Builder Arg(string arg)
+        {
+            _args.Add(arg);
+            return this;
+        }
+
+        public async Task<KvApp> StartAsync()
+        {
+            using var timeout = new CancellationTokenSource(StartTimeout);
+            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.CausalKv_AppHost>([.. _args], timeout.Token);
+            var app = await builder.BuildAsync(timeout.Token);
+            var cluster = app.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<CausalKvClusterResource>().Single();
+            var kv = new KvApp(app, cluster, _router);
+            try
+            {
+                await app.StartAsync(timeout.Token);
+                await cluster.Control.Serving.WaitAsync(timeout.Token);
+                if (_router) await app.ResourceNotifications.WaitForResourceHealthyAsync("router", timeout.Token);
+                return kv;
+            }
+            catch
+            {
+                await kv.DisposeAsync();
+                throw;
+            }
+        }
+    }
+}
