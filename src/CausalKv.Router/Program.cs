@@ -1,5 +1,6 @@
 using CausalKv.Router;
 using CausalKv.Router.Api;
+using CausalKv.Router.Cluster;
 
 // appsettings.json sits next to the binary; without this, starting the router from another directory would drop it
 // (and with it the Warning level for per-request framework logs, which costs more than the forwarding itself).
@@ -20,5 +21,6 @@ app.MapGet("/ping", () => Results.Json(new { message = "pong" }));
 app.MapDefaultEndpoints();
 app.MapDataRoutes();
 app.MapViewApi();
+app.MapClusterPage();
 
 app.Run();
