@@ -13,6 +13,9 @@ using Microsoft.Extensions.Options;
 // (and with it the Warning level that keeps per-request framework logs out of the console and the dashboard).
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddServiceDefaults();
+// /health answers what the health checks found; the framework also logs every Unhealthy result as an error, and a node
+// waiting for its first view (which the router probes) is not in error. The checks cannot throw, so nothing else is lost.
+builder.Logging.AddFilter(typeof(HealthCheckService).Namespace + ".DefaultHealthCheckService", LogLevel.Critical);
 
 builder.Services.AddOptions<NodeOptions>()
     .Bind(builder.Configuration.GetSection(NodeOptions.Section))
