@@ -63,8 +63,8 @@ public static class Extensions
                 .AddAspNetCoreInstrumentation(options =>
                     options.Filter = context => !IsBackgroundChatter(context.Request.Method, context.Request.Path.Value))
                 // Probes, view polls and gossip run several times a second; traced, they would bury the requests that matter.
-                // A filtered request's span is not recorded, and the trace context it sends says so: the server it calls
-                // does not record its side either.
+                // Both sides filter: a filtered request still sends its caller's trace context as sampled, so only the
+                // server's own filter keeps its span out.
                 .AddHttpClientInstrumentation(options =>
                     options.FilterHttpRequestMessage = request => !IsBackgroundChatter(request.Method.Method, request.RequestUri?.AbsolutePath)));
 

@@ -70,7 +70,7 @@ public sealed class NodeTelemetry : IDisposable
     /// <summary>
     /// Counts a finished round and keeps its span only when it moved data. An exporter only sees spans whose
     /// Recorded flag is still set when they stop (OpenTelemetry's export processors skip the others), so a round that
-    /// moved nothing clears it here, before its span stops. The round's HTTP request makes no span of its own
+    /// moved nothing clears it here, before its span stops. The round's HTTP request makes no span on either side
     /// (ServiceDefaults filters <c>/internal/gossip</c> out of the HttpClient and ASP.NET Core instrumentation), so
     /// nothing of an unexported round is left to appear as an orphan.
     /// </summary>
