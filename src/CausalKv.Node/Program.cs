@@ -9,8 +9,13 @@ using CausalKv.Node.Telemetry;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json sits next to the binary; without this, a node started from another directory would not read it
+// (and with it the Warning level that keeps per-request framework logs out of the console and the dashboard).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddServiceDefaults();
+// /health answers what the health checks found; the framework also logs every Unhealthy result as an error, and a node
+// waiting for its first view (which the router probes) is not in error. The checks cannot throw, so nothing else is lost.
+builder.Logging.AddFilter(typeof(HealthCheckService).Namespace + ".DefaultHealthCheckService", LogLevel.Critical);
 
 builder.Services.AddOptions<NodeOptions>()
     .Bind(builder.Configuration.GetSection(NodeOptions.Section))
@@ -21,7 +26,8 @@ builder.Services.AddOptions<NodeOptions>()
 
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<NodeIdentity>();
-builder.Services.AddSingleton(sp => new FaultInjector(sp.GetRequiredService<IOptions<NodeOptions>>().Value.EnableFaultInjection));
+builder.Services.AddSingleton(sp => new FaultInjector(sp.GetRequiredService<IOptions<NodeOptions>>().Value.EnableFaultInjection,
+    sp.GetRequiredService<ILogger<FaultInjector>>()));
 builder.Services.AddSingleton<NodeTelemetry>();
 builder.Services.AddSingleton<ClusterState>();
 builder.Services.AddSingleton<ReplicaStore>();
@@ -43,13 +49,13 @@ var identity = app.Services.GetRequiredService<NodeIdentity>();
 var store = app.Services.GetRequiredService<ReplicaStore>();
 store.StartIncarnation(identity.NodeId);
 if (store.Durable)
-    app.Logger.LogInformation("Write-ahead log in {Directory}: recovered {Keys} keys", app.Configuration["CausalKv:DataDirectory"], store.Recovered);
+    NodeLog.WriteAheadLogRecovered(app.Logger, app.Configuration["CausalKv:DataDirectory"], store.Recovered);
 else
-    app.Logger.LogWarning("No data directory (CausalKv:DataDirectory): writes live in memory until replicated, and a crash loses those not yet replicated.");
+    NodeLog.NoDataDirectory(app.Logger);
 if (identity.ClusterKey is null)
-    app.Logger.LogWarning("No cluster key configured (CausalKv:ClusterKey): node-to-node and cluster-changing endpoints accept anyone who can reach this node.");
+    NodeLog.NoClusterKey(app.Logger);
 if (app.Services.GetRequiredService<FaultInjector>().Enabled)
-    app.Logger.LogWarning("Fault injection is enabled: PUT /admin/faults can cut this node off from others.");
+    NodeLog.FaultInjectionEnabled(app.Logger);
 
 // No request may crash the node: anything unforeseen is a JSON 500 and the node goes on.
 app.UseExceptionHandler(error => error.Run(context =>

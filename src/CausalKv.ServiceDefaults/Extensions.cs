@@ -24,6 +24,9 @@ public static class Extensions
     private const string AlivenessEndpointPath = "/alive";
     private const string PingEndpointPath = "/ping";
     private const string LiveTag = "live";
+    // Node-to-node requests sent several times a second by every CausalKv node.
+    private const string FrontierPath = "/internal/frontier";
+    private const string GossipPath = "/internal/gossip";
 
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -58,10 +61,12 @@ public static class Extensions
             .WithTracing(tracing => tracing
                 .AddSource("CausalKv", "CausalKv.*")
                 .AddAspNetCoreInstrumentation(options =>
-                    options.Filter = context => !IsPolling(context.Request.Method, context.Request.Path.Value))
-                // Probes and view polls run several times a second; traced, they would bury the requests that matter.
+                    options.Filter = context => !IsBackgroundChatter(context.Request.Method, context.Request.Path.Value))
+                // Probes, view polls and gossip run several times a second; traced, they would bury the requests that matter.
+                // Both sides filter: a filtered request still sends its caller's trace context as sampled, so only the
+                // server's own filter keeps its span out.
                 .AddHttpClientInstrumentation(options =>
-                    options.FilterHttpRequestMessage = request => !IsPolling(request.Method.Method, request.RequestUri?.AbsolutePath)));
+                    options.FilterHttpRequestMessage = request => !IsBackgroundChatter(request.Method.Method, request.RequestUri?.AbsolutePath)));
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
@@ -71,11 +76,15 @@ public static class Extensions
         return builder;
     }
 
-    private static bool IsPolling(string method, string? path) =>
+    // Gossip rounds are traced by the nodes themselves: the gossip.round span, exported only for rounds that moved data,
+    // carries what the HTTP spans would (peer, bytes each way), while HTTP spans beneath it would be exported on their
+    // own, as orphans, for the rounds that are not.
+    private static bool IsBackgroundChatter(string method, string? path) =>
         path is not null && (path.StartsWith(HealthEndpointPath, StringComparison.Ordinal)
             || path.StartsWith(AlivenessEndpointPath, StringComparison.Ordinal)
             || path.StartsWith(PingEndpointPath, StringComparison.Ordinal)
-            || path.StartsWith("/internal/frontier", StringComparison.Ordinal)
+            || path.StartsWith(FrontierPath, StringComparison.Ordinal)
+            || path.StartsWith(GossipPath, StringComparison.Ordinal)
             || (method == "GET" && (path == "/view" || path.StartsWith("/admin/", StringComparison.Ordinal))));
 
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder

@@ -2,6 +2,7 @@ using CausalKv.Causality;
 using CausalKv.Node.Cluster;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
+using CausalKv.Node.Telemetry;
 
 namespace CausalKv.Node.Api;
 
@@ -25,7 +26,8 @@ public static class InternalApi
         });
         app.MapPost("/internal/frontier", (ReplicationCoordinator replication) =>
             Results.Json(replication.Frontier(), WireJsonContext.Default.ShardFrontier));
-        app.MapPost("/internal/handoff", async (HttpContext context, ReplicaStore store, HandoffFence fence, ClusterState cluster, ReplicationCoordinator replication) =>
+        app.MapPost("/internal/handoff", async (HttpContext context, ReplicaStore store, HandoffFence fence, ClusterState cluster,
+            ReplicationCoordinator replication, ILogger<Handoff> log) =>
         {
             var message = await context.Request.ReadFromJsonAsync(HandoffJsonContext.Default.HandoffMessage, context.RequestAborted);
             if (message is null) return Results.BadRequest();
@@ -34,6 +36,8 @@ public static class InternalApi
             var last = store.Import(versions);
             if (versions.Count > 0) replication.RecordImport(store.Origin, last, message.SourceStable);
             if (message.Complete && fence.Complete(message.Epoch, message.FromShard)) store.Changed.Signal();
+            if (versions.Count > 0 || message.Complete)
+                NodeLog.KeysGained(log, message.Epoch, versions.Count, message.FromShard, message.From, message.Complete);
             return Results.Json(new HandoffAck { Node = cluster.NodeId, Epoch = cluster.Current.Epoch, Imported = versions.Count },
                 HandoffJsonContext.Default.HandoffAck);
         });

@@ -13,7 +13,7 @@ public enum WaitOutcome { Satisfied, Deadline, ClientGone }
 /// the server deadline passed. Every wait that does not answer at once is a
 /// <c>causal.wait</c> span saying what was missing and how long it waited.
 /// </summary>
-public sealed class CausalWaiter(ReplicaStore store, NodeTelemetry telemetry, IOptions<NodeOptions> options)
+public sealed class CausalWaiter(ReplicaStore store, NodeTelemetry telemetry, IOptions<NodeOptions> options, ILogger<CausalWaiter> log)
 {
     private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
 
@@ -57,7 +57,11 @@ public sealed class CausalWaiter(ReplicaStore store, NodeTelemetry telemetry, IO
             telemetry.CausalWaitDuration.Record(waited, new KeyValuePair<string, object?>("outcome", Name(outcome)));
             activity?.SetTag("causalkv.waited_ms", Math.Round(waited, 1));
             activity?.SetTag("causalkv.outcome", Name(outcome));
-            if (outcome == WaitOutcome.Deadline) activity?.SetStatus(ActivityStatusCode.Error, "causal-wait deadline");
+            if (outcome == WaitOutcome.Deadline)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, "causal-wait deadline");
+                NodeLog.CausalWaitDeadline(log, scope, (long)waited, (long)_deadline.TotalMilliseconds, lacking ?? "nothing");
+            }
         }
     }
 

@@ -49,7 +49,7 @@ public sealed class ShardForwarder(PeerClient client, IOptions<NodeOptions> opti
                     using var response = await SendAsync(context, target, body, hops + 1, ct);
                     if (response.Headers.Contains(DataEndpoints.NotServingHeader))
                     {
-                        log.LogDebug("Node {Node} of shard {Shard} does not serve data yet; trying the next replica", target.Id, shard);
+                        NodeLog.ForwardAttemptFailed(log, target.Id, shard, "it serves no data yet");
                         continue;
                     }
                     activity?.SetTag("causalkv.target_node", target.Id);
@@ -61,7 +61,7 @@ public sealed class ShardForwarder(PeerClient client, IOptions<NodeOptions> opti
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested && e is HttpRequestException or TaskCanceledException or TimeoutException)
                 {
-                    log.LogDebug("Forward to node {Node} of shard {Shard} failed: {Error}", target.Id, shard, e.Message);
+                    NodeLog.ForwardAttemptFailed(log, target.Id, shard, e.Message);
                 }
             }
             if (Stopwatch.GetElapsedTime(started) > _deadline) break;

@@ -1,5 +1,6 @@
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
+using CausalKv.Node.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace CausalKv.Node.Cluster;
@@ -27,8 +28,7 @@ public sealed class StrayKeySweeper(
             if (m.View is null || cluster.HighestEpochSeen > m.Epoch) continue;
             if (fence.AnyPending && fence.Age > _fenceTimeout)
             {
-                log.LogWarning("No handoff from {Shards} within {Timeout}: lifting the fence for epoch {Epoch}",
-                    string.Join(", ", fence.PendingShards), _fenceTimeout, fence.Epoch);
+                NodeLog.FenceLifted(log, string.Join(", ", fence.PendingShards), _fenceTimeout, fence.Epoch);
                 fence.Clear();
                 store.Changed.Signal();
             }
@@ -36,11 +36,11 @@ public sealed class StrayKeySweeper(
             try
             {
                 var outcome = await handoff.HandOffStrayKeysAsync(m, stoppingToken, announce: false);
-                if (outcome.Keys > 0) log.LogInformation("Handed {Keys} stray keys to their owners", outcome.Keys);
+                if (outcome.Keys > 0) NodeLog.StrayKeysHandedOff(log, outcome.Keys);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                log.LogWarning(e, "Handing off stray keys failed; retrying later");
+                NodeLog.StrayKeyHandoffFailed(log, e);
             }
         }
     }

@@ -1,5 +1,6 @@
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
+using CausalKv.Node.Telemetry;
 using CausalKv.Sharding;
 
 namespace CausalKv.Node.Cluster;
@@ -44,8 +45,9 @@ public sealed class ViewChanger(
                 fence.Begin(view.Epoch, old.Ring, plan.IncomingFromShards.Where(s => s != plan.NewShard));
             cluster.Install(view);
             if (plan.ShardChanged && plan.NewShard is not null) replication.ExpectCatchUp();
-            log.LogInformation("Installed view epoch {Epoch}: node {Node} in shard {Shard} ({Nodes} nodes, {Shards} shards)",
-                view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", view.AllNodes.Count, view.ShardNames.Count);
+            var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
+            NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",
+                view.AllNodes.Count, view.ShardNames.Count, incoming);
             var result = await handoff.HandOffStrayKeysAsync(cluster.Current, ct, plan.OldShard);
             return new ViewChangeResult(view.Epoch, plan.NewShard, true, result.Keys, result.Errors);
         }

@@ -64,8 +64,8 @@ public sealed class Handoff(
         activity?.SetTag("causalkv.duration_ms", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         if (errors.Count > 0) activity?.SetStatus(ActivityStatusCode.Error, string.Join("; ", errors));
         telemetry.HandoffKeys.Add(moved);
-        log.LogInformation("Handoff for epoch {Epoch}: {Keys} keys moved to {Shards} shards in {Ms} ms",
-            membership.Epoch, moved, byShard.Count, (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        NodeLog.KeysHandedOff(log, membership.Epoch, fromShard, moved, byShard.Count, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        if (errors.Count > 0) NodeLog.HandoffIncomplete(log, membership.Epoch, string.Join("; ", errors));
         return new HandoffOutcome(moved, errors);
     }
 
@@ -134,7 +134,7 @@ public sealed class Handoff(
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)
                 {
-                    log.LogDebug("Handoff to node {Node} failed: {Error}", r.Id, e.Message);
+                    NodeLog.HandoffAttemptFailed(log, r.Id, e.Message);
                     return null;
                 }
             }).ToList();

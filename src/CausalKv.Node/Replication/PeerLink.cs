@@ -110,7 +110,7 @@ public sealed class PeerLink : IAsyncDisposable
     private async Task<bool> SendAsync(ReplicationMessage message, CancellationToken ct)
     {
         using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.ReplicationPush, ActivityKind.Client);
-        activity?.SetTag("causalkv.peer", Peer.Id);
+        activity?.SetTag(NodeTelemetry.Tags.Peer, Peer.Id);
         activity?.SetTag("causalkv.writes", message.Ranges.Sum(r => r.Keys.Count));
         activity?.SetTag("causalkv.keys", message.Versions.Count);
         activity?.SetTag("causalkv.snapshot", message.SnapshotApplied is not null || _snapshot is not null);
@@ -124,7 +124,7 @@ public sealed class PeerLink : IAsyncDisposable
             Interlocked.Add(ref ReplicationBytes, sent);
             _telemetry.ReplicationBytes.Add(sent);
             _telemetry.ReplicationWrites.Add(writes);
-            activity?.SetTag("causalkv.bytes_sent", sent);
+            activity?.SetTag(NodeTelemetry.Tags.BytesSent, sent);
             if (message.SnapshotApplied is not null) _snapshot = null;
             Learned(ack.Origin, ack.Applied);
             return true;
@@ -177,11 +177,14 @@ public sealed class PeerLink : IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
     }
 
-    /// <summary>One gossip round: send our frontier, learn theirs, and push what they lack.</summary>
+    /// <summary>
+    /// One gossip round: send our frontier, learn theirs, and push what they lack. The round is exported as a
+    /// trace only when it moved data (see <see cref="NodeTelemetry.EndGossipRound"/>); every round is counted.
+    /// </summary>
     public async Task GossipOnceAsync(CancellationToken ct)
     {
-        using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.GossipRound, ActivityKind.Client);
-        activity?.SetTag("causalkv.peer", Peer.Id);
+        using var round = NodeTelemetry.StartGossipRound(Peer.Id);
+        var outcome = GossipRoundOutcome.Failed;
         var digest = _owner.Digest();
         try
         {
@@ -191,32 +194,24 @@ public sealed class PeerLink : IAsyncDisposable
             Interlocked.Increment(ref GossipRounds);
             Interlocked.Add(ref GossipBytes, sent + received);
             _telemetry.GossipBytes.Add(sent + received);
-            activity?.SetTag("causalkv.bytes_sent", sent);
-            activity?.SetTag("causalkv.bytes_received", received);
+            round?.SetTag(NodeTelemetry.Tags.BytesSent, sent);
+            round?.SetTag(NodeTelemetry.Tags.BytesReceived, received);
             Learned(theirs.Origin, theirs.Applied);
             _owner.OnPeerDigest(theirs);
-            var behind = !Covers(theirs.Applied, digest.Applied);
-            var theyLack = Lacking(theirs.Applied, digest.Applied);
-            var weLack = Lacking(digest.Applied, theirs.Applied);
-            activity?.SetTag("causalkv.entries_to_send", theyLack);
-            activity?.SetTag("causalkv.entries_to_receive", weLack);
-            activity?.SetTag("causalkv.outcome", behind ? "peer-behind" : weLack > 0 ? "we-are-behind" : "in-sync");
-            if (behind) Wake();
+            outcome = GossipRoundOutcome.Compare(digest.Applied, theirs.Applied);
+            if (outcome.EntriesToSend > 0) Wake();
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
-            activity?.SetTag("causalkv.outcome", "unreachable");
-            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            round?.SetStatus(ActivityStatusCode.Error, e.Message);
             Lost();
         }
-    }
-
-    /// <summary>How many writes <paramref name="have"/> lacks of those <paramref name="want"/> names.</summary>
-    private static long Lacking(IReadOnlyDictionary<long, long> have, IReadOnlyDictionary<long, long> want)
-    {
-        long n = 0;
-        foreach (var (o, s) in want) n += Math.Max(0, s - have.GetValueOrDefault(o));
-        return n;
+        finally
+        {
+            // A round cut short by shutdown is neither a finding nor a failure: not counted, not exported.
+            if (ct.IsCancellationRequested) NodeTelemetry.Discard(round);
+            else _telemetry.EndGossipRound(round, outcome);
+        }
     }
 
     internal static bool Covers(IReadOnlyDictionary<long, long> a, IReadOnlyDictionary<long, long> b)

@@ -140,7 +140,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         if (!_caughtUp && _store.Covers(link.KnownApplied))
         {
             _caughtUp = true;
-            _log.LogInformation("Caught up with node {Peer}", link.Peer.Id);
+            NodeLog.CaughtUp(_log, link.Peer.Id);
             _store.Changed.Signal();
         }
         RecomputeStable();

@@ -37,7 +37,7 @@ internal sealed class ViewBroadcaster(
             var targets = view.AllNodes.Concat(old?.AllNodes ?? []).Distinct().ToList();
             using var activity = RouterTelemetry.Source.StartActivity(RouterTelemetry.Spans.ViewBroadcast);
             activity?.SetTag(RouterTelemetry.Tags.Epoch, view.Epoch);
-            log.LogInformation("Broadcasting view epoch {Epoch} to {Count} nodes: {View}", view.Epoch, targets.Count, view);
+            RouterLog.ViewBroadcast(log, view.Epoch, targets.Count, view.ToString());
 
             var body = Body(view);
             var replies = await Task.WhenAll(targets.Select(node => SendAsync(node, body, ct)));
@@ -47,7 +47,7 @@ internal sealed class ViewBroadcaster(
             if (!result.AllSucceeded)
             {
                 activity?.SetStatus(ActivityStatusCode.Error, "not every node installed the view");
-                log.LogWarning("View epoch {Epoch} was not installed everywhere: {Failures}", view.Epoch,
+                RouterLog.ViewNotInstalledEverywhere(log, view.Epoch,
                     string.Join("; ", replies.Where(r => r.Status != StatusCodes.Status200OK).Select(r => $"node {r.Id}: {r.Status} {r.Body}")));
             }
             return result;

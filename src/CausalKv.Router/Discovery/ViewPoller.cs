@@ -1,4 +1,5 @@
 using CausalKv.Router.Routing;
+using CausalKv.Router.Telemetry;
 using CausalKv.Sharding;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
@@ -20,7 +21,7 @@ internal sealed class ViewPoller(ViewTracker views, NodeTransport transport, IOp
     {
         if (views.Seeds.Count == 0)
         {
-            log.LogWarning("No node to learn the view from: configure services:<node>:http:0 (the AppHost does) or CausalKv:Router:Seeds, or PUT /view at the router.");
+            RouterLog.NoSeeds(log);
         }
         using var timer = new PeriodicTimer(_interval);
         try
@@ -57,7 +58,7 @@ internal sealed class ViewPoller(ViewTracker views, NodeTransport transport, IOp
             if (!response.IsSuccessStatusCode) return null;
             var body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
             if (ViewJson.TryReadNodeAnswer(body, out var epoch, out var view)) return (epoch, view);
-            log.LogDebug("{Node} answered GET /view with something that is not a view", baseUrl);
+            RouterLog.ViewAnswerUnreadable(log, baseUrl);
             return null;
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)

@@ -57,6 +57,7 @@ internal sealed class ViewTracker
         RaiseHighestEpoch(Math.Max(epoch, view?.Epoch ?? 0));
         if (view is null || view.Epoch <= _current.Epoch) return false;
         TaskCompletionSource changed;
+        long previous;
         lock (_gate)
         {
             if (view.Epoch <= _current.Epoch) return false;
@@ -66,13 +67,13 @@ internal sealed class ViewTracker
                 replicas[node] = _replicas.TryGetValue(node, out var known) ? known : new Replica(node);
             }
             _replicas = replicas;
+            previous = _current.Epoch;
             _current = ClusterMap.For(view, node => replicas[node]);
             changed = _changed;
             _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
         _telemetry.ViewsInstalled.Add(1);
-        _log.LogInformation("Routing by view epoch {Epoch}: {Shards} shards, {Nodes} nodes ({View})",
-            view.Epoch, view.ShardNames.Count, view.AllNodes.Count, view);
+        RouterLog.ViewFollowed(_log, view.Epoch, previous, view.ShardNames.Count, view.AllNodes.Count, view.ToString());
         changed.TrySetResult();
         return true;
     }

@@ -63,11 +63,11 @@ internal sealed class ReplicaHealthProber(
         if (replica.Health.ReportProbe(healthy))
         {
             telemetry.ReplicaEjections.Add(1, new KeyValuePair<string, object?>(RouterTelemetry.Tags.Node, replica.Id));
-            log.LogWarning("Ruling out {Replica}: {Verdict}", replica, verdict);
+            RouterLog.ReplicaProbeFailed(log, replica, verdict);
         }
         else if (healthy && !wasHealthy)
         {
-            log.LogInformation("{Replica} is healthy again", replica);
+            RouterLog.ReplicaHealthy(log, replica);
         }
         if (!silent)
         {
@@ -75,8 +75,7 @@ internal sealed class ReplicaHealthProber(
         }
         else if (replica.Health.ReportSilence(Environment.TickCount64, _cutAfter))
         {
-            log.LogWarning("{Replica} has answered no probe for {Seconds:0.#} s: taking it to be cut off and cancelling the {Count} requests in flight to it",
-                replica, _cutAfter.TotalSeconds, replica.Outstanding);
+            RouterLog.ReplicaSilent(log, replica, _cutAfter.TotalSeconds, replica.Outstanding);
             replica.CutInFlight();
         }
     }

@@ -46,8 +46,8 @@ internal sealed class AllItemsReader(
         return (result, read.Answer);
     }
 
-    /// <summary>One attempt at one replica of the shard: true with <see cref="ShardRead.Answer"/> set, or false when the next replica should be asked.</summary>
-    private async ValueTask<bool> SendAsync(ShardRead read, Replica replica)
+    /// <summary>One attempt at one replica of the shard: taken with <see cref="ShardRead.Answer"/> set, or given up on when the next replica should be asked.</summary>
+    private async ValueTask<ReplicaAttempt> SendAsync(ShardRead read, Replica replica)
     {
         var (shard, request, body, ct) = (read.Shard, read.Request, read.Body, read.ClientAborted);
         using var message = new HttpRequestMessage(HttpMethod.Get, replica.BaseUrl + "/data") { Version = HttpVersion.Version11 };
@@ -68,16 +68,16 @@ internal sealed class AllItemsReader(
             using var response = await transport.Client.SendAsync(message, timeout.Token);
             if (NodeRequestTransformer.IsNotServing(response))
             {
-                failover.ReportFailure(replica, "it serves no data (no view, or not in the view)");
-                return false;
+                failover.ReportFailure(replica, ReplicaAttempt.NotServing.GaveUpBecause!);
+                return ReplicaAttempt.NotServing;
             }
             read.Answer = new ShardAnswer(shard, (int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(timeout.Token));
-            return true;
+            return ReplicaAttempt.Taken;
         }
         catch (Exception e) when ((ConnectFailure.IsConnectPhase(e) || cut.IsCancellationRequested) && !ct.IsCancellationRequested)
         {
             // Not connected, or cut off while reading: a read is safe to send to the shard's next replica.
-            return false;
+            return cut.IsCancellationRequested ? ReplicaAttempt.CutOffDuringRead : ReplicaAttempt.GiveUp($"could not connect ({e.Message})");
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
         {
@@ -86,11 +86,11 @@ internal sealed class AllItemsReader(
                 ? (StatusCodes.Status504GatewayTimeout, $"did not answer within {_timeout.TotalSeconds:0} s")
                 : (StatusCodes.Status502BadGateway, $"failed ({e.Message})");
             read.Answer = new ShardAnswer(shard, status, AllItemsMerge.Error(status, shard, $"{replica} {what}").Body);
-            return true;
+            return ReplicaAttempt.Taken;
         }
         catch (OperationCanceledException)
         {
-            return true;
+            return ReplicaAttempt.Taken;
         }
     }
 
@@ -104,6 +104,6 @@ internal sealed class AllItemsReader(
 
         public string ShardOf(ClusterMap map) => Shard;
 
-        public ValueTask<bool> SendAsync(Replica replica, string shard) => owner.SendAsync(this, replica);
+        public ValueTask<ReplicaAttempt> SendAsync(Replica replica, string shard) => owner.SendAsync(this, replica);
     }
 }

@@ -57,8 +57,8 @@ internal sealed class DataForwarder(
         _ => "cancelled",
     };
 
-    /// <summary>One attempt at one replica; false when the request may go to the shard's next replica.</summary>
-    private async ValueTask<bool> SendAsync(KeyRequest request, Replica replica, string shard)
+    /// <summary>One attempt at one replica; given up on when the request may go to the shard's next replica.</summary>
+    private async ValueTask<ReplicaAttempt> SendAsync(KeyRequest request, Replica replica, string shard)
     {
         var context = request.Context;
         if (request.Body is { } body) body.Position = 0;
@@ -68,12 +68,13 @@ internal sealed class DataForwarder(
         var error = await forwarder.SendAsync(context, replica.BaseUrl, transport.Invoker, _config, NodeRequestTransformer.Instance, replica.CutToken);
         if (error == ForwarderError.None)
         {
-            if (!NodeRequestTransformer.TakeNotServing(context)) return true;
-            failover.ReportFailure(replica, "it serves no data (no view, or not in the view)");
-            return false;
+            if (!NodeRequestTransformer.TakeNotServing(context)) return ReplicaAttempt.Taken;
+            failover.ReportFailure(replica, ReplicaAttempt.NotServing.GaveUpBecause!);
+            return ReplicaAttempt.NotServing;
         }
         var exception = context.GetForwarderErrorFeature()?.Exception;
-        if (!context.Response.HasStarted && ConnectFailure.IsConnectPhase(error, exception)) return false;
+        if (!context.Response.HasStarted && ConnectFailure.IsConnectPhase(error, exception))
+            return ReplicaAttempt.GiveUp($"could not connect ({exception?.Message})");
         var clientLeft = context.RequestAborted.IsCancellationRequested;
         var cut = error == ForwarderError.RequestCanceled && !clientLeft;
         // A read that failed before anything reached the client (its replica was cut off, or went away with the
@@ -81,14 +82,16 @@ internal sealed class DataForwarder(
         if (HttpMethods.IsGet(context.Request.Method) && !context.Response.HasStarted && !clientLeft
             && (cut || error == ForwarderError.Request))
         {
-            if (!cut) failover.ReportFailure(replica, $"a forwarded read failed ({exception?.Message})");
-            return false;
+            if (cut) return ReplicaAttempt.CutOffDuringRead;
+            var why = $"a forwarded read failed ({exception?.Message})";
+            failover.ReportFailure(replica, why);
+            return ReplicaAttempt.GiveUp(why);
         }
         request.Outcome = cut
             ? RouteOutcome.Fail(StatusCodes.Status502BadGateway,
                 $"{replica} of shard '{shard}' was cut off while handling the request; it may or may not have applied it.")
             : FailureAfterConnecting(error, exception, replica, shard);
-        return true;
+        return ReplicaAttempt.Taken;
     }
 
     private RouteOutcome FailureAfterConnecting(ForwarderError error, Exception? exception, Replica replica, string shard)
@@ -122,6 +125,6 @@ internal sealed class DataForwarder(
 
         public string ShardOf(ClusterMap map) => map.ShardFor(key);
 
-        public ValueTask<bool> SendAsync(Replica replica, string shard) => owner.SendAsync(this, replica, shard);
+        public ValueTask<ReplicaAttempt> SendAsync(Replica replica, string shard) => owner.SendAsync(this, replica, shard);
     }
 }

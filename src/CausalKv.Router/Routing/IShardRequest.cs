@@ -6,6 +6,6 @@ internal interface IShardRequest
     /// <summary>The shard to send to under <paramref name="map"/> (asked again each round, so a view change is followed).</summary>
     string ShardOf(ClusterMap map);
 
-    /// <summary>Sends to one replica; returns false only when the replica cannot have seen the request (it could not be connected to, or a read may be repeated elsewhere).</summary>
-    ValueTask<bool> SendAsync(Replica replica, string shard);
+    /// <summary>Sends to one replica; gives it up only when the replica cannot have seen the request (it could not be connected to, or a read may be repeated elsewhere).</summary>
+    ValueTask<ReplicaAttempt> SendAsync(Replica replica, string shard);
 }

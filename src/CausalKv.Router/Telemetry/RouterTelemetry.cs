@@ -18,6 +18,12 @@ internal sealed class RouterTelemetry : IDisposable
         public const string ViewBroadcast = "view.broadcast";
     }
 
+    public static class Events
+    {
+        /// <summary>On a <c>route</c> (or <c>read_all</c>) span: a replica was given up on, why, and which one is tried next.</summary>
+        public const string Failover = "failover";
+    }
+
     public static class Tags
     {
         public const string Shard = "causalkv.shard";
@@ -25,6 +31,14 @@ internal sealed class RouterTelemetry : IDisposable
         public const string Attempts = "causalkv.attempts";
         public const string Outcome = "causalkv.outcome";
         public const string Epoch = "causalkv.view.epoch";
+        /// <summary>On a <c>failover</c> event: the replica given up on.</summary>
+        public const string FailedNode = "causalkv.failover.failed_node";
+        /// <summary>On a <c>failover</c> event: why that replica was given up on.</summary>
+        public const string FailoverReason = "causalkv.failover.reason";
+        /// <summary>On a <c>failover</c> event: the replica tried next; absent when every replica failed and the round starts over.</summary>
+        public const string NextNode = "causalkv.failover.next_node";
+        /// <summary>On a <c>failover</c> event that ended a round: how long the request pauses before the next round.</summary>
+        public const string RetryInMs = "causalkv.failover.retry_in_ms";
     }
 
     public static readonly ActivitySource Source = new(Name);

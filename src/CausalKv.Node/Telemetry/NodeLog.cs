@@ -1,0 +1,77 @@
+namespace CausalKv.Node.Telemetry;
+
+/// <summary>
+/// Every log event the node writes, with its id, name and level defined once. Ids are grouped by concept so a
+/// filter on a range finds them all: 1xx start-up, 2xx faults, 3xx views and handoff, 4xx causal waits,
+/// 5xx replication.
+/// </summary>
+internal static partial class NodeLog
+{
+    [LoggerMessage(EventId = 100, EventName = "WriteAheadLogRecovered", Level = LogLevel.Information,
+        Message = "Write-ahead log in {Directory}: recovered {Keys} keys")]
+    public static partial void WriteAheadLogRecovered(ILogger logger, string? directory, int keys);
+
+    [LoggerMessage(EventId = 101, EventName = "NoDataDirectory", Level = LogLevel.Warning,
+        Message = "No data directory (CausalKv:DataDirectory): writes live in memory until replicated, and a crash loses those not yet replicated.")]
+    public static partial void NoDataDirectory(ILogger logger);
+
+    [LoggerMessage(EventId = 102, EventName = "NoClusterKey", Level = LogLevel.Warning,
+        Message = "No cluster key configured (CausalKv:ClusterKey): node-to-node and cluster-changing endpoints accept anyone who can reach this node.")]
+    public static partial void NoClusterKey(ILogger logger);
+
+    [LoggerMessage(EventId = 103, EventName = "FaultInjectionEnabled", Level = LogLevel.Warning,
+        Message = "Fault injection is enabled: PUT /admin/faults can cut this node off from others.")]
+    public static partial void FaultInjectionEnabled(ILogger logger);
+
+    [LoggerMessage(EventId = 200, EventName = "LinksCut", Level = LogLevel.Information,
+        Message = "Cut the links to nodes {Nodes} (fault injection); cut off now from {Blocked}")]
+    public static partial void LinksCut(ILogger logger, string nodes, string blocked);
+
+    [LoggerMessage(EventId = 201, EventName = "LinksHealed", Level = LogLevel.Information,
+        Message = "Healed the links to nodes {Nodes} (fault injection); cut off now from {Blocked}")]
+    public static partial void LinksHealed(ILogger logger, string nodes, string blocked);
+
+    [LoggerMessage(EventId = 300, EventName = "ViewInstalled", Level = LogLevel.Information,
+        Message = "Installed view epoch {Epoch}: node {Node} in shard {Shard} (was {PreviousShard}), {Nodes} nodes in {Shards} shards; waiting for keys from shards {IncomingShards}")]
+    public static partial void ViewInstalled(ILogger logger, long epoch, int node, string shard, string previousShard, int nodes, int shards, string incomingShards);
+
+    [LoggerMessage(EventId = 301, EventName = "KeysHandedOff", Level = LogLevel.Information,
+        Message = "Handoff for epoch {Epoch} from shard {FromShard}: {Keys} keys handed off to {Shards} shards in {Milliseconds} ms")]
+    public static partial void KeysHandedOff(ILogger logger, long epoch, string fromShard, int keys, int shards, long milliseconds);
+
+    [LoggerMessage(EventId = 302, EventName = "HandoffIncomplete", Level = LogLevel.Warning,
+        Message = "Handoff for epoch {Epoch} is incomplete: {Errors}")]
+    public static partial void HandoffIncomplete(ILogger logger, long epoch, string errors);
+
+    [LoggerMessage(EventId = 303, EventName = "KeysGained", Level = LogLevel.Information,
+        Message = "Handoff for epoch {Epoch}: gained {Keys} keys from shard {FromShard} (node {FromNode}); that shard is done: {Complete}")]
+    public static partial void KeysGained(ILogger logger, long epoch, int keys, string fromShard, int fromNode, bool complete);
+
+    [LoggerMessage(EventId = 304, EventName = "HandoffAttemptFailed", Level = LogLevel.Debug,
+        Message = "Handoff to node {Node} failed: {Error}")]
+    public static partial void HandoffAttemptFailed(ILogger logger, int node, string error);
+
+    [LoggerMessage(EventId = 305, EventName = "StrayKeysHandedOff", Level = LogLevel.Information,
+        Message = "Handed {Keys} stray keys to their owners")]
+    public static partial void StrayKeysHandedOff(ILogger logger, int keys);
+
+    [LoggerMessage(EventId = 306, EventName = "StrayKeyHandoffFailed", Level = LogLevel.Warning,
+        Message = "Handing off stray keys failed; retrying later")]
+    public static partial void StrayKeyHandoffFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 307, EventName = "FenceLifted", Level = LogLevel.Warning,
+        Message = "No handoff from shards {Shards} within {Timeout}: lifting the fence for epoch {Epoch}")]
+    public static partial void FenceLifted(ILogger logger, string shards, TimeSpan timeout, long epoch);
+
+    [LoggerMessage(EventId = 308, EventName = "ForwardAttemptFailed", Level = LogLevel.Debug,
+        Message = "Forward to node {Node} of shard {Shard} failed: {Error}")]
+    public static partial void ForwardAttemptFailed(ILogger logger, int node, string shard, string error);
+
+    [LoggerMessage(EventId = 400, EventName = "CausalWaitDeadline", Level = LogLevel.Warning,
+        Message = "A read of {Scope} gave up waiting after {WaitedMs} ms (deadline {DeadlineMs} ms): still missing {Missing}")]
+    public static partial void CausalWaitDeadline(ILogger logger, string scope, long waitedMs, long deadlineMs, string missing);
+
+    [LoggerMessage(EventId = 500, EventName = "CaughtUp", Level = LogLevel.Information,
+        Message = "Caught up with node {Peer}")]
+    public static partial void CaughtUp(ILogger logger, int peer);
+}

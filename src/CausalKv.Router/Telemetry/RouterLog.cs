@@ -1,0 +1,58 @@
+using CausalKv.Router.Routing;
+
+namespace CausalKv.Router.Telemetry;
+
+/// <summary>
+/// Every log event the router writes, with its id, name and level defined once. Ids are grouped by concept:
+/// 1xx view discovery, 2xx view changes, 3xx routing and failover, 4xx replica health.
+/// </summary>
+internal static partial class RouterLog
+{
+    [LoggerMessage(EventId = 100, EventName = "NoSeeds", Level = LogLevel.Warning,
+        Message = "No node to learn the view from: configure services:<node>:http:0 (the AppHost does) or CausalKv:Router:Seeds, or PUT /view at the router.")]
+    public static partial void NoSeeds(ILogger logger);
+
+    [LoggerMessage(EventId = 101, EventName = "ViewAnswerUnreadable", Level = LogLevel.Debug,
+        Message = "{Node} answered GET /view with something that is not a view")]
+    public static partial void ViewAnswerUnreadable(ILogger logger, string node);
+
+    [LoggerMessage(EventId = 200, EventName = "ViewFollowed", Level = LogLevel.Information,
+        Message = "Routing by view epoch {Epoch} (was epoch {PreviousEpoch}): {Shards} shards, {Nodes} nodes ({View})")]
+    public static partial void ViewFollowed(ILogger logger, long epoch, long previousEpoch, int shards, int nodes, string view);
+
+    [LoggerMessage(EventId = 201, EventName = "ViewBroadcast", Level = LogLevel.Information,
+        Message = "Broadcasting view epoch {Epoch} to {Count} nodes: {View}")]
+    public static partial void ViewBroadcast(ILogger logger, long epoch, int count, string view);
+
+    [LoggerMessage(EventId = 202, EventName = "ViewNotInstalledEverywhere", Level = LogLevel.Warning,
+        Message = "View epoch {Epoch} was not installed everywhere: {Failures}")]
+    public static partial void ViewNotInstalledEverywhere(ILogger logger, long epoch, string failures);
+
+    [LoggerMessage(EventId = 300, EventName = "Failover", Level = LogLevel.Warning,
+        Message = "Failover in shard {Shard}: {FailedReplica} gave no answer ({Reason}); trying {NextReplica}")]
+    public static partial void Failover(ILogger logger, string shard, Replica failedReplica, string reason, Replica nextReplica);
+
+    [LoggerMessage(EventId = 301, EventName = "ShardRoundFailed", Level = LogLevel.Debug,
+        Message = "No replica of shard {Shard} took the request (last: {FailedReplica}, {Reason}); trying again in {PauseMs} ms")]
+    public static partial void ShardRoundFailed(ILogger logger, string shard, Replica failedReplica, string reason, long pauseMs);
+
+    [LoggerMessage(EventId = 302, EventName = "ShardUnreachable", Level = LogLevel.Warning,
+        Message = "Shard {Shard} is unreachable: none of nodes {Nodes} took the request in {Attempts} attempts over {Seconds:0.#} s; answering 503")]
+    public static partial void ShardUnreachable(ILogger logger, string shard, string nodes, int attempts, double seconds);
+
+    [LoggerMessage(EventId = 400, EventName = "ReplicaRuledOut", Level = LogLevel.Warning,
+        Message = "Ruling out {Replica} for {Seconds:0.#} s: {Reason}")]
+    public static partial void ReplicaRuledOut(ILogger logger, Replica replica, double seconds, string reason);
+
+    [LoggerMessage(EventId = 401, EventName = "ReplicaProbeFailed", Level = LogLevel.Warning,
+        Message = "Ruling out {Replica}: {Verdict}")]
+    public static partial void ReplicaProbeFailed(ILogger logger, Replica replica, string verdict);
+
+    [LoggerMessage(EventId = 402, EventName = "ReplicaHealthy", Level = LogLevel.Information,
+        Message = "{Replica} is healthy again")]
+    public static partial void ReplicaHealthy(ILogger logger, Replica replica);
+
+    [LoggerMessage(EventId = 403, EventName = "ReplicaSilent", Level = LogLevel.Warning,
+        Message = "{Replica} has answered no probe for {Seconds:0.#} s: taking it to be cut off and cancelling the {Count} requests in flight to it")]
+    public static partial void ReplicaSilent(ILogger logger, Replica replica, double seconds, int count);
+}
