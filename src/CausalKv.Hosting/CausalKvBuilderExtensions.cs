@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Aspire.Hosting.ApplicationModel;
 using CausalKv.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 
 namespace Aspire.Hosting;
@@ -50,6 +51,14 @@ public static class CausalKvBuilderExtensions
             return Task.CompletedTask;
         });
         CausalKvCommands.AddClusterCommands(resource);
+        // Nodes declared again (WithRealPartitions turns them into executables) registered their health checks again
+        // under the same names: the last registration is the one for the resource in the model.
+        builder.Services.PostConfigure<HealthCheckServiceOptions>(options =>
+        {
+            var kept = options.Registrations.GroupBy(r => r.Name).Select(g => g.Last()).ToList();
+            options.Registrations.Clear();
+            foreach (var r in kept) options.Registrations.Add(r);
+        });
         Materialize(resource);
         return resource;
     }

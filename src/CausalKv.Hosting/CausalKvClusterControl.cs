@@ -189,6 +189,9 @@ public sealed class CausalKvClusterControl
         }
     }
 
+    /// <summary>True while the node's current run answers (it joined, or is joining, the cluster).</summary>
+    public bool IsRunning(int id) => IsAlive(id);
+
     private bool IsAlive(int id) => _runs.TryGetValue(id, out var run) && run.IsCurrent && run.Alive;
 
     /// <summary>Waits until the node's current run has joined the cluster (got its view back).</summary>

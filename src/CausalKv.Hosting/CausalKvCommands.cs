@@ -19,6 +19,7 @@ internal static class CausalKvCommands
     {
         node.WithCommand(Cut, "Cut from peers", context => RunAsync(context, async ct =>
             {
+                EnsureRunning(kv, id);
                 var peers = await kv.Control.IsolateAsync(id, ct);
                 return $"{kv.Node(id).Name} is cut from {peers.Length} nodes: its writes stay local and reads that need others' writes wait.";
             }),
@@ -30,12 +31,14 @@ internal static class CausalKvCommands
             });
         node.WithCommand(Heal, "Heal links", context => RunAsync(context, async ct =>
             {
+                EnsureRunning(kv, id);
                 var peers = await kv.Control.RejoinAsync(id, ct);
                 return peers.Length == 0 ? $"{kv.Node(id).Name} had no cut link." : $"{kv.Node(id).Name} reaches {peers.Length} nodes again; gossip brings it up to date.";
             }),
             new CommandOptions { Description = "Restore every cut link of this node.", IconName = "PlugConnected", UpdateState = WhenRunning });
         node.WithCommand(Kill, "Kill (SIGKILL)", context => RunAsync(context, async ct =>
             {
+                EnsureRunning(kv, id);
                 var pid = await kv.Control.KillAsync(id, ct);
                 return $"{kv.Node(id).Name} (pid {pid}) was killed; start it again to see it recover its log and catch up.";
             }),
@@ -65,6 +68,11 @@ internal static class CausalKvCommands
                 ConfirmationMessage = "Remove the last shard?",
                 UpdateState = WhenRunning,
             });
+    }
+
+    private static void EnsureRunning(CausalKvClusterResource kv, int id)
+    {
+        if (!kv.Control.IsRunning(id)) throw new InvalidOperationException($"{kv.Node(id).Name} is not running: start it first.");
     }
 
     private static ResourceCommandState WhenRunning(UpdateCommandStateContext context) =>

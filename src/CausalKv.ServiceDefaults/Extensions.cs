@@ -85,7 +85,7 @@ public static class Extensions
             || path.StartsWith(PingEndpointPath, StringComparison.Ordinal)
             || path.StartsWith(FrontierPath, StringComparison.Ordinal)
             || path.StartsWith(GossipPath, StringComparison.Ordinal)
-            || (method == "GET" && (path == "/view" || path.StartsWith("/admin/", StringComparison.Ordinal))));
+            || (method == "GET" && (path == "/view" || path == "/cluster/state" || path.StartsWith("/admin/", StringComparison.Ordinal))));
 
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {

@@ -34,6 +34,13 @@ public abstract class ClusterFixture : IAsyncLifetime
 }
 
 /// <summary>One shard of two replicas, nodes 0 and 1: the setting of consistency.md's scenarios.</summary>
+[CollectionDefinition(Name)]
+public sealed class ReplicaPairCollection : ICollectionFixture<ReplicaPairFixture>
+{
+    public const string Name = "replica pair";
+}
+
+/// <summary>The cluster the <see cref="ReplicaPairCollection"/> shares: its classes run one after the other.</summary>
 public sealed class ReplicaPairFixture : ClusterFixture
 {
     protected override KvApp.Builder Configure() =>

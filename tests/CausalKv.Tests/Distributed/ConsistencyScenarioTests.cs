@@ -6,7 +6,8 @@ namespace CausalKv.Tests.Distributed;
 /// The scenarios of consistency.md, on two replicas 0 and 1 of one shard cut off
 /// from each other by fault injection, each with its own keys.
 /// </summary>
-public sealed class ConsistencyScenarioTests(ReplicaPairFixture cluster) : IClassFixture<ReplicaPairFixture>, IAsyncLifetime
+[Collection(ReplicaPairCollection.Name)]
+public sealed class ConsistencyScenarioTests(ReplicaPairFixture cluster) : IAsyncLifetime
 {
     private static readonly TimeSpan Waits = TimeSpan.FromSeconds(1.5);
     private static readonly TimeSpan AfterHeal = TimeSpan.FromSeconds(10);

@@ -5,7 +5,8 @@ using System.Text.Json.Nodes;
 namespace CausalKv.Tests.Distributed;
 
 /// <summary>The data API on a replica pair: answers, metadata, and every bad input refused with nothing changed.</summary>
-public sealed class DataApiTests(ReplicaPairFixture cluster) : IClassFixture<ReplicaPairFixture>, IAsyncLifetime
+[Collection(ReplicaPairCollection.Name)]
+public sealed class DataApiTests(ReplicaPairFixture cluster) : IAsyncLifetime
 {
     private static readonly TimeSpan Soon = TimeSpan.FromSeconds(10);
     private readonly string _p = Guid.NewGuid().ToString("N")[..8] + "-";

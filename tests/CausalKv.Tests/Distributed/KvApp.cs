@@ -187,7 +187,9 @@ public sealed class KvApp : IAsyncDisposable
             }
             catch
             {
-                await kv.DisposeAsync();
+                // The start failed part way: what it left running goes with the app; the start's own error is the news.
+                try { await app.DisposeAsync(); }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException or OperationCanceledException) { }
                 throw;
             }
         }

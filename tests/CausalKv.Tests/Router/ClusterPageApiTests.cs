@@ -13,7 +13,7 @@ public sealed class ClusterPageApiTests
         var written = new NodeStatus(3, "s1", 5, 42, "3.17",
             new() { ["3.17"] = 9, ["1.2"] = 4 }, new() { ["1.2"] = 4 }, false, ["s0"],
             [new PeerStatus(2, "127.0.0.12:8081", false, DateTimeOffset.UnixEpoch, new() { ["1.2"] = 1 }, 1, 2, 3, 4, 5)],
-            11, 100, 200, [2]);
+            11, 100, 200, [2], 4321);
         var json = JsonSerializer.Serialize(written, NodeApiJsonContext.Default.NodeStatus);
 
         var read = JsonSerializer.Deserialize(json, ClusterPageJsonContext.Default.ReportedNodeStatus)!;
