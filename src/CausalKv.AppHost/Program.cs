@@ -12,6 +12,7 @@ var kv = builder.AddCausalKv("kv", shards: Setting("shards", 3))
     .WithSpareNodes(Setting("spares", 2))
     .WithNodeSettings(layout.GetSection("NodeSettings"));
 if (layout.GetValue("RealPartitions", false)) kv.WithRealPartitions();
+else if (layout.GetValue("NodesFromBuildOutput", false)) kv.WithNodesFromBuildOutput();
 if (!layout.GetValue("InitialView", true)) kv.WithoutInitialView();
 if (layout["DataDirectory"] is { Length: > 0 } data) kv.WithDataDirectory(data);
 

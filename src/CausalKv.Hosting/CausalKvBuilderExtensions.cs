@@ -130,6 +130,17 @@ public static class CausalKvBuilderExtensions
     }
 
     /// <summary>
+    /// Runs each node as an executable straight from CausalKv.Node's build output (<c>dotnet CausalKv.Node.dll</c>)
+    /// instead of a project resource, which DCP starts with <c>dotnet run</c>: about 1.5 s of CPU less per node start,
+    /// for test suites that start many clusters on few cores. The node itself is the same.
+    /// </summary>
+    public static IResourceBuilder<CausalKvClusterResource> WithNodesFromBuildOutput(this IResourceBuilder<CausalKvClusterResource> builder)
+    {
+        builder.Resource.NodesFromBuildOutput = true;
+        return Materialize(builder, redeclare: true);
+    }
+
+    /// <summary>
     /// Gives <paramref name="builder"/> the cluster: its connection string (<c>ConnectionStrings__{name}</c>) and a
     /// service-discovery entry per node (<c>services__{node}__http__0</c>), as <c>WithReference</c> of each node would.
     /// </summary>
@@ -192,12 +203,20 @@ public static class CausalKvBuilderExtensions
     private static IResourceWithEndpoints AddNode(IDistributedApplicationBuilder app, CausalKvClusterResource kv, int id, string host, int port, int? uid)
     {
         var name = $"{kv.Name}-node{id}";
-        if (uid is not { } user) return Configure(app.AddProject<CausalKvNodeProject>(name), kv, id, host, port, uid);
-        // setpriv changes the ids and then execs dotnet, so the node keeps the process id DCP sees.
-        var userId = user.ToString(CultureInfo.InvariantCulture);
+        if (uid is null && !kv.NodesFromBuildOutput) return Configure(app.AddProject<CausalKvNodeProject>(name), kv, id, host, port, uid);
         var dll = CausalKvNodeProject.AssemblyPath(Configuration());
-        string[] args = ["--reuid=" + userId, "--regid=" + userId, "--clear-groups", "--", "dotnet", dll];
-        var executable = app.AddExecutable(name, "/usr/bin/setpriv", Path.GetDirectoryName(dll)!, args)
+        string[] args;
+        if (uid is { } user)
+        {
+            // setpriv changes the ids and then execs dotnet, so the node keeps the process id DCP sees.
+            var userId = user.ToString(CultureInfo.InvariantCulture);
+            args = ["--reuid=" + userId, "--regid=" + userId, "--clear-groups", "--", "dotnet", dll];
+        }
+        else
+        {
+            args = [dll];
+        }
+        var executable = app.AddExecutable(name, uid is null ? "dotnet" : "/usr/bin/setpriv", Path.GetDirectoryName(dll)!, args)
             .WithEnvironment("ASPNETCORE_URLS", "http://" + host + ":" + port.ToString(CultureInfo.InvariantCulture))
             .WithOtlpExporter();
         return Configure(executable, kv, id, host, port, uid);

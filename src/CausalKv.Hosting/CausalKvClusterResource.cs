@@ -35,6 +35,9 @@ public sealed class CausalKvClusterResource : Resource, IResourceWithConnectionS
     /// <summary>Nodes run as their own Unix users on their own loopback addresses, and cuts drop packets with iptables.</summary>
     public bool RealPartitions { get; internal set; }
 
+    /// <summary>Nodes run as executables from CausalKv.Node's build output rather than as project resources.</summary>
+    public bool NodesFromBuildOutput { get; internal set; }
+
     /// <summary>Installs the first view once every node is up; without it nodes wait for a <c>PUT /view</c>.</summary>
     public bool InstallInitialView { get; internal set; } = true;
 

@@ -23,7 +23,7 @@ public sealed class AspireIntegrationTests(ITestOutputHelper output)
     [Fact]
     public async Task The_dashboard_commands_cut_kill_restart_and_reshard_a_running_cluster()
     {
-        await using var app = await KvApp.Create(nodes: 4, shards: 2).WithSpares(2).StartAsync();
+        await using var app = await KvApp.Create(nodes: 4, shards: 2).WithSpares(2).AsProjects().StartAsync();
         Step("cluster started");
         var commands = app.App.Services.GetRequiredService<ResourceCommandService>();
         var model = app.App.Services.GetRequiredService<DistributedApplicationModel>();
