@@ -223,7 +223,7 @@ public static class CausalKvBuilderExtensions
     }
 
     private static T Configure<T>(IResourceBuilder<T> node, CausalKvClusterResource kv, int id, string host, int port, int? uid)
-        where T : IResourceWithEndpoints, IResourceWithEnvironment, IResourceWithWaitSupport
+        where T : IResourceWithEndpoints, IResourceWithEnvironment, IResourceWithWaitSupport, IResourceWithArgs
     {
         node.WithHttpEndpoint(port: port, targetPort: port, name: NodeEndpoint, isProxied: false)
             .WithEndpoint(NodeEndpoint, e => e.TargetHost = host)
@@ -243,6 +243,7 @@ public static class CausalKvBuilderExtensions
                     context.EnvironmentVariables["CausalKv__" + setting.Replace(":", "__", StringComparison.Ordinal)] = value;
             })
             .WithHttpHealthCheck("/health", endpointName: NodeEndpoint)
+            .WithoutHttpsCertificate() // plain HTTP on loopback: no development certificate to ask for
             .WithParentRelationship(kv)
             .WithIconName("Database");
         CausalKvCommands.AddNodeCommands(node, kv, id);

@@ -27,6 +27,7 @@ internal static class CausalKvCommands
             {
                 Description = "Drop traffic between this node and every other node (fault injection, or iptables with real partitions).",
                 IconName = "PlugDisconnected",
+                IsHighlighted = true,
                 UpdateState = WhenRunning,
             });
         node.WithCommand(Heal, "Heal links", context => RunAsync(context, async ct =>
@@ -35,7 +36,7 @@ internal static class CausalKvCommands
                 var peers = await kv.Control.RejoinAsync(id, ct);
                 return peers.Length == 0 ? $"{kv.Node(id).Name} had no cut link." : $"{kv.Node(id).Name} reaches {peers.Length} nodes again; gossip brings it up to date.";
             }),
-            new CommandOptions { Description = "Restore every cut link of this node.", IconName = "PlugConnected", UpdateState = WhenRunning });
+            new CommandOptions { Description = "Restore every cut link of this node.", IconName = "PlugConnected", IsHighlighted = true, UpdateState = WhenRunning });
         node.WithCommand(Kill, "Kill (SIGKILL)", context => RunAsync(context, async ct =>
             {
                 EnsureRunning(kv, id);

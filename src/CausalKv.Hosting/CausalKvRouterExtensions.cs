@@ -16,11 +16,12 @@ public static class CausalKvRouterExtensions
     /// it is healthy.
     /// </summary>
     public static IResourceBuilder<T> WithRouterEndpoint<T>(this IResourceBuilder<T> builder, int? port = null)
-        where T : IResourceWithEndpoints, IResourceWithEnvironment
+        where T : IResourceWithEndpoints, IResourceWithEnvironment, IResourceWithArgs
     {
         var fixedPort = port ?? FreePort();
         builder.WithHttpEndpoint(port: fixedPort, targetPort: fixedPort, name: "http", isProxied: false)
             .WithHttpHealthCheck("/health", endpointName: "http")
+            .WithoutHttpsCertificate()
             .WithUrls(context =>
             {
                 foreach (var url in context.Urls.Where(u => u.Endpoint?.EndpointName == "http")) url.DisplayText = "Data API";

@@ -177,6 +177,19 @@ public sealed class KvApp : IAsyncDisposable
 
         public Builder WithSpares(int spares) => Arg($"--spares={spares}");
 
+        /// <summary>The Aspire dashboard on (it is off under Aspire.Hosting.Testing), on free loopback ports, with a known browser token.</summary>
+        public Builder WithDashboard(int port, int otlpPort, string browserToken)
+        {
+            _dashboard = true;
+            return Arg($"--ASPNETCORE_URLS=http://127.0.0.1:{port}")
+                .Arg($"--ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL=http://127.0.0.1:{otlpPort}")
+                .Arg("--ASPIRE_ALLOW_UNSECURED_TRANSPORT=true")
+                .Arg("--DcpPublisher:RandomizePorts=false")
+                .Arg($"--ASPIRE_DASHBOARD_FRONTEND_BROWSERTOKEN={browserToken}");
+        }
+
+        private bool _dashboard;
+
         private Builder Arg(string arg)
         {
             _args.Add(arg);
@@ -187,7 +200,9 @@ public sealed class KvApp : IAsyncDisposable
         {
             using var timeout = new CancellationTokenSource(StartTimeout);
             if (!_projects) _args.Add("--CausalKv:AppHost:NodesFromBuildOutput=true");
-            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.CausalKv_AppHost>([.. _args], timeout.Token);
+            var dashboard = _dashboard;
+            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.CausalKv_AppHost>([.. _args],
+                (options, _) => options.DisableDashboard = !dashboard, timeout.Token);
             var app = await builder.BuildAsync(timeout.Token);
             var cluster = app.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<CausalKvClusterResource>().Single();
             var kv = new KvApp(app, cluster, _router);
