@@ -148,7 +148,9 @@ public sealed class KvApp : IAsyncDisposable
 
         internal Builder(int nodes, int shards)
         {
-            _args = ["--nodes", $"{nodes}", "--shards", $"{shards}", "--spares", "0"];
+            // A key of its own, so tests neither read nor write the AppHost's user secrets.
+            var key = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+            _args = ["--nodes", $"{nodes}", "--shards", $"{shards}", "--spares", "0", $"--Parameters:{ClusterName}-cluster-key={key}"];
         }
 
         /// <summary>

@@ -90,6 +90,7 @@ public sealed class NodeFailureTests(ITestOutputHelper output)
         info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort()}";
         info.Environment["ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL"] = $"http://127.0.0.1:{FreePort()}";
         info.Environment["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true";
+        info.Environment["Parameters__kv-cluster-key"] = Guid.NewGuid().ToString("N");
         using var host = Process.Start(info)!;
         var ready = new TaskCompletionSource();
         host.OutputDataReceived += (_, e) =>
