@@ -243,12 +243,31 @@ public static class CausalKvBuilderExtensions
                     context.EnvironmentVariables["CausalKv__" + setting.Replace(":", "__", StringComparison.Ordinal)] = value;
             })
             .WithHttpHealthCheck("/health", endpointName: NodeEndpoint)
+            .WithoutTelemetryWithoutDashboard()
             .WithoutHttpsCertificate() // plain HTTP on loopback: no development certificate to ask for
             .WithParentRelationship(kv)
             .WithIconName("Database");
         CausalKvCommands.AddNodeCommands(node, kv, id);
         return node.Resource;
     }
+
+    /// <summary>
+    /// With the dashboard off (Aspire.Hosting.Testing's default) Aspire still points the OTLP exporter at a default
+    /// endpoint nobody listens on, so every request would be traced for nothing. Without that endpoint the services
+    /// switch their telemetry off (<c>OTEL_SDK_DISABLED</c>). An endpoint the AppHost was given explicitly (another OTLP backend) is kept.
+    /// </summary>
+    internal static IResourceBuilder<T> WithoutTelemetryWithoutDashboard<T>(this IResourceBuilder<T> builder) where T : IResourceWithEnvironment =>
+        builder.WithEnvironment(context =>
+        {
+            var services = context.ExecutionContext.Services;
+            var options = services.GetService<DistributedApplicationOptions>();
+            var configured = services.GetService<Microsoft.Extensions.Configuration.IConfiguration>()?["OTEL_EXPORTER_OTLP_ENDPOINT"];
+            if (options is { DisableDashboard: true } && string.IsNullOrEmpty(configured))
+            {
+                context.EnvironmentVariables.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+                context.EnvironmentVariables["OTEL_SDK_DISABLED"] = "true";
+            }
+        });
 
     private static string Configuration()
     {

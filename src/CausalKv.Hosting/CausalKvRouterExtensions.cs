@@ -21,6 +21,7 @@ public static class CausalKvRouterExtensions
         var fixedPort = port ?? FreePort();
         builder.WithHttpEndpoint(port: fixedPort, targetPort: fixedPort, name: "http", isProxied: false)
             .WithHttpHealthCheck("/health", endpointName: "http")
+            .WithoutTelemetryWithoutDashboard()
             .WithoutHttpsCertificate()
             .WithUrls(context =>
             {
