@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Aspire.Hosting.ApplicationModel;
 using CausalKv.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,9 +14,6 @@ namespace Aspire.Hosting;
 /// </summary>
 public static class CausalKvBuilderExtensions
 {
-    /// <summary>Header that carries the cluster key on node-to-node and cluster-changing requests.</summary>
-    public const string ClusterKeyHeader = "X-CausalKv-Key";
-
     private const string NodeEndpoint = "http";
 
     // Real partitions give every node its own loopback address; clusters built side by side (tests) get separate ones.
@@ -185,7 +181,7 @@ public static class CausalKvBuilderExtensions
         for (var id = nodes.Count; id < total; id++)
         {
             var host = kv.RealPartitions ? $"127.0.0.{firstHost + id}" : "127.0.0.1";
-            var port = FreePort(IPAddress.Parse(host));
+            var port = LoopbackPorts.Free(IPAddress.Parse(host));
             var uid = kv.RealPartitions ? 64000 + firstHost + id : (int?)null;
             nodes.Add(new CausalKvNode(id, AddNode(app, kv, id, host, port, uid), host, port, uid));
         }
@@ -288,10 +284,4 @@ public static class CausalKvBuilderExtensions
         }
     }
 
-    private static int FreePort(IPAddress host)
-    {
-        using var listener = new TcpListener(host, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -7,6 +7,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
+using CausalKv.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -91,7 +92,7 @@ public sealed class CausalKvClusterControl
         try
         {
             ClusterKey = await _kv.ClusterKeyParameter.GetValueAsync(ct) ?? throw new InvalidOperationException($"{_kv.ClusterKeyParameter.Name} has no value.");
-            _http.DefaultRequestHeaders.Add(CausalKvBuilderExtensions.ClusterKeyHeader, ClusterKey);
+            _http.DefaultRequestHeaders.Add(ProtocolHeaders.ClusterKey, ClusterKey);
             await foreach (var e in _notifications.WatchAsync(ct))
             {
                 if (NodeOf(e.Resource) is not { } node) continue;
@@ -225,8 +226,8 @@ public sealed class CausalKvClusterControl
             var targets = _layout.Values.SelectMany(x => x).Concat(layout.Values.SelectMany(x => x)).Distinct()
                 .Where(id => only is null || only.Contains(id)).Where(IsAlive).ToArray();
             var previous = _layout;
-            _pending = only is null ? null : (Copy(layout), previous, epoch, only);
-            _layout = Copy(layout);
+            _pending = only is null ? null : (ClusterLayout.Copy(layout), previous, epoch, only);
+            _layout = ClusterLayout.Copy(layout);
             Interlocked.Exchange(ref _epoch, epoch);
             _log.LogInformation("Cluster {Cluster}: installing view epoch {Epoch}, {Layout}", _kv.Name, epoch, ClusterLayout.Describe(layout));
             await PutViewAsync(targets, layout, epoch, ct);
@@ -478,8 +479,6 @@ public sealed class CausalKvClusterControl
 
     private CausalKvNode? NodeOf(IResource resource) => _kv.AllNodes.FirstOrDefault(n => ReferenceEquals(n.Resource, resource));
 
-    private static Dictionary<string, int[]> Copy(IReadOnlyDictionary<string, int[]> layout) =>
-        layout.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
 
     private void Cleanup()
     {

@@ -1,6 +1,6 @@
 using System.Net;
-using System.Net.Sockets;
 using Aspire.Hosting.ApplicationModel;
+using CausalKv.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -18,7 +18,7 @@ public static class CausalKvRouterExtensions
     public static IResourceBuilder<T> WithRouterEndpoint<T>(this IResourceBuilder<T> builder, int? port = null)
         where T : IResourceWithEndpoints, IResourceWithEnvironment, IResourceWithArgs
     {
-        var fixedPort = port ?? FreePort();
+        var fixedPort = port ?? LoopbackPorts.Free(IPAddress.Loopback);
         builder.WithHttpEndpoint(port: fixedPort, targetPort: fixedPort, name: "http", isProxied: false)
             .WithHttpHealthCheck("/health", endpointName: "http")
             .WithoutTelemetryWithoutDashboard()
@@ -47,10 +47,4 @@ public static class CausalKvRouterExtensions
         return builder;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

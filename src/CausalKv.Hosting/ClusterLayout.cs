@@ -62,7 +62,7 @@ public static class ClusterLayout
     public static string Describe(IReadOnlyDictionary<string, int[]> layout) =>
         string.Join(" | ", layout.OrderBy(kv => Index(kv.Key)).Select(kv => $"{kv.Key}: {string.Join(' ', kv.Value)}"));
 
-    private static Dictionary<string, int[]> Copy(IReadOnlyDictionary<string, int[]> layout) =>
+    internal static Dictionary<string, int[]> Copy(IReadOnlyDictionary<string, int[]> layout) =>
         layout.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
 
     private static int Index(string shard) =>

@@ -136,7 +136,7 @@ public sealed class RouterTests(RouterClusterFixture cluster, ITestOutputHelper 
         // made through the router, so owners come from the layout sent.)
         var layout = new Dictionary<string, int[]>(StringComparer.Ordinal) { ["shard0"] = [0, 1], ["shard1"] = [2], ["shard2"] = [3] };
         using var put = new HttpRequestMessage(HttpMethod.Put, "/view") { Content = Json(app.ViewBody(layout, null).ToJsonString()) };
-        put.Headers.Add(Aspire.Hosting.CausalKvBuilderExtensions.ClusterKeyHeader, app.ClusterKey);
+        put.Headers.Add(CausalKv.Protocol.ProtocolHeaders.ClusterKey, app.ClusterKey);
         using var response = await router.SendAsync(put);
         var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         Step($"PUT /view at the router: {(int)response.StatusCode} {answer.ToJsonString()[..Math.Min(300, answer.ToJsonString().Length)]}");
