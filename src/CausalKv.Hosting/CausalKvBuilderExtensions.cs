@@ -204,6 +204,9 @@ public static class CausalKvBuilderExtensions
         string[] args;
         if (uid is { } user)
         {
+            // A node running as another user may not be able to read the build output (a checkout under /root, or
+            // in a 0700 temporary folder), so it runs a copy kept under the data root, which every node may read.
+            dll = Path.Combine(kv.Control.NodeBinaries, Path.GetFileName(dll));
             // setpriv changes the ids and then execs dotnet, so the node keeps the process id DCP sees.
             var userId = user.ToString(CultureInfo.InvariantCulture);
             args = ["--reuid=" + userId, "--regid=" + userId, "--clear-groups", "--", "dotnet", dll];
@@ -233,6 +236,7 @@ public static class CausalKvBuilderExtensions
                 if (uid is { } u)
                 {
                     UnixUsers.PrepareDataDirectory(kv.Control.DataRoot, dir, u);
+                    kv.Control.CopyNodeBinaries(Path.GetDirectoryName(CausalKvNodeProject.AssemblyPath(Configuration()))!);
                     context.EnvironmentVariables["HOME"] = dir;
                 }
                 foreach (var (setting, value) in kv.NodeSettings)

@@ -52,6 +52,28 @@ public sealed class CausalKvClusterControl
     /// <summary>The folder holding one data directory per node.</summary>
     public string DataRoot => _dataRoot.Value;
 
+    /// <summary>Where nodes that run as their own Unix users find CausalKv.Node's build output (a copy they may read).</summary>
+    public string NodeBinaries => Path.Combine(DataRoot, "node-binaries");
+
+    private readonly Lock _binariesGate = new();
+    private bool _binariesCopied;
+
+    /// <summary>Copies the node's build output to <see cref="NodeBinaries"/> once per run (files 644, folders 755).</summary>
+    internal void CopyNodeBinaries(string source)
+    {
+        lock (_binariesGate)
+        {
+            if (_binariesCopied) return;
+            foreach (var from in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+            {
+                var to = Path.Combine(NodeBinaries, Path.GetRelativePath(source, from));
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                File.Copy(from, to, overwrite: true);
+            }
+            _binariesCopied = true;
+        }
+    }
+
     public string ClusterKey { get; private set; } = "";
 
     /// <summary>The installed layout: shard name -> node ids.</summary>
