@@ -427,6 +427,8 @@ public sealed class CausalKvClusterControl
         using (var process = Process.GetProcessById(pid)) process.Kill();
         await _notifications.WaitForResourceAsync(node.Name,
             e => e.Snapshot.State?.Text is { } s && s != KnownResourceStates.Running && s != KnownResourceStates.Starting, ct);
+        // The watch loop sees the same state change on its own time; once this returns the node counts as stopped.
+        if (_runs.TryGetValue(id, out var run) && run.End()) _statuses.TryRemove(id, out _);
         _log.LogInformation("{Node} killed (SIGKILL, pid {Pid})", node.Name, pid);
         return pid;
     }
