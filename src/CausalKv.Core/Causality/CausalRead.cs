@@ -2,17 +2,31 @@ namespace CausalKv.Causality;
 
 /// <summary>
 /// The "may this read answer now?" decision. A single-key read waits only for
-/// a write to that key the session depends on (no false waits); a whole-shard
-/// read waits for any such write to a key of the shard.
+/// a write to that key the session depends on and that could change the answer
+/// (no false waits); a whole-shard read waits for any such write to a key of the shard.
+/// Invariant: a read answers only with the version every replica converges to once
+/// the missing writes arrive. A local version that lacks some of those writes but
+/// outranks them all in the tie-break (<see cref="WriteTag"/>) is that version: a
+/// write causally after it would carry a higher tag, so none of the missing writes
+/// follows it, and the merge keeps the highest tag among concurrent versions.
 /// </summary>
 public static class CausalRead
 {
-    /// <summary>The dependency a read of <paramref name="key"/> still lacks, or null when it may answer.</summary>
+    /// <summary>
+    /// The dependency a read of <paramref name="key"/> still lacks and that could change its answer, or null when
+    /// it may answer: the session depends on nothing here, the local version includes every write it depends on,
+    /// or the local version wins the tie-break against all of them. The dependency's tag is the highest of its writes,
+    /// and a tag names one write of a key: a local version with that very tag holds the highest of them, and every
+    /// write it lacks ranks below it.
+    /// </summary>
     public static Dependency? Missing(string key, DependencySet session, StoredVersion? local)
     {
         var dep = session[key];
-        return dep is null || dep.IsSatisfiedBy(local?.Clock) ? null : dep;
+        return dep is not null && CouldChange(dep, local) ? dep : null;
     }
+
+    private static bool CouldChange(Dependency dep, StoredVersion? local) =>
+        !dep.IsSatisfiedBy(local?.Clock) && (local is null || local.Tag < dep.Tag);
 
     /// <summary>
     /// The first (key, dependency) of the shard that the replica still lacks, or
@@ -24,7 +38,7 @@ public static class CausalRead
         foreach (var (k, d) in session.Entries)
         {
             if (!ownedByShard(k)) continue;
-            if (!d.IsSatisfiedBy(lookup(k)?.Clock)) return new(k, d);
+            if (CouldChange(d, lookup(k))) return new(k, d);
         }
         return null;
     }

@@ -259,9 +259,68 @@ public sealed class CausalReadScenarioTests
         Assert.Null(CausalRead.Missing("y", session, null));
         Assert.Null(CausalRead.Missing("x", session, v with { Clock = VersionVector.Of(new VersionVector.Entry(7, 2)) }));
         Assert.Null(CausalRead.Missing("x", session, v with { Clock = VersionVector.Of(new VersionVector.Entry(7, 9)) }));
-        // a concurrent version that lacks the dependency's dot does not satisfy it, whatever its tag
-        Assert.Equal(dep, CausalRead.Missing("x", session,
+        // a concurrent version that lacks the dependency's dot but wins the tie-break is what every replica converges to
+        Assert.Null(CausalRead.Missing("x", session,
             new StoredVersion("other", new WriteTag(99, 1), VersionVector.Of(new VersionVector.Entry(8, 5)), DependencySet.Empty)));
+        // one that loses it (a lower timestamp, or the same timestamp from a lower node) could be replaced: the read waits
+        Assert.Equal(dep, CausalRead.Missing("x", session,
+            new StoredVersion("other", new WriteTag(1, 1), VersionVector.Of(new VersionVector.Entry(8, 5)), DependencySet.Empty)));
+        var fromNode1 = DependencySet.Empty.With("x", dep with { Tag = new WriteTag(2, 1) });
+        Assert.NotNull(CausalRead.Missing("x", fromNode1,
+            new StoredVersion("other", new WriteTag(2, 0), VersionVector.Of(new VersionVector.Entry(8, 5)), DependencySet.Empty)));
+        Assert.Null(CausalRead.Missing("x", session,
+            new StoredVersion("other", new WriteTag(2, 1), VersionVector.Of(new VersionVector.Entry(8, 5)), DependencySet.Empty)));
+    }
+
+    [Theory]
+    [InlineData(1_000, 1_000)] // same millisecond: the node id breaks the tie (replica 1 wins)
+    [InlineData(1_000, 1_001)] // replica 1's clock is ahead
+    [InlineData(1_005, 1_000)] // replica 0's clock is ahead
+    public void Scenario_ConcurrentWrites_OnlyTheSessionWhoseWriteLosesTheTieBreakWaits(long now0, long now1)
+    {
+        var c = new Cluster();
+        c.R0.NowMs = now0;
+        c.R1.NowMs = now1;
+        var alice = new Session("alice");
+        var bob = new Session("bob");
+        var a = c.R0.Write(alice, "x", "1");
+        var b = c.R1.Write(bob, "x", "2");
+        var aliceWins = a.Tag > b.Tag;
+        var winner = aliceWins ? "1" : "2";
+
+        var aliceOn1 = c.R1.Read(alice, "x");
+        var bobOn0 = c.R0.Read(bob, "x");
+        // Exactly one waits: the session whose own write wins reads, on the other replica, a version its missing
+        // write would replace. The session whose write loses gets the winner at once: its own write cannot change it.
+        Assert.Equal(aliceWins, aliceOn1.Waits);
+        Assert.Equal(!aliceWins, bobOn0.Waits);
+        Assert.Equal(winner, (aliceWins ? bobOn0 : aliceOn1).Value);
+
+        // The session that got the winner at once now depends on both writes, so the replica holding only its own
+        // (losing) write waits too; at the winner's replica everybody answers.
+        var (loserSession, loserReplica, winnerReplica) = aliceWins ? (bob, c.R1, c.R0) : (alice, c.R0, c.R1);
+        AssertWaits(loserReplica.Read(loserSession, "x"), "the loser's session back on its own replica");
+        AssertAnswers(winnerReplica.Read(alice, "x"), winner, "Alice on the winner's replica");
+        AssertAnswers(winnerReplica.Read(bob, "x"), winner, "Bob on the winner's replica");
+
+        c.Heal();
+        foreach (var (s, r) in new[] { (alice, c.R0), (alice, c.R1), (bob, c.R0), (bob, c.R1) })
+            AssertAnswers(r.Read(s, "x"), winner, $"{s.Name} reads x on replica {r.NodeId} after the heal");
+        AssertAnswers(c.R0.Read(new Session("new"), "x"), winner, "a new session");
+    }
+
+    [Fact]
+    public void MissingInShard_DoesNotWaitForAMissingWriteThatLosesTheTieBreak()
+    {
+        var c = new Cluster();
+        c.R0.NowMs = 1_000;
+        c.R1.NowMs = 2_000;
+        var s = new Session("s");
+        c.R0.Write(s, "x", "old-on-0");
+        var other = new Session("other");
+        c.R1.Write(other, "x", "newer-on-1");
+        Assert.Null(CausalRead.MissingInShard(s.Deps, _ => true, c.R1.Get));
+        Assert.NotNull(CausalRead.MissingInShard(other.Deps, _ => true, c.R0.Get));
     }
 
     [Fact]

@@ -98,6 +98,58 @@ public sealed class ConsistencyScenarioTests(ReplicaPairFixture cluster) : IAsyn
     }
 
     [Fact]
+    public async Task Concurrent_writes_only_the_read_the_missing_write_could_change_waits()
+    {
+        var x = _p + "x";
+        await cluster.App.CutAsync(0, 1);
+        var alice = new KvSession();
+        var bob = new KvSession();
+        Assert.Equal(HttpStatusCode.Created, (await alice.PutAsync(N0, x, "1")).Status);
+        Assert.Equal(HttpStatusCode.Created, (await bob.PutAsync(N1, x, "2")).Status);
+
+        var aliceOn1 = alice.GetAsync(N1, x);
+        var bobOn0 = bob.GetAsync(N0, x);
+        // Exactly one of the two answers: the reader whose own write loses the tie-break gets the winner at once.
+        var first = await Task.WhenAny(aliceOn1, bobOn0).WaitAsync(TimeSpan.FromSeconds(10));
+        var other = first == aliceOn1 ? bobOn0 : aliceOn1;
+        Assert.True(await Eventually.IsStillPendingAfter(other, Waits), "the reader whose own write wins must wait for it");
+        var answer = await first;
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        var winner = answer.Value!;
+        Assert.Equal(first == aliceOn1 ? "2" : "1", winner); // the answered reader got the other session's write
+
+        await cluster.App.HealAsync(0, 1);
+        Assert.Equal(winner, (await other.WaitAsync(AfterHeal)).Value);
+        foreach (var node in new[] { N0, N1 })
+            await Eventually.HoldsAsync(async () => (await new KvSession().GetAsync(node, x)).Value == winner, AfterHeal,
+                "every replica converges to the version the early read returned");
+        foreach (var (session, node) in new[] { (alice, N0), (alice, N1), (bob, N0), (bob, N1) })
+            Assert.Equal(winner, (await session.GetAsync(node, x)).Value);
+    }
+
+    [Fact]
+    public async Task Concurrent_writes_a_whole_shard_read_waits_only_for_a_write_that_could_change_it()
+    {
+        var x = _p + "x";
+        await cluster.App.CutAsync(0, 1);
+        var alice = new KvSession();
+        var bob = new KvSession();
+        await alice.PutAsync(N0, x, "1");
+        await bob.PutAsync(N1, x, "2");
+
+        var aliceAll = alice.GetAllAsync(N1);
+        var bobAll = bob.GetAllAsync(N0);
+        var first = await Task.WhenAny(aliceAll, bobAll).WaitAsync(TimeSpan.FromSeconds(10));
+        var other = first == aliceAll ? bobAll : aliceAll;
+        Assert.True(await Eventually.IsStillPendingAfter(other, Waits), "the whole-shard read that lacks the winning write waits");
+        var winner = (await first).Body["items"]![x]!.GetValue<string>();
+        Assert.Equal(first == aliceAll ? "2" : "1", winner);
+
+        await cluster.App.HealAsync(0, 1);
+        Assert.Equal(winner, (await other.WaitAsync(AfterHeal)).Body["items"]![x]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Concurrent_writes_to_one_key_resolve_identically_and_the_survivor_satisfies_both_sessions()
     {
         var k = _p + "k";
