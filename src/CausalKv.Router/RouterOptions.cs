@@ -14,6 +14,9 @@ internal sealed class RouterOptions
     /// <summary>Sent as <c>X-CausalKv-Key</c> on <c>PUT /view</c> to the nodes, and demanded from clients of the router's <c>PUT /view</c>.</summary>
     public string? ClusterKey { get; set; }
 
+    /// <summary>As on the nodes (<c>CausalKv:SignMetadata</c>): the router checks and signs the metadata of <c>GET /data</c> it merges.</summary>
+    public bool SignMetadata { get; set; } = true;
+
     /// <summary>Node URLs to learn the view from when no service discovery entries are configured (standalone use).</summary>
     public List<string> Seeds { get; set; } = [];
 

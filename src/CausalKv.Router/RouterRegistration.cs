@@ -53,7 +53,10 @@ internal static class RouterRegistration
             .Validate(o => o.TimingsArePositive(), "CausalKv:Router: every interval, timeout, penalty and deadline must be positive.")
             .ValidateOnStart();
         builder.Services.AddSingleton(sp =>
-            new CausalMetadataCodec(CausalMetadataCodec.ClusterIdFor(sp.GetRequiredService<IOptions<RouterOptions>>().Value.ClusterKey)));
+        {
+            var o = sp.GetRequiredService<IOptions<RouterOptions>>().Value;
+            return CausalMetadataCodec.ForCluster(o.ClusterKey, o.SignMetadata);
+        });
         builder.Services.AddSingleton<RouterTelemetry>();
         builder.Services.AddSingleton<NodeTransport>();
         return builder;

@@ -16,7 +16,7 @@ public sealed class NodeIdentity
             "No node id: set the NODE_IDENTIFIER environment variable or CausalKv:NodeId.");
         if (NodeId < 0) throw new InvalidOperationException("The node id must not be negative.");
         ClusterKey = string.IsNullOrEmpty(o.ClusterKey) ? null : o.ClusterKey;
-        Metadata = new CausalMetadataCodec(CausalMetadataCodec.ClusterIdFor(ClusterKey));
+        Metadata = CausalMetadataCodec.ForCluster(ClusterKey, o.SignMetadata);
     }
 
     public int NodeId { get; }

@@ -14,6 +14,12 @@ public sealed class NodeOptions
     /// <summary>Shared secret for node-to-node and cluster-changing endpoints; none disables the check (with a warning).</summary>
     public string? ClusterKey { get; set; }
 
+    /// <summary>
+    /// Sign causal metadata with a MAC keyed from the cluster key, and refuse metadata whose MAC does not match.
+    /// Turn off only to measure what signing costs: unsigned metadata can be forged by any client.
+    /// </summary>
+    public bool SignMetadata { get; set; } = true;
+
     [Range(1, 64 * 1024 * 1024)]
     public int MaxValueBytes { get; set; } = 1024 * 1024;
 

@@ -10,7 +10,9 @@ namespace CausalKv.Tests.Causality;
 public sealed class CausalMetadataCodecTests
 {
     private const string Cluster = "test-cluster";
-    private static readonly CausalMetadataCodec Codec = new(Cluster);
+    private static readonly byte[] MacKey = CausalMetadataCodec.MacKeyFor("test-key");
+    private static readonly CausalMetadataCodec Codec = new(Cluster, MacKey);
+    private static readonly CausalMetadataCodec Unsigned = new(Cluster, MacKey, sign: false);
 
     private static (bool Ok, DependencySet Deps, string? Error) Read(string json, CausalMetadataCodec? codec = null)
     {
@@ -76,7 +78,8 @@ public sealed class CausalMetadataCodecTests
         var a = DependencySet.Empty.With("b", d1).With("a", d2);
         var b = DependencySet.Empty.With("a", d2).With("b", d1);
         Assert.Equal(Codec.ToJson(a), Codec.ToJson(b));
-        Assert.Equal("""{"ckv":"test-cluster","d":{"a":{"c":{"5":2,"9":1},"t":[11,1]},"b":{"c":{"5":1},"t":[10,0]}}}""", Codec.ToJson(a));
+        Assert.Equal("""{"ckv":"test-cluster","d":{"a":{"c":{"5":2,"9":1},"t":[11,1]},"b":{"c":{"5":1},"t":[10,0]}}}""", Unsigned.ToJson(a));
+        Assert.Matches("""^\{"ckv":"test-cluster","d":\{.*\},"m":"[A-Za-z0-9_-]{22}"\}$""", Codec.ToJson(a));
     }
 
     [Fact]
@@ -114,14 +117,14 @@ public sealed class CausalMetadataCodecTests
     public void ForeignClusterId_IsRefused()
     {
         var d = new Dependency(VersionVector.Of(new VersionVector.Entry(5, 1)), new WriteTag(1, 0));
-        var json = new CausalMetadataCodec("another-cluster").ToJson(DependencySet.Empty.With("x", d));
+        var json = new CausalMetadataCodec("another-cluster", MacKey).ToJson(DependencySet.Empty.With("x", d));
         var (ok, deps, error) = Read(json);
         Assert.False(ok);
         Assert.False(string.IsNullOrWhiteSpace(error));
         Assert.Contains("another cluster", error);
         Assert.True(deps.IsEmpty);
         // while the issuing cluster accepts it
-        Assert.True(Read(json, new CausalMetadataCodec("another-cluster")).Ok);
+        Assert.True(Read(json, new CausalMetadataCodec("another-cluster", MacKey)).Ok);
     }
 
     [Fact]
@@ -144,7 +147,7 @@ public sealed class CausalMetadataCodecTests
     [InlineData("""{"t":[0,0],"c":{"0":7}}""")]
     public void ValidEntries_AreAccepted(string entry)
     {
-        var (ok, deps, error) = Read(WithEntry(entry));
+        var (ok, deps, error) = Read(WithEntry(entry), Unsigned);
         Assert.True(ok, error);
         Assert.Equal(1, deps.Count);
         Assert.NotNull(deps["x"]);
@@ -200,6 +203,8 @@ public sealed class CausalMetadataCodecTests
         string? error;
         try
         {
+            (ok, deps, error) = Read(json, Unsigned);
+            Assert.False(ok, $"{what}: accepted {json} by its structure alone");
             (ok, deps, error) = Read(json);
         }
         catch (Exception e)
@@ -211,4 +216,81 @@ public sealed class CausalMetadataCodecTests
         Assert.False(string.IsNullOrWhiteSpace(error), $"{what}: refused without an error message");
         Assert.True(deps.IsEmpty, $"{what}: refused but returned dependencies");
     }
+
+    private static Dependency Dep(long origin, long seq, long ts, int node) =>
+        new(VersionVector.Of(new VersionVector.Entry(origin, seq)), new WriteTag(ts, node));
+
+    [Fact]
+    public void Mac_RefusesAlteredOrInventedDependencies_AndNamesTheProblem()
+    {
+        var deps = DependencySet.Empty.With("x", Dep(5, 3, 100, 1)).With("y", Dep(6, 1, 90, 2));
+        var json = Codec.ToJson(deps);
+        Assert.True(Read(json).Ok);
+
+        var tampered = new[]
+        {
+            json.Replace("\"5\":3", "\"5\":4", StringComparison.Ordinal),     // a later dot than was written
+            json.Replace("[100,1]", "[101,1]", StringComparison.Ordinal),         // a higher tag
+            json.Replace("\"y\":", "\"z\":", StringComparison.Ordinal),       // the dependency moved to another key
+            json.Replace(",\"m\":", ",\"d2\":0,\"m\":", StringComparison.Ordinal), // a field nobody wrote
+            Unsigned.ToJson(deps),                                                 // no MAC at all
+            Unsigned.ToJson(deps.With("w", Dep(7, 1, 1, 0))).Replace("}}}", "}},\"m\":\"" + MacOf(json) + "\"}", StringComparison.Ordinal), // an invented entry under an old MAC
+            new CausalMetadataCodec(Cluster, CausalMetadataCodec.MacKeyFor("another key")).ToJson(deps), // signed under another key
+            json.Replace(MacOf(json), MacOf(json)[..21] + (MacOf(json)[21] == 'A' ? 'B' : 'A'), StringComparison.Ordinal),
+            json.Replace(MacOf(json), MacOf(json)[..20], StringComparison.Ordinal),
+            json.Replace("\"" + MacOf(json) + "\"", "12", StringComparison.Ordinal),
+        };
+        foreach (var t in tampered)
+        {
+            Assert.NotEqual(json, t);
+            var (ok, read, error) = Read(t);
+            Assert.False(ok, $"accepted {t}");
+            Assert.True(read.IsEmpty);
+            Assert.False(string.IsNullOrWhiteSpace(error));
+        }
+        var (_, _, integrity) = Read(json.Replace("\"5\":3", "\"5\":4", StringComparison.Ordinal));
+        Assert.Contains("integrity", integrity);
+    }
+
+    [Fact]
+    public void Mac_SurvivesReserialization_AsJsonLibrariesDo()
+    {
+        var deps = DependencySet.Empty.With("x", Dep(5, 3, 100, 1)).With("ключ", Dep(6, 1, 90, 2));
+        var json = Codec.ToJson(deps);
+        // Spacing, field order and escaping change; the dependencies do not.
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        var reordered = new System.Text.Json.Nodes.JsonObject
+        {
+            ["m"] = node["m"]!.DeepClone(),
+            ["d"] = node["d"]!.DeepClone(),
+            ["ckv"] = node["ckv"]!.DeepClone(),
+        };
+        var pretty = reordered.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        var (ok, read, error) = Read(pretty);
+        Assert.True(ok, error);
+        Assert.True(deps.SetEquals(read));
+    }
+
+    [Fact]
+    public void Unsigned_NeitherWritesNorChecksAMac()
+    {
+        var deps = DependencySet.Empty.With("x", Dep(5, 3, 100, 1));
+        Assert.DoesNotContain("\"m\"", Unsigned.ToJson(deps));
+        var forged = Unsigned.ToJson(deps).Replace("\"5\":3", "\"5\":4", StringComparison.Ordinal);
+        Assert.True(Read(forged, Unsigned).Ok);
+        Assert.False(Read(forged).Ok);
+    }
+
+    [Fact]
+    public void ForCluster_DerivesIdAndMacKeyFromTheClusterKey()
+    {
+        var deps = DependencySet.Empty.With("x", Dep(5, 3, 100, 1));
+        var a = CausalMetadataCodec.ForCluster("k1");
+        Assert.True(a.TryRead(JsonDocument.Parse(CausalMetadataCodec.ForCluster("k1").ToJson(deps)).RootElement, out _, out _));
+        Assert.False(a.TryRead(JsonDocument.Parse(CausalMetadataCodec.ForCluster("k2").ToJson(deps)).RootElement, out _, out _));
+        Assert.NotEqual(CausalMetadataCodec.MacKeyFor("k1"), CausalMetadataCodec.MacKeyFor("k2"));
+        Assert.Equal(32, CausalMetadataCodec.MacKeyFor(null).Length);
+    }
+
+    private static string MacOf(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!["m"]!.GetValue<string>();
 }

@@ -125,6 +125,31 @@ public sealed class DataApiTests(ReplicaPairFixture cluster) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Forged_metadata_is_refused_stores_nothing_and_cannot_make_other_reads_wait()
+    {
+        var (x, y) = (_p + "forged-x", _p + "forged-y");
+        var id = CausalKv.Causality.CausalMetadataCodec.ClusterIdFor(cluster.App.ClusterKey);
+        // The right cluster id and a made-up dependency on y: without this cluster's MAC it is not metadata.
+        var invented = $$"""{"ckv":"{{id}}","d":{"{{y}}":{"c":{"4398046511105":7},"t":[9999999999999,0]}},"m":"AAAAAAAAAAAAAAAAAAAAAA"}""";
+        var before = await N0.GetStringAsync("/admin/digest");
+        foreach (var metadata in new[] { invented, invented.Replace(",\"m\":\"AAAAAAAAAAAAAAAAAAAAAA\"", "", StringComparison.Ordinal) })
+        {
+            using var response = await N0.PutAsync($"/data/{x}",
+                new StringContent($$"""{"value":"v","causal-metadata":{{metadata}}}""", Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("integrity", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!.GetValue<string>());
+        }
+        Assert.Equal(before, await N0.GetStringAsync("/admin/digest"));
+        // Nothing was stored, so no later reader of x inherits a dependency on a write of y that does not exist.
+        Assert.Equal(HttpStatusCode.NotFound, (await new KvSession().GetAsync(N0, x)).Status);
+        var reader = new KvSession();
+        await new KvSession().PutAsync(N0, y, "real");
+        var read = reader.GetAsync(N0, y);
+        Assert.False(await Eventually.IsStillPendingAfter(read, TimeSpan.FromSeconds(5)), "a read of y never waits for a forged write");
+        Assert.Equal("real", (await read).Value);
+    }
+
+    [Fact]
     public async Task An_oversized_value_is_refused_with_413_and_an_oversized_body_before_it_is_read()
     {
         var before = await N0.GetStringAsync("/admin/digest");

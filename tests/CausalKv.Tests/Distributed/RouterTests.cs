@@ -231,6 +231,34 @@ public sealed class RouterTests(RouterClusterFixture cluster, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task Metadata_altered_by_a_client_is_refused_through_the_router_and_at_a_node()
+    {
+        var session = new KvSession();
+        var key = $"{_p}signed";
+        await session.PutAsync(cluster.Router, key, "1");
+        var all = await session.GetAllAsync(cluster.Router); // the router merges and signs the shards' metadata
+        Assert.Equal(HttpStatusCode.OK, all.Status);
+        var id = CausalKv.Causality.CausalMetadataCodec.ClusterIdFor(cluster.App.ClusterKey);
+        var forged = $$"""{"ckv":"{{id}}","d":{"{{key}}":{"c":{"4398046511105":99},"t":[1,0]}},"m":"AAAAAAAAAAAAAAAAAAAAAA"}""";
+        var digests = await DigestsAsync();
+        foreach (var target in new[] { cluster.Router, cluster.Node(0) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/data/{key}")
+            {
+                Content = Json($$"""{"causal-metadata":{{forged}}}"""),
+            };
+            using var response = await target.SendAsync(request);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("integrity", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!.GetValue<string>());
+            using var getAll = new HttpRequestMessage(HttpMethod.Get, "/data") { Content = Json($$"""{"causal-metadata":{{forged}}}""") };
+            using var allResponse = await target.SendAsync(getAll);
+            Assert.Equal(HttpStatusCode.BadRequest, allResponse.StatusCode);
+        }
+        Assert.Equal(digests, await DigestsAsync());
+        Assert.Equal("1", (await session.GetAsync(cluster.Router, key)).Value);
+    }
+
+    [Fact]
     public async Task Oversized_and_malformed_requests_are_refused_through_the_router_and_change_nothing()
     {
         var digests = await DigestsAsync();

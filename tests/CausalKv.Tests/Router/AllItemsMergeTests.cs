@@ -7,7 +7,7 @@ namespace CausalKv.Tests.Router;
 
 public sealed class AllItemsMergeTests
 {
-    private static readonly CausalMetadataCodec Codec = new(CausalMetadataCodec.ClusterIdFor("secret"));
+    private static readonly CausalMetadataCodec Codec = CausalMetadataCodec.ForCluster("secret");
 
     private static Dependency Dep(long origin, long seq, long ts = 1, int node = 0) =>
         new(VersionVector.Of(new VersionVector.Entry(origin, seq)), new WriteTag(ts, node));
@@ -95,7 +95,7 @@ public sealed class AllItemsMergeTests
     [Fact]
     public void Metadata_the_router_cannot_read_is_a_502_naming_the_shard()
     {
-        var other = new CausalMetadataCodec(CausalMetadataCodec.ClusterIdFor("another cluster"));
+        var other = CausalMetadataCodec.ForCluster("another cluster");
         var merged = AllItemsMerge.Merge(
         [
             Answer("s0", "{}", DependencySet.Empty),
