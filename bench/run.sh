@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the bench in Release and runs scenarios: bench/run.sh [scenario...]  (all when none is named)
-# Scenarios: throughput, gossip, convergence, resharding, metadata, load, memory, startup.
+# Scenarios: throughput, gossip, convergence, resharding, metadata, mac, load, memory, startup.
 # BENCH_DURATION (s per wrk run, default 8) and BENCH_ROUNDS (default 3) tune throughput.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -41,7 +41,8 @@ internal static partial class Wrk
     }
 
     /// <summary>Runs a script against a base URL: one thread at one connection, two otherwise (one per core).</summary>
-    public static async Task<WrkResult> RunAsync(string scriptsDir, string script, Uri target, int connections, TimeSpan duration, int keys)
+    public static async Task<WrkResult> RunAsync(string scriptsDir, string script, Uri target, int connections, TimeSpan duration, int keys,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var threads = connections == 1 ? 1 : 2;
         string[] args =
@@ -49,8 +50,9 @@ internal static partial class Wrk
             $"-t{threads}", $"-c{connections}", $"-d{Math.Max(1, (int)duration.TotalSeconds)}s", "--timeout", "5s", "--latency",
             "-s", Path.Combine(scriptsDir, script), target.ToString().TrimEnd('/'),
         ];
-        var (exit, output) = await Machine.RunAsync("wrk", args,
-            new Dictionary<string, string> { ["KEYS"] = keys.ToString(CultureInfo.InvariantCulture) }, scriptsDir);
+        var env = new Dictionary<string, string> { ["KEYS"] = keys.ToString(CultureInfo.InvariantCulture) };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) env[name] = value;
+        var (exit, output) = await Machine.RunAsync("wrk", args, env, scriptsDir);
         if (exit != 0) throw new InvalidOperationException($"wrk {string.Join(' ', args)} exited with {exit}:\n{output}");
         return Parse(output);
     }
