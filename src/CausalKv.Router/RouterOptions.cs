@@ -65,6 +65,12 @@ internal sealed class RouterOptions
     public TimeSpan ViewChangeTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
+    /// Before a view is sent to any node, every node of the old and the new view must answer <c>GET /ping</c> within
+    /// this long (connecting gives up sooner, at <see cref="ConnectTimeout"/>); otherwise the view is refused.
+    /// </summary>
+    public TimeSpan ViewProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// Runs the router's request handling on the socket threads instead of handing every step to the thread pool
     /// (Kestrel's UnsafePreferInlineScheduling plus inline socket completions for the connections to the nodes). Safe
     /// here because nothing on the request path blocks; read once at start, before any socket exists.
@@ -76,6 +82,6 @@ internal sealed class RouterOptions
 
     internal bool TimingsArePositive() =>
         new[] { ViewPollInterval, ViewPollTimeout, HealthProbeInterval, HealthProbeTimeout, CutInFlightAfter, PassiveHealthPenalty,
-                ConnectTimeout, ForwardActivityTimeout, UnreachableDeadline, RetryPause, ViewChangeTimeout }
+                ConnectTimeout, ForwardActivityTimeout, UnreachableDeadline, RetryPause, ViewChangeTimeout, ViewProbeTimeout }
             .All(t => t > TimeSpan.Zero);
 }

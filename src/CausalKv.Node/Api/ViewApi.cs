@@ -33,7 +33,10 @@ public static class ViewApi
             return;
         }
         var result = await changer.ApplyAsync(view!, epochGiven, context.RequestAborted);
-        var status = result.Errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        // 409: the epoch conflicts with the installed view (a client's mistake, nothing changed); 503: installed, but
+        // the handoff is not done yet (resending the same view finishes it).
+        var status = result.Stale ? StatusCodes.Status409Conflict
+            : result.Errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         await JsonResponses.WriteAsync(context.Response, status, w =>
         {
             w.WriteNumber("epoch", result.Epoch);

@@ -5,7 +5,8 @@ using CausalKv.Sharding;
 
 namespace CausalKv.Node.Cluster;
 
-public sealed record ViewChangeResult(long Epoch, string? Shard, bool Changed, int KeysHandedOff, IReadOnlyList<string> Errors);
+/// <param name="Stale">True when the view was refused for its epoch (<see cref="ViewEpochVerdict.Stale"/>): nothing changed.</param>
+public sealed record ViewChangeResult(long Epoch, string? Shard, bool Changed, int KeysHandedOff, IReadOnlyList<string> Errors, bool Stale = false);
 
 /// <summary>
 /// Installs views one at a time: a new incarnation when this node's shard
@@ -28,16 +29,16 @@ public sealed class ViewChanger(
         try
         {
             var old = cluster.Current;
-            if (old.View is not null && old.View.SameLayoutAs(proposed) && (!epochGiven || proposed.Epoch <= old.Epoch))
+            var decision = ViewEpochDecision.Decide(old.View, old.Epoch, proposed, epochGiven ? proposed.Epoch : null);
+            if (decision.Verdict == ViewEpochVerdict.Stale)
+                return new ViewChangeResult(old.Epoch, old.MyShard, false, 0, [decision.Error!], Stale: true);
+            if (decision.Verdict == ViewEpochVerdict.Retry)
             {
-                // The same layout again: finish any handoff still owed (a retried PUT /view), change nothing else.
+                // The same view again: finish any handoff still owed (a retried PUT /view), change nothing else.
                 var again = await handoff.HandOffStrayKeysAsync(old, ct);
                 return new ViewChangeResult(old.Epoch, old.MyShard, false, again.Keys, again.Errors);
             }
-            if (epochGiven && old.View is not null && proposed.Epoch <= old.Epoch)
-                return new ViewChangeResult(old.Epoch, old.MyShard, false, 0,
-                    [$"epoch {proposed.Epoch} is not newer than the installed epoch {old.Epoch}"]);
-            var view = epochGiven ? proposed : proposed.WithEpoch(old.Epoch + 1);
+            var view = decision.View;
             var plan = HandoffPlan.Create(old.View, view, cluster.NodeId);
             if (plan.ShardChanged && plan.NewShard is not null) store.StartIncarnation(cluster.NodeId);
             if (old.Ring is not null && plan.NewShard is not null && plan.IncomingFromShards.Count > 0)

@@ -53,10 +53,13 @@ internal static class ViewApi
             return;
         }
         var result = await broadcaster.BroadcastAsync(layout!, epoch, context.RequestAborted);
-        await JsonResponses.WriteAsync(context.Response, result.AllSucceeded ? StatusCodes.Status200OK : StatusCodes.Status502BadGateway, w =>
+        var status = result.RefusedWith ?? (result.AllSucceeded ? StatusCodes.Status200OK : StatusCodes.Status502BadGateway);
+        await JsonResponses.WriteAsync(context.Response, status, w =>
         {
             w.WriteNumber("epoch", result.Epoch);
-            w.WriteStartArray("nodes");
+            if (result.RefusedWith is null) w.WriteBoolean("retry", result.Retry);
+            // When refused for unreachable nodes: those nodes and why; otherwise every node's own answer.
+            w.WriteStartArray(result.RefusedWith is null ? "nodes" : "unreachable");
             foreach (var node in result.Nodes)
             {
                 w.WriteStartObject();
@@ -68,7 +71,8 @@ internal static class ViewApi
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            if (!result.AllSucceeded) w.WriteString("error", "Not every node installed the view; see each node's answer. Retrying the same PUT /view is safe.");
+            if (result.Error is not null) w.WriteString("error", result.Error);
+            else if (!result.AllSucceeded) w.WriteString("error", "Not every node installed the view; see each node's answer. Sending the same PUT /view again finishes it.");
         });
     }
 

@@ -10,10 +10,14 @@ using Microsoft.Extensions.Options;
 namespace CausalKv.Router.Discovery;
 
 /// <summary>
-/// Installs a view cluster-wide: sends it, with an epoch above every epoch any node reported, to every node of the
-/// old and the new view at once (nodes leaving the view must hand their keys off), and waits for all of them.
-/// A node answers only once its handoff is acknowledged, so when every node said 200 the data is in place.
-/// One broadcast at a time.
+/// Installs a view cluster-wide, all or nothing as far as reachability goes: decides its epoch and targets
+/// (<see cref="ViewChangePlan"/>: every node of the old and the new view), refuses a stale epoch (409), probes every
+/// target with <c>GET /ping</c> in parallel under a short deadline and refuses the view (503) if any does not answer,
+/// before any node got it; only then sends it to every target at once and waits for all of them.
+/// A node answers only once its handoff is acknowledged, so when every node said 200 the data is in place. A node
+/// that fails after the probe (a timeout during its handoff) leaves the view installed on the others; resending the
+/// same body is a retry (<see cref="ViewEpochVerdict.Retry"/>) that sends the same view to the same nodes again.
+/// One change at a time.
 /// </summary>
 internal sealed class ViewBroadcaster(
     ViewTracker views, ViewPoller poller, NodeTransport transport, IOptions<RouterOptions> options, ILogger<ViewBroadcaster> log)
@@ -22,39 +26,81 @@ internal sealed class ViewBroadcaster(
     private readonly SemaphoreSlim _serial = new(1, 1);
     private readonly string? _clusterKey = string.IsNullOrEmpty(options.Value.ClusterKey) ? null : options.Value.ClusterKey;
     private readonly TimeSpan _timeout = options.Value.ViewChangeTimeout;
+    private readonly TimeSpan _probeTimeout = options.Value.ViewProbeTimeout;
+    private ViewChangePlan? _last;
 
     /// <param name="layout">The validated layout (its epoch is ignored).</param>
-    /// <param name="requestedEpoch">The client's epoch, used when it is above every known epoch.</param>
+    /// <param name="requestedEpoch">The client's epoch, or null (<see cref="ViewEpochDecision"/> says what it means).</param>
     public async Task<ViewBroadcast> BroadcastAsync(ShardView layout, long? requestedEpoch, CancellationToken ct)
     {
         await _serial.WaitAsync(ct);
         try
         {
-            // Learn the highest epoch now, not as of the last poll: a lower epoch would be refused by the nodes.
+            // Learn the highest epoch now, not as of the last poll: the epoch is decided against it.
             await poller.PollOnceAsync(ct);
-            var old = views.Current.View;
-            var view = layout.WithEpoch(Math.Max(views.HighestEpoch + 1, requestedEpoch ?? 0));
-            var targets = view.AllNodes.Concat(old?.AllNodes ?? []).Distinct().ToList();
+            var current = Math.Max(views.HighestEpoch, views.Current.Epoch);
+            var plan = ViewChangePlan.Create(views.Current.View, views.HighestEpoch, _last, layout, requestedEpoch, out var conflict);
+            if (plan is null)
+            {
+                RouterLog.ViewRefused(log, StatusCodes.Status409Conflict, conflict!);
+                return new ViewBroadcast(current, []) { RefusedWith = StatusCodes.Status409Conflict, Error = conflict };
+            }
+            var view = plan.View;
             using var activity = RouterTelemetry.Source.StartActivity(RouterTelemetry.Spans.ViewBroadcast);
             activity?.SetTag(RouterTelemetry.Tags.Epoch, view.Epoch);
-            RouterLog.ViewBroadcast(log, view.Epoch, targets.Count, view.ToString());
 
+            var probes = await Task.WhenAll(plan.Targets.Select(node => ProbeAsync(node, ct)));
+            var unreachable = probes.Where(p => p is not null).Select(p => p!.Value).ToList();
+            if (unreachable.Count > 0)
+            {
+                // 503, not 409 or 422: nothing is wrong with the request or in conflict with the view in force; the
+                // cluster cannot carry it out now, and the same request succeeds once the nodes answer again.
+                var error = ViewChangePlan.UnreachableError(unreachable, current);
+                activity?.SetStatus(ActivityStatusCode.Error, "a node of the view cannot be reached");
+                RouterLog.ViewRefused(log, StatusCodes.Status503ServiceUnavailable, error);
+                var replies = unreachable.Select(u => new NodeReply(u.Node.Id, u.Node.Address, StatusCodes.Status503ServiceUnavailable, ErrorElement(u.Reason))).ToList();
+                return new ViewBroadcast(current, replies) { RefusedWith = StatusCodes.Status503ServiceUnavailable, Error = error };
+            }
+
+            RouterLog.ViewBroadcast(log, view.Epoch, plan.Targets.Count, view.ToString());
+            _last = plan;
             var body = Body(view);
-            var replies = await Task.WhenAll(targets.Select(node => SendAsync(node, body, ct)));
+            var answers = await Task.WhenAll(plan.Targets.Select(node => SendAsync(node, body, ct)));
             // Any node that installed it routes by it now; the poller would find it within an interval anyway.
-            if (replies.Any(r => Installed(r, view.Epoch))) views.Observe(view.Epoch, view);
-            var result = new ViewBroadcast(view.Epoch, replies);
+            if (answers.Any(r => Installed(r, view.Epoch))) views.Observe(view.Epoch, view);
+            var result = new ViewBroadcast(view.Epoch, answers) { Retry = plan.Retry };
             if (!result.AllSucceeded)
             {
                 activity?.SetStatus(ActivityStatusCode.Error, "not every node installed the view");
                 RouterLog.ViewNotInstalledEverywhere(log, view.Epoch,
-                    string.Join("; ", replies.Where(r => r.Status != StatusCodes.Status200OK).Select(r => $"node {r.Id}: {r.Status} {r.Body}")));
+                    string.Join("; ", answers.Where(r => r.Status != StatusCodes.Status200OK).Select(r => $"node {r.Id}: {r.Status} {r.Body}")));
             }
             return result;
         }
         finally
         {
             _serial.Release();
+        }
+    }
+
+    /// <summary><c>GET /ping</c> within the probe deadline (a cut link drops packets, so connecting gives up at the transport's connect timeout); null when it answered.</summary>
+    private async Task<(ViewNode Node, string Reason)?> ProbeAsync(ViewNode node, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_probeTimeout);
+        try
+        {
+            using var response = await transport.Client.GetAsync("http://" + node.Address + "/ping", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            return response.IsSuccessStatusCode ? null : (node, $"GET /ping answered {(int)response.StatusCode}");
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            var reason = e is OperationCanceledException && !ConnectFailure.IsConnectPhase(e)
+                ? $"no answer to GET /ping within {_probeTimeout.TotalMilliseconds:0} ms"
+                : ConnectFailure.IsConnectPhase(e) && e is OperationCanceledException
+                    ? "could not connect: the connection attempt timed out"
+                    : $"could not connect: {e.Message}";
+            return (node, reason);
         }
     }
 

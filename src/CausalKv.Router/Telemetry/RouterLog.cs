@@ -28,6 +28,10 @@ internal static partial class RouterLog
         Message = "View epoch {Epoch} was not installed everywhere: {Failures}")]
     public static partial void ViewNotInstalledEverywhere(ILogger logger, long epoch, string failures);
 
+    [LoggerMessage(EventId = 203, EventName = "ViewRefused", Level = LogLevel.Warning,
+        Message = "PUT /view refused with {Status} before any node got it: {Reason}")]
+    public static partial void ViewRefused(ILogger logger, int status, string reason);
+
     [LoggerMessage(EventId = 300, EventName = "Failover", Level = LogLevel.Warning,
         Message = "Failover in shard {Shard}: {FailedReplica} gave no answer ({Reason}); trying {NextReplica}")]
     public static partial void Failover(ILogger logger, string shard, Replica failedReplica, string reason, Replica nextReplica);
