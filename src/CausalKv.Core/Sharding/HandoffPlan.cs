@@ -114,6 +114,46 @@ public sealed class HandoffPlan
     /// </summary>
     public bool MayHandOff => ShardChanged || ShardSetChanged;
 
+    /// <summary>
+    /// What this node does, after the change, with a key it holds: keep it (its shard owns it and always did here),
+    /// adopt it (its new shard owns it but its peers there never held it: it must reach them as a write of this
+    /// node, and this node keeps it), or hand it off to the shard that owns it now (and forget it once acknowledged).
+    /// </summary>
+    public KeyDisposition DispositionOf(string key)
+    {
+        string owner = NewRing.ShardFor(key);
+        if (!string.Equals(owner, NewShard, StringComparison.Ordinal)) return KeyDisposition.HandOffTo(owner);
+        return OldShard is not null && ShardChanged ? KeyDisposition.Adopt : KeyDisposition.Keep;
+    }
+
+    /// <summary>
+    /// The shards of the new view that must hear that this node finished handing off its old shard's keys (sorted
+    /// ordinal): every shard but its old one (whose replicas fence nothing of it), including its new shard when it
+    /// moved. Empty if it was in no shard before.
+    /// </summary>
+    public IReadOnlyList<string> AnnounceTo =>
+        OldShard is null ? [] : NewView.ShardNames.Where(s => !string.Equals(s, OldShard, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>
+    /// The old shards whose keys this node must not answer "absent" for until each of their nodes (in the old view)
+    /// reported its handoff: <see cref="IncomingFromShards"/> except its own shard when it stays in it (those keys
+    /// are here already, or come by replication).
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlySet<int>> FenceSources
+    {
+        get
+        {
+            var sources = new SortedDictionary<string, IReadOnlySet<int>>(StringComparer.Ordinal);
+            if (OldView is null) return sources;
+            foreach (var shard in IncomingFromShards)
+            {
+                if (string.Equals(shard, NewShard, StringComparison.Ordinal)) continue;
+                sources[shard] = OldView.NodesOf(shard).Select(n => n.Id).ToHashSet();
+            }
+            return sources;
+        }
+    }
+
     /// <summary>Builds the plan for <paramref name="nodeId"/>.</summary>
     public static HandoffPlan Create(ShardView? old, ShardView @new, int nodeId)
     {
@@ -143,6 +183,9 @@ public sealed class HandoffPlan
         var set = new SortedSet<string>(names, StringComparer.Ordinal);
         return set.Count == 0 ? EmptySet : set;
     }
+
+    /// <summary>Builds the plan for a node that keeps its view (no change): only strays leave.</summary>
+    public static HandoffPlan Unchanged(ShardView view, int nodeId) => Create(view, view, nodeId);
 
     /// <inheritdoc />
     public override string ToString() =>

@@ -3,6 +3,7 @@ using CausalKv.Node.Cluster;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
 using CausalKv.Node.Telemetry;
+using CausalKv.Sharding;
 
 namespace CausalKv.Node.Api;
 
@@ -33,13 +34,22 @@ public static class InternalApi
             if (message is null) return Results.BadRequest();
             cluster.ObserveEpoch(message.Epoch);
             var versions = message.Versions.Select(v => new KeyValuePair<string, StoredVersion>(v.K, v.ToStored())).ToList();
-            var last = store.Import(versions);
-            if (versions.Count > 0) replication.RecordImport(store.Origin, last, message.SourceStable);
-            if (message.Complete && fence.Complete(message.Epoch, message.FromShard)) store.Changed.Signal();
+            var (origin, last) = versions.Count > 0 ? store.Import(versions) : (0, 0);
+            if (versions.Count > 0) replication.RecordImport(origin, last, message.SourceStable);
+            if (message.Complete)
+            {
+                // What the other replicas must hold before they lift their fence: every import of this handoff, ours included.
+                var requires = new Dictionary<long, long>(message.Requires ?? []);
+                if (versions.Count > 0) StableFrontier.JoinInto(requires, new Dictionary<long, long> { [origin] = last });
+                if (fence.Complete(message.Epoch, new HandoffReport(message.FromShard, message.From, requires))) store.Changed.Signal();
+            }
             if (versions.Count > 0 || message.Complete)
                 NodeLog.KeysGained(log, message.Epoch, versions.Count, message.FromShard, message.From, message.Complete);
-            return Results.Json(new HandoffAck { Node = cluster.NodeId, Epoch = cluster.Current.Epoch, Imported = versions.Count },
-                HandoffJsonContext.Default.HandoffAck);
+            return Results.Json(new HandoffAck
+            {
+                Node = cluster.NodeId, Epoch = cluster.Current.Epoch, Imported = versions.Count,
+                Origin = origin, Last = last,
+            }, HandoffJsonContext.Default.HandoffAck);
         });
         return app;
     }

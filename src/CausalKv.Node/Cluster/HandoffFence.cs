@@ -1,26 +1,20 @@
+using CausalKv.Node.Storage;
 using CausalKv.Sharding;
 
 namespace CausalKv.Node.Cluster;
 
 /// <summary>
-/// After a view change, the keys this node's shard gains from other shards
-/// arrive by handoff. Until the previous owner of a key has reported its
-/// handoff complete, a read of that key here waits instead of answering 404.
+/// After a view change, the keys this node's shard gains from other shards arrive by handoff. Until every node of
+/// a key's previous shard reported its handoff complete and this replica holds the writes those reports name
+/// (<see cref="HandoffFenceState"/> decides), a read of that key here waits instead of answering 404.
 /// </summary>
-public sealed class HandoffFence
+public sealed class HandoffFence(ReplicaStore store)
 {
     private readonly object _gate = new();
-    private HashRing? _oldRing;
-    private HashSet<string> _pending = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _done = new(StringComparer.Ordinal);
-    private long _epoch;
+    private volatile HandoffFenceState _state = HandoffFenceState.None;
     private DateTimeOffset? _since;
-    private readonly HashSet<(long Epoch, string Shard)> _early = [];
 
-    public bool AnyPending
-    {
-        get { lock (_gate) return _pending.Count > 0; }
-    }
+    public bool AnyPending => Lifted().AnyPending;
 
     /// <summary>How long the current fence has been up.</summary>
     public TimeSpan Age
@@ -28,64 +22,50 @@ public sealed class HandoffFence
         get { lock (_gate) return _since is { } t ? DateTimeOffset.UtcNow - t : TimeSpan.Zero; }
     }
 
-    public long Epoch
-    {
-        get { lock (_gate) return _epoch; }
-    }
+    public long Epoch => _state.Epoch;
 
-    public IReadOnlyCollection<string> PendingShards
-    {
-        get { lock (_gate) return _pending.ToArray(); }
-    }
+    public IReadOnlyCollection<string> PendingShards => Lifted().PendingShards;
 
-    /// <summary>Keys that belonged to any of <paramref name="sources"/> under <paramref name="oldRing"/> are fenced until each reports.</summary>
-    public void Begin(long epoch, HashRing oldRing, IEnumerable<string> sources)
+    /// <summary>Keys that belonged to a shard of <paramref name="sources"/> under <paramref name="oldRing"/> are fenced until each of its nodes reports.</summary>
+    public void Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources)
     {
         lock (_gate)
         {
-            _epoch = epoch;
             _since = DateTimeOffset.UtcNow;
-            _oldRing = oldRing;
-            _pending = new HashSet<string>(sources, StringComparer.Ordinal);
-            _done.Clear();
-            // Handoffs may arrive before the view that asks for them.
-            foreach (var (e, shard) in _early.ToArray())
-            {
-                if (e == epoch) _pending.Remove(shard);
-                if (e <= epoch) _early.Remove((e, shard));
-            }
+            _state = _state.Begin(epoch, oldRing, sources);
         }
     }
 
-    /// <summary>The old shard <paramref name="source"/> finished handing off for <paramref name="epoch"/>; true when that cleared a fence.</summary>
-    public bool Complete(long epoch, string source)
+    /// <summary>A node of an old shard finished handing off for <paramref name="epoch"/>; true when that changed anything here.</summary>
+    public bool Complete(long epoch, HandoffReport report)
     {
         lock (_gate)
         {
-            if (epoch > _epoch) { _early.Add((epoch, source)); return false; }
-            if (epoch != _epoch) return false;
-            _done.Add(source);
-            return _pending.Remove(source);
+            var before = _state;
+            _state = before.Report(epoch, report);
+            return !ReferenceEquals(before, _state);
         }
     }
 
-    /// <summary>The old shards that reported for the current epoch, to tell the other replicas in gossip.</summary>
-    public (long Epoch, string[] Done) Reported
+    /// <summary>The reports heard for the current epoch, to tell the other replicas in gossip.</summary>
+    public (long Epoch, IReadOnlyList<HandoffReport> Reports) Reported
     {
-        get { lock (_gate) return (_epoch, _done.ToArray()); }
+        get { var s = _state; return (s.Epoch, s.Reports); }
     }
 
     public void Clear()
     {
-        lock (_gate) _pending.Clear();
+        lock (_gate) _state = _state.Clear();
     }
 
-    public bool IsPending(string key)
+    public bool IsPending(string key) => _state.IsPending(key) && Lifted().IsPending(key);
+
+    /// <summary>The state after lifting every old shard whose reported writes this replica now holds.</summary>
+    private HandoffFenceState Lifted()
     {
-        lock (_gate)
-        {
-            if (_pending.Count == 0 || _oldRing is null) return false;
-            return _pending.Contains(_oldRing.ShardFor(key));
-        }
+        var state = _state;
+        if (!state.AwaitsWrites) return state;
+        var applied = store.AppliedSnapshot();
+        lock (_gate) return _state = _state.Lift(applied);
     }
 }

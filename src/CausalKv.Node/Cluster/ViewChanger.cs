@@ -22,6 +22,7 @@ public sealed class ViewChanger(
     ILogger<ViewChanger> log)
 {
     private readonly SemaphoreSlim _serial = new(1, 1);
+    private HandoffPlan? _installed;
 
     public async Task<ViewChangeResult> ApplyAsync(ShardView proposed, bool epochGiven, CancellationToken ct)
     {
@@ -34,22 +35,24 @@ public sealed class ViewChanger(
                 return new ViewChangeResult(old.Epoch, old.MyShard, false, 0, [decision.Error!], Stale: true);
             if (decision.Verdict == ViewEpochVerdict.Retry)
             {
-                // The same view again: finish any handoff still owed (a retried PUT /view), change nothing else.
-                var again = await handoff.HandOffStrayKeysAsync(old, ct);
+                // The same view again (a retry needs an installed view): finish any handoff still owed, change nothing else.
+                var owed = _installed is { } p && p.NewView.Epoch == old.Epoch ? p : HandoffPlan.Unchanged(old.View!, cluster.NodeId);
+                var again = await handoff.HandOffStrayKeysAsync(owed, ct);
                 return new ViewChangeResult(old.Epoch, old.MyShard, false, again.Keys, again.Errors);
             }
             var view = decision.View;
             var plan = HandoffPlan.Create(old.View, view, cluster.NodeId);
             if (plan.ShardChanged && plan.NewShard is not null) store.StartIncarnation(cluster.NodeId);
-            if (old.Ring is not null && plan.NewShard is not null && plan.IncomingFromShards.Count > 0)
-                // Keys that stay in a shard of the same name come by replication (and catch-up), not by handoff.
-                fence.Begin(view.Epoch, old.Ring, plan.IncomingFromShards.Where(s => s != plan.NewShard));
+            if (old.Ring is not null)
+                // Also with nothing to wait for: the fence then keeps this epoch's reports, to pass on in gossip.
+                fence.Begin(view.Epoch, old.Ring, plan.FenceSources);
             cluster.Install(view);
+            _installed = plan;
             if (plan.ShardChanged && plan.NewShard is not null) replication.ExpectCatchUp();
             var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
             NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",
                 view.AllNodes.Count, view.ShardNames.Count, incoming);
-            var result = await handoff.HandOffStrayKeysAsync(cluster.Current, ct, plan.OldShard);
+            var result = await handoff.HandOffStrayKeysAsync(plan, ct);
             return new ViewChangeResult(view.Epoch, plan.NewShard, true, result.Keys, result.Errors);
         }
         finally

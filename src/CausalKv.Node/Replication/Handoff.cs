@@ -17,11 +17,16 @@ public sealed record HandoffOutcome(int Keys, IReadOnlyList<string> Errors);
 /// A key is removed here only after a replica of its new shard acknowledged it;
 /// a shard none of whose replicas answers is retried until the deadline, and
 /// keys not acknowledged stay here for the next attempt (nothing is lost).
+/// Keys this node keeps because it moved into the shard that now owns them are
+/// adopted: logged as its own writes, so replication carries them to its new peers.
+/// Every "done" names the writes the keys were imported as (<see cref="HandoffFenceState"/>):
+/// a replica lifts its fence only once it holds them.
 /// </summary>
 public sealed class Handoff(
     ReplicaStore store,
     PeerClient client,
     ReplicationCoordinator replication,
+    HandoffFence fence,
     NodeTelemetry telemetry,
     IOptions<NodeOptions> options,
     ILogger<Handoff> log)
@@ -29,33 +34,45 @@ public sealed class Handoff(
     private readonly int _batch = Math.Max(1, options.Value.ReplicationBatchEntries);
     private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
 
+    /// <param name="plan">the view change this handoff completes (for strays: <see cref="HandoffPlan.Unchanged"/>)</param>
     /// <param name="announce">tell every shard this node is done (after a view change), not only those that get keys</param>
-    public async Task<HandoffOutcome> HandOffStrayKeysAsync(Membership membership, CancellationToken ct, string? oldShard = null, bool announce = true)
+    public async Task<HandoffOutcome> HandOffStrayKeysAsync(HandoffPlan plan, CancellationToken ct, bool announce = true)
     {
-        if (membership.View is null) return new HandoffOutcome(0, []);
-        var fromShard = oldShard ?? membership.MyShard ?? "";
+        var epoch = plan.NewView.Epoch;
+        var fromShard = plan.OldShard ?? plan.NewShard ?? "";
         var byShard = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var (key, _) in store.All)
+        var adopted = new List<KeyValuePair<string, StoredVersion>>();
+        foreach (var (key, version) in store.All)
         {
-            var owner = membership.ShardFor(key)!;
-            if (owner == membership.MyShard) continue;
-            if (!byShard.TryGetValue(owner, out var list)) byShard[owner] = list = [];
+            var disposition = plan.DispositionOf(key);
+            if (disposition.Move == KeyMove.Adopt && announce) adopted.Add(new(key, version));
+            if (disposition.Move != KeyMove.HandOff) continue;
+            if (!byShard.TryGetValue(disposition.TargetShard!, out var list)) byShard[disposition.TargetShard!] = list = [];
             list.Add(key);
         }
-        // Every shard hears "complete" from us, even with no keys: its fence waits for each old shard.
-        // Only a node that held a shard before has anything to announce.
-        var targets = announce && oldShard is not null
-            ? membership.View.ShardNames.Where(s => s != membership.MyShard || oldShard != membership.MyShard).ToList()
-            : byShard.Keys.ToList();
-        if (targets.Count == 0 && byShard.Count == 0) return new HandoffOutcome(0, []);
+        var sourceStable = new Dictionary<long, long>(replication.Effective);
+        // Moved into the shard that owns these keys: its peers never held them. As this node's writes they reach
+        // the peers by replication, and the peers' fence waits for exactly those writes.
+        var adoptedAs = new Dictionary<long, long>();
+        if (adopted.Count > 0)
+        {
+            var (origin, last) = store.Import(adopted);
+            replication.RecordImport(origin, last, sourceStable);
+            adoptedAs[origin] = last;
+        }
+        var announcing = announce && plan.OldShard is not null;
+        var targets = announcing ? plan.AnnounceTo.Union(byShard.Keys).ToList() : byShard.Keys.ToList();
+        if (announcing) fence.Complete(epoch, new HandoffReport(fromShard, plan.NodeId, adoptedAs));
+        if (targets.Count == 0) return new HandoffOutcome(0, []);
 
         using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.Handoff);
-        activity?.SetTag("causalkv.epoch", membership.Epoch);
+        activity?.SetTag("causalkv.epoch", epoch);
         activity?.SetTag("causalkv.from_shard", fromShard);
+        activity?.SetTag("causalkv.keys_adopted", adopted.Count);
         var started = Stopwatch.GetTimestamp();
-        var sourceStable = new Dictionary<long, long>(replication.Effective);
-        var tasks = targets.Select(shard => HandOffToShardAsync(membership, fromShard, shard,
-            byShard.GetValueOrDefault(shard) ?? [], sourceStable, ct)).ToList();
+        var tasks = targets.Select(shard => HandOffToShardAsync(plan, fromShard, shard,
+            byShard.GetValueOrDefault(shard) ?? [], sourceStable,
+            shard == plan.NewShard ? adoptedAs : [], announcing, ct)).ToList();
         var results = await Task.WhenAll(tasks);
         var moved = results.Sum(r => r.Keys);
         var errors = results.SelectMany(r => r.Errors).ToList();
@@ -64,21 +81,25 @@ public sealed class Handoff(
         activity?.SetTag("causalkv.duration_ms", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         if (errors.Count > 0) activity?.SetStatus(ActivityStatusCode.Error, string.Join("; ", errors));
         telemetry.HandoffKeys.Add(moved);
-        NodeLog.KeysHandedOff(log, membership.Epoch, fromShard, moved, byShard.Count, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        if (errors.Count > 0) NodeLog.HandoffIncomplete(log, membership.Epoch, string.Join("; ", errors));
+        NodeLog.KeysHandedOff(log, epoch, fromShard, moved, byShard.Count, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        if (errors.Count > 0) NodeLog.HandoffIncomplete(log, epoch, string.Join("; ", errors));
         return new HandoffOutcome(moved, errors);
     }
 
     private sealed record ShardResult(int Keys, long Bytes, IReadOnlyList<string> Errors);
 
-    private async Task<ShardResult> HandOffToShardAsync(Membership membership, string fromShard, string shard,
-        List<string> keys, Dictionary<long, long> sourceStable, CancellationToken ct)
+    private async Task<ShardResult> HandOffToShardAsync(HandoffPlan plan, string fromShard, string shard,
+        List<string> keys, Dictionary<long, long> sourceStable, Dictionary<long, long> adoptedAs, bool complete, CancellationToken ct)
     {
-        var replicas = membership.View!.NodesOf(shard).Where(n => n.Id != membership.NodeId).ToList();
+        var replicas = plan.NewView.NodesOf(shard).Where(n => n.Id != plan.NodeId).ToList();
         if (replicas.Count == 0) return new ShardResult(0, 0, []);
         var moved = 0;
         long bytes = 0;
         var next = 0;
+        // The writes the keys became on the replicas that acknowledged them: the "done" names them all.
+        var requires = new Dictionary<long, long>(adoptedAs);
+        // Keys, or a "done" that names writes, must be acknowledged; a bare "done" is tried once (gossip spreads it).
+        var mustArrive = keys.Count > 0 || requires.Count > 0;
         do
         {
             // A chunk: up to the batch size in keys, and a few MiB of values.
@@ -95,20 +116,21 @@ public sealed class Handoff(
             }
             var message = new HandoffMessage
             {
-                From = membership.NodeId,
+                From = plan.NodeId,
                 FromShard = fromShard,
-                Epoch = membership.Epoch,
+                Epoch = plan.NewView.Epoch,
                 Versions = versions,
-                Complete = next >= keys.Count,
+                Complete = complete && next >= keys.Count,
                 SourceStable = sourceStable,
+                Requires = requires.Count == 0 ? null : new Dictionary<long, long>(requires),
             };
-            // With no keys to move the message only lifts the receivers' fence: one attempt, and gossip
-            // or the fence timeout cover a shard that missed it. Keys are retried until acknowledged.
-            var acked = await SendToAnyAsync(replicas, message, ct, retry: keys.Count > 0);
-            if (acked is null && keys.Count == 0) return new ShardResult(0, 0, []);
-            if (acked is null)
+            var acks = await SendToAnyAsync(replicas, message, ct, retry: mustArrive);
+            if (acks is null && !mustArrive) return new ShardResult(0, 0, []);
+            if (acks is null)
                 return new ShardResult(moved, bytes, [$"shard '{shard}': no replica acknowledged the handoff of {keys.Count - moved} keys; they stay here and PUT /view can be retried"]);
-            bytes += acked.Value;
+            bytes += acks.Sum(a => a.Bytes);
+            foreach (var (ack, _) in acks)
+                if (ack.Imported > 0) StableFrontier.JoinInto(requires, new Dictionary<long, long> { [ack.Origin] = ack.Last });
             // Acknowledged by the new shard: only now may this node forget these keys.
             store.RemoveIfUnchanged(sent);
             moved += versions.Count;
@@ -118,7 +140,7 @@ public sealed class Handoff(
     }
 
     /// <summary>Sends to every replica of the shard at once; succeeds when at least one acknowledged.</summary>
-    private async Task<long?> SendToAnyAsync(List<ViewNode> replicas, HandoffMessage message, CancellationToken ct, bool retry)
+    private async Task<List<(HandoffAck Ack, long Bytes)>?> SendToAnyAsync(List<ViewNode> replicas, HandoffMessage message, CancellationToken ct, bool retry)
     {
         var started = Stopwatch.GetTimestamp();
         while (!ct.IsCancellationRequested)
@@ -128,9 +150,9 @@ public sealed class Handoff(
                 try
                 {
                     // A chunk carries megabytes and the receiver logs each key: give it longer than a replication batch.
-                    var (_, sent, _) = await client.PostAsync(r, "/internal/handoff", message,
+                    var (ack, sent, _) = await client.PostAsync(r, "/internal/handoff", message,
                         HandoffJsonContext.Default.HandoffMessage, HandoffJsonContext.Default.HandoffAck, ct, client.RequestTimeout * 6);
-                    return (long?)sent;
+                    return ((HandoffAck Ack, long Bytes)?)(ack, sent);
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)
                 {
@@ -139,8 +161,8 @@ public sealed class Handoff(
                 }
             }).ToList();
             var results = await Task.WhenAll(attempts);
-            var ok = results.Where(r => r is not null).ToList();
-            if (ok.Count > 0) return ok.Sum();
+            var ok = results.Where(r => r is not null).Select(r => r!.Value).ToList();
+            if (ok.Count > 0) return ok;
             if (!retry || Stopwatch.GetElapsedTime(started) > _deadline) return null;
             await Task.Delay(200, ct);
         }

@@ -218,7 +218,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
 
     public GossipDigest Digest()
     {
-        var (fenceEpoch, done) = _fence.Reported;
+        var (fenceEpoch, reports) = _fence.Reported;
         return new GossipDigest
         {
             From = _cluster.NodeId,
@@ -227,7 +227,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         Applied = _store.AppliedSnapshot(),
             Foreign = ForeignSnapshot(),
             FenceEpoch = fenceEpoch,
-            HandoffsDone = done.Length == 0 ? null : done,
+            HandoffReports = reports.Count == 0 ? null : reports.Select(WireHandoffReport.From).ToList(),
         };
     }
 
@@ -240,7 +240,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     {
         LearnForeign(digest.Foreign);
         var cleared = false;
-        foreach (var shard in digest.HandoffsDone ?? []) cleared |= _fence.Complete(digest.FenceEpoch, shard);
+        // A report heard here lifts nothing by itself: the fence waits until this replica holds the writes it names.
+        foreach (var report in digest.HandoffReports ?? []) cleared |= _fence.Complete(digest.FenceEpoch, report.ToReport());
         if (cleared) _store.Changed.Signal();
     }
 

@@ -91,9 +91,22 @@ public sealed class GossipDigest
     public Dictionary<long, long> Applied { get; set; } = [];
     /// <summary>Writes of other shards' origins that every replica of this shard holds (from completed handoffs).</summary>
     public Dictionary<long, long>? Foreign { get; set; }
-    /// <summary>Old shards that reported their handoff complete for <see cref="FenceEpoch"/>, so replicas they missed learn it too.</summary>
+    /// <summary>Handoffs reported complete for <see cref="FenceEpoch"/>, so replicas they missed learn them too.</summary>
     public long FenceEpoch { get; set; }
-    public string[]? HandoffsDone { get; set; }
+    public List<WireHandoffReport>? HandoffReports { get; set; }
+}
+
+/// <summary>A node of an old shard finished its handoff; a replica may lift its fence once it holds <see cref="Requires"/>.</summary>
+public sealed class WireHandoffReport
+{
+    public string Shard { get; set; } = "";
+    public int Node { get; set; }
+    public Dictionary<long, long> Requires { get; set; } = [];
+
+    public static WireHandoffReport From(CausalKv.Sharding.HandoffReport r) =>
+        new() { Shard = r.Shard, Node = r.Node, Requires = new Dictionary<long, long>(r.Requires) };
+
+    public CausalKv.Sharding.HandoffReport ToReport() => new(Shard, Node, Requires);
 }
 
 /// <summary>A shard's stable frontier, as one of its replicas knows it: what every replica of the shard holds.</summary>
@@ -121,6 +134,11 @@ public sealed class HandoffMessage
     public bool Complete { get; set; }
     /// <summary>The old shard's stable frontier when the handoff started (see ForeignFrontier).</summary>
     public Dictionary<long, long>? SourceStable { get; set; }
+    /// <summary>
+    /// The writes the keys of this handoff were imported as so far (per importing replica's origin, the last
+    /// sequence number): a replica lifts its fence for the sender's shard once it holds them.
+    /// </summary>
+    public Dictionary<long, long>? Requires { get; set; }
 }
 
 public sealed class HandoffAck
@@ -128,6 +146,9 @@ public sealed class HandoffAck
     public int Node { get; set; }
     public long Epoch { get; set; }
     public int Imported { get; set; }
+    /// <summary>The importing replica's origin and the last sequence number its import used (0 when it imported nothing).</summary>
+    public long Origin { get; set; }
+    public long Last { get; set; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]

@@ -126,11 +126,11 @@ public sealed class ReplicaStore : IDisposable
     /// Takes in versions handed off by the key's previous shard. Each import is
     /// logged as a write of this node's origin (its clock gains that dot), so the
     /// shard's ordinary replication spreads it and the stable frontier says when
-    /// every replica of the shard has it. Returns the last sequence number used.
+    /// every replica of the shard has it. Returns the origin and the last sequence number used.
     /// </summary>
-    public long Import(IReadOnlyList<KeyValuePair<string, StoredVersion>> versions)
+    public (long Origin, long Last) Import(IReadOnlyList<KeyValuePair<string, StoredVersion>> versions)
     {
-        long last;
+        long last, origin;
         lock (_gate)
         {
             foreach (var (key, incoming) in versions)
@@ -145,11 +145,12 @@ public sealed class ReplicaStore : IDisposable
                 _wal?.Write(key, imported, _origin, seq);
             }
             last = _seq;
+            origin = _origin;
             _wal?.Commit();
         }
         _changed.Signal();
         if (versions.Count > 0) LocalWrite?.Invoke();
-        return last;
+        return (origin, last);
     }
 
     public Dictionary<long, long> AppliedSnapshot()

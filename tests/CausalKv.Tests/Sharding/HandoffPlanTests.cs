@@ -207,3 +207,50 @@ public sealed class HandoffPlanTests
         return held;
     }
 }
+
+public sealed class HandoffPlanDispositionTests
+{
+    private static readonly string[] Keys = Enumerable.Range(0, 3000).Select(i => $"key{i}").ToArray();
+
+    [Fact]
+    public void A_node_of_a_removed_shard_that_joins_the_gaining_shard_adopts_its_keys_and_hands_off_the_rest()
+    {
+        var v1 = View(1, ("s1", [0, 1]), ("s2", [2, 3]), ("s3", [4]));
+        var v2 = View(2, ("s1", [0, 1]), ("s2", [2, 3, 4]));
+        var plan = HandoffPlan.Create(v1, v2, 4);
+        var held = Keys.Where(k => v1.CreateRing().ShardFor(k) == "s3").ToList();
+        var ring = v2.CreateRing();
+        Assert.All(held, k => Assert.Equal(
+            ring.ShardFor(k) == "s2" ? KeyDisposition.Adopt : KeyDisposition.HandOffTo("s1"), plan.DispositionOf(k)));
+        Assert.Contains(held, k => plan.DispositionOf(k).Move == KeyMove.Adopt);
+        Assert.Contains(held, k => plan.DispositionOf(k).Move == KeyMove.HandOff);
+        // Its new peers and s1 both fence s3: both must hear it is done.
+        Assert.Equal(["s1", "s2"], plan.AnnounceTo);
+    }
+
+    [Fact]
+    public void A_node_that_stays_keeps_its_keys_and_announces_to_the_other_shards()
+    {
+        var v1 = View(1, ("s1", [0, 1]), ("s2", [2, 3]));
+        var v2 = View(2, ("s1", [0, 1]), ("s2", [2, 3]), ("s3", [4]));
+        var plan = HandoffPlan.Create(v1, v2, 0);
+        var ring = v2.CreateRing();
+        Assert.All(Keys.Where(k => v1.CreateRing().ShardFor(k) == "s1"), k => Assert.Equal(
+            ring.ShardFor(k) == "s1" ? KeyDisposition.Keep : KeyDisposition.HandOffTo(ring.ShardFor(k)), plan.DispositionOf(k)));
+        Assert.Equal(["s2", "s3"], plan.AnnounceTo);
+    }
+
+    [Fact]
+    public void A_node_without_a_change_keeps_everything_and_a_joining_node_announces_nothing()
+    {
+        var v1 = View(1, ("s1", [0, 1]), ("s2", [2, 3]));
+        var same = HandoffPlan.Unchanged(v1, 0);
+        Assert.All(Keys.Where(k => v1.CreateRing().ShardFor(k) == "s1"), k => Assert.Equal(KeyDisposition.Keep, same.DispositionOf(k)));
+        var v2 = View(2, ("s1", [0, 1, 5]), ("s2", [2, 3]));
+        var joiner = HandoffPlan.Create(v1, v2, 5);
+        Assert.Empty(joiner.AnnounceTo);
+        // It held nothing: conservatively it waits for every other old shard's nodes (they announce to it).
+        Assert.Equal(["s2"], joiner.FenceSources.Keys);
+        Assert.Equal([2, 3], joiner.FenceSources["s2"].Order());
+    }
+}

@@ -1,0 +1,102 @@
+using CausalKv.Sharding;
+using static CausalKv.Tests.Sharding.ShardingTestViews;
+
+namespace CausalKv.Tests.Sharding;
+
+public sealed class HandoffFenceStateTests
+{
+    private static readonly HashRing OldRing = new(["s1", "s2", "s3"]);
+
+    private static IReadOnlyDictionary<string, IReadOnlySet<int>> Sources(params (string Shard, int[] Nodes)[] s) =>
+        s.ToDictionary(x => x.Shard, x => (IReadOnlySet<int>)x.Nodes.ToHashSet(), StringComparer.Ordinal);
+
+    private static Dictionary<long, long> F(params (long Origin, long Seq)[] e) => e.ToDictionary(x => x.Origin, x => x.Seq);
+
+    private static string KeyOf(string shard) => Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => OldRing.ShardFor(k) == shard);
+
+    [Fact]
+    public void A_shard_stays_fenced_until_every_old_node_of_it_reported()
+    {
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4, 5])));
+        Assert.True(state.IsPending(KeyOf("s3")));
+        Assert.False(state.IsPending(KeyOf("s1")));
+
+        state = state.Report(5, new HandoffReport("s3", 4, F())).Lift(F());
+        Assert.True(state.IsPending(KeyOf("s3")), "node 5 of s3 has not reported");
+        state = state.Report(5, new HandoffReport("s3", 5, F())).Lift(F());
+        Assert.False(state.AnyPending);
+    }
+
+    [Fact]
+    public void A_report_heard_second_hand_lifts_only_once_the_imported_writes_are_here()
+    {
+        // Node 4 of s3 handed its keys to a replica whose origin is 77; they became its writes up to 120.
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4])))
+            .Report(5, new HandoffReport("s3", 4, F((77, 120))));
+        Assert.True(state.AwaitsWrites);
+        Assert.True(state.Lift(F((77, 119), (80, 500))).IsPending(KeyOf("s3")));
+        Assert.True(state.Lift(F()).AnyPending);
+        var lifted = state.Lift(F((77, 120)));
+        Assert.False(lifted.AnyPending);
+        Assert.False(lifted.IsPending(KeyOf("s3")));
+    }
+
+    [Fact]
+    public void The_requirements_of_every_node_of_the_shard_add_up()
+    {
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4, 5])))
+            .Report(5, new HandoffReport("s3", 4, F((77, 10))))
+            .Report(5, new HandoffReport("s3", 5, F((78, 3))));
+        Assert.Equal(F((77, 10), (78, 3)), state.Requires("s3"));
+        Assert.True(state.Lift(F((77, 10))).AnyPending);
+        Assert.False(state.Lift(F((77, 10), (78, 3))).AnyPending);
+    }
+
+    [Fact]
+    public void Reports_of_an_older_epoch_are_ignored_and_those_of_a_newer_one_wait_for_its_view()
+    {
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4])));
+        Assert.Same(state, state.Report(4, new HandoffReport("s3", 4, F())));
+        state = state.Report(6, new HandoffReport("s2", 2, F((9, 1))));
+        Assert.Single(state.Early);
+        state = state.Begin(6, OldRing, Sources(("s2", [2])));
+        Assert.Empty(state.Early);
+        Assert.Empty(state.Outstanding("s2"));
+        Assert.True(state.Lift(F()).AnyPending);
+        Assert.False(state.Lift(F((9, 1))).AnyPending);
+    }
+
+    [Fact]
+    public void Reports_are_kept_for_gossip_once_each_and_a_repeat_changes_nothing()
+    {
+        var report = new HandoffReport("s3", 4, F((77, 1)));
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4]))).Report(5, report);
+        Assert.Same(state, state.Report(5, report));
+        Assert.Equal([report], state.Reports);
+        // A report for a shard this replica does not fence is still passed on.
+        var other = state.Report(5, new HandoffReport("s1", 1, F()));
+        Assert.Equal(2, other.Reports.Count);
+        Assert.Equal(["s3"], other.PendingShards);
+    }
+
+    [Fact]
+    public void Clear_lifts_everything()
+    {
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s2", [2]), ("s3", [4]))).Clear();
+        Assert.False(state.AnyPending);
+        Assert.False(state.IsPending(KeyOf("s2")));
+    }
+
+    [Fact]
+    public void The_plan_fences_each_incoming_shard_on_its_old_nodes()
+    {
+        var v1 = View(1, ("s1", [0, 1]), ("s2", [2, 3]), ("s3", [4]));
+        var v2 = View(2, ("s1", [0, 1]), ("s2", [2, 3, 4]));
+        var stayer = HandoffPlan.Create(v1, v2, 2);
+        Assert.Equal(["s1", "s3"], stayer.FenceSources.Keys);
+        Assert.Equal([4], stayer.FenceSources["s3"].Order());
+        Assert.Equal([0, 1], stayer.FenceSources["s1"].Order());
+        var mover = HandoffPlan.Create(v1, v2, 4);
+        Assert.Equal(["s1", "s3"], mover.FenceSources.Keys);
+    }
+}
