@@ -40,6 +40,8 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1600, Height = 1000 } });
         page.SetDefaultTimeout((float)Patience.TotalMilliseconds);
+        // Assertions wait as long as actions do: on a loaded machine a resource may take more than the default 5 s to show Running.
+        SetDefaultExpectTimeout((float)Patience.TotalMilliseconds);
         try
         {
             // The login link the AppHost prints: the token lets us in, and the resources are listed.

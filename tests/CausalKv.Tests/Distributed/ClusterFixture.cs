@@ -44,5 +44,7 @@ public sealed class ReplicaPairCollection : ICollectionFixture<ReplicaPairFixtur
 public sealed class ReplicaPairFixture : ClusterFixture
 {
     protected override KvApp.Builder Configure() =>
-        KvApp.Create(nodes: 2, shards: 1).WithoutRouter().WithNodeSetting("CausalWaitDeadline", "00:00:20");
+        KvApp.Create(nodes: 2, shards: 1).WithNodeSetting("CausalWaitDeadline", "00:00:20");
+
+    public HttpClient Router => Client("router");
 }

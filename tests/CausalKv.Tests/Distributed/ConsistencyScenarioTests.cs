@@ -128,6 +128,39 @@ public sealed class ConsistencyScenarioTests(ReplicaPairFixture cluster) : IAsyn
     }
 
     [Fact]
+    public async Task Concurrent_writes_through_the_router_the_session_whose_write_lost_never_waits()
+    {
+        var x = _p + "x";
+        await cluster.App.CutAsync(0, 1);
+        var alice = new KvSession();
+        var bob = new KvSession();
+        await alice.PutAsync(N0, x, "1");
+        await bob.PutAsync(N1, x, "2");
+        var aliceWins = Tag(alice, x).CompareTo(Tag(bob, x)) > 0;
+        var (loser, winnerValue) = aliceWins ? (bob, "1") : (alice, "2");
+
+        // The router sends each read to either replica. Wherever it lands, the loser's dependency cannot change the
+        // answer: its own replica holds its write, the other holds the winner. So no read waits.
+        for (var i = 0; i < 10; i++)
+        {
+            var read = new KvSession { Metadata = loser.Metadata!.DeepClone() }.GetAsync(cluster.Router, x);
+            Assert.False(await Eventually.IsStillPendingAfter(read, TimeSpan.FromSeconds(5)), $"read {i} of the session whose write lost waited");
+            Assert.Equal(HttpStatusCode.OK, (await read).Status);
+        }
+
+        await cluster.App.HealAsync(0, 1);
+        foreach (var session in new[] { alice, bob })
+            await Eventually.HoldsAsync(async () => (await session.GetAsync(cluster.Router, x)).Value == winnerValue, AfterHeal,
+                "after the heal every read through the router returns the winner");
+    }
+
+    private static (long Timestamp, int Node) Tag(KvSession session, string key)
+    {
+        var t = session.Metadata!["d"]![key]!["t"]!.AsArray();
+        return (t[0]!.GetValue<long>(), t[1]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Concurrent_writes_a_whole_shard_read_waits_only_for_a_write_that_could_change_it()
     {
         var x = _p + "x";
