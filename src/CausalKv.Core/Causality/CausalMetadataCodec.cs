@@ -109,6 +109,22 @@ public sealed class CausalMetadataCodec
         return CryptographicOperations.FixedTimeEquals(given[..MacBytes], expected);
     }
 
+    [ThreadStatic] private static IncrementalHash? t_hmac;
+    [ThreadStatic] private static byte[]? t_hmacKey;
+
+    /// <summary>
+    /// This thread's HMAC under this codec's key, kept between requests: a one-shot HMAC sets the key up again on
+    /// every call, which costs more than hashing the few hundred bytes of a session's metadata.
+    /// </summary>
+    private IncrementalHash ThreadHmac()
+    {
+        if (t_hmac is not null && ReferenceEquals(t_hmacKey, _macKey)) return t_hmac;
+        t_hmac?.Dispose();
+        t_hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _macKey);
+        t_hmacKey = _macKey;
+        return t_hmac;
+    }
+
     /// <summary>
     /// The MAC of <paramref name="deps"/>: HMAC-SHA256 over, per key in ordinal order, the key's UTF-8 length and
     /// bytes, the clock's length and (origin, seq) pairs, and the tag; truncated to <see cref="MacBytes"/>.
@@ -148,7 +164,9 @@ public sealed class CausalMetadataCodec
                 at += 12;
             }
             Span<byte> full = stackalloc byte[32];
-            HMACSHA256.HashData(_macKey, buffer.AsSpan(0, at), full);
+            var hmac = ThreadHmac();
+            hmac.AppendData(buffer.AsSpan(0, at));
+            hmac.GetHashAndReset(full);
             full[..destination.Length].CopyTo(destination);
         }
         finally

@@ -219,6 +219,13 @@ public sealed class DataEndpoints(
                 $"The request body is over {e.Limit} bytes; values may be at most {_maxValueBytes} bytes.");
             return null;
         }
+        catch (Exception e) when (e is BadHttpRequestException or OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested
+                                  || e is BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest })
+        {
+            // The client went away, or sent less than it announced: nobody is left to answer, and it is not the node's failure.
+            context.Abort();
+            return null;
+        }
         if (!RequestBody.TryParseObject(body, out var document, out var error))
         {
             await JsonResponses.ErrorAsync(response, StatusCodes.Status400BadRequest, error!);
