@@ -130,7 +130,7 @@ public sealed class DataApiTests(ReplicaPairFixture cluster) : IAsyncLifetime
         var (x, y) = (_p + "forged-x", _p + "forged-y");
         var id = CausalKv.Causality.CausalMetadataCodec.ClusterIdFor(cluster.App.ClusterKey);
         // The right cluster id and a made-up dependency on y: without this cluster's MAC it is not metadata.
-        var invented = $$"""{"ckv":"{{id}}","d":{"{{y}}":{"c":{"4398046511105":7},"t":[9999999999999,0]}},"m":"AAAAAAAAAAAAAAAAAAAAAA"}""";
+        var invented = $$$"""{"ckv":"{{{id}}}","d":{"{{{y}}}":{"c":{"4398046511105":7},"t":[9999999999999,0]}},"m":"AAAAAAAAAAAAAAAAAAAAAA"}""";
         var before = await N0.GetStringAsync("/admin/digest");
         foreach (var metadata in new[] { invented, invented.Replace(",\"m\":\"AAAAAAAAAAAAAAAAAAAAAA\"", "", StringComparison.Ordinal) })
         {

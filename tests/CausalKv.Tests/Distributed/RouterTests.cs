@@ -239,7 +239,7 @@ public sealed class RouterTests(RouterClusterFixture cluster, ITestOutputHelper 
         var all = await session.GetAllAsync(cluster.Router); // the router merges and signs the shards' metadata
         Assert.Equal(HttpStatusCode.OK, all.Status);
         var id = CausalKv.Causality.CausalMetadataCodec.ClusterIdFor(cluster.App.ClusterKey);
-        var forged = $$"""{"ckv":"{{id}}","d":{"{{key}}":{"c":{"4398046511105":99},"t":[1,0]}},"m":"AAAAAAAAAAAAAAAAAAAAAA"}""";
+        var forged = $$$"""{"ckv":"{{{id}}}","d":{"{{{key}}}":{"c":{"4398046511105":99},"t":[1,0]}},"m":"AAAAAAAAAAAAAAAAAAAAAA"}""";
         var digests = await DigestsAsync();
         foreach (var target in new[] { cluster.Router, cluster.Node(0) })
         {
