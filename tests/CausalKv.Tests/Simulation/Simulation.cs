@@ -34,11 +34,27 @@ internal sealed class Simulation : IDisposable
     private int _crashes;
     private int _viewChanges;
 
+    // How hostile this run is, drawn from the seed (a la FoundationDB's buggify): some runs lose many packets,
+    // some change views often, some crash often; the fixed seeds cover each mix.
+    private readonly double _cutRate;
+    private readonly double _crashRate;
+    private readonly double _viewChangeRate;
+
     public Simulation(int seed)
     {
         _seed = seed;
         _random = new Random(seed);
-        _network = new SimulatedNetwork(_random, _trace);
+        _network = new SimulatedNetwork(_random, _trace)
+        {
+            DropRate = Pick(0.0, 0.02, 0.08, 0.25),
+            DuplicateRate = Pick(0.0, 0.03, 0.1),
+            MaxDelay = Pick(5, 40, 150),
+        };
+        _cutRate = Pick(0.005, 0.02, 0.05);
+        _crashRate = Pick(0.001, 0.005, 0.015);
+        _viewChangeRate = Pick(0.002, 0.006, 0.015);
+        _trace.Add(0, $"seed {seed}: drops {_network.DropRate}, duplicates {_network.DuplicateRate}, delays up to {_network.MaxDelay} ms, " +
+            $"per {ChaosTick} ms: cut {_cutRate}, crash {_crashRate}, view change {_viewChangeRate}");
         _root = Directory.CreateTempSubdirectory($"causalkv-sim-{seed}-").FullName;
         for (var i = 0; i < NodeCount; i++)
         {
@@ -56,6 +72,8 @@ internal sealed class Simulation : IDisposable
         _ring = _view.CreateRing();
         _client = new SimulatedClient(_random, _network, _trace, () => _view, () => _ring, _nodes, _history, Sessions);
     }
+
+    private T Pick<T>(params T[] choices) => choices[_random.Next(choices.Length)];
 
     private static ViewNode Node(int id) => new($"node{id}:8080", id);
 
@@ -93,14 +111,10 @@ internal sealed class Simulation : IDisposable
 
     private void Chaos()
     {
-        var roll = _random.NextDouble();
         var a = _random.Next(NodeCount);
         var b = _random.Next(NodeCount);
-        if (roll < 0.02)
-        {
-            if (a != b) _network.Cut(a, b);
-        }
-        else if (roll < 0.04)
+        if (_random.NextDouble() < _cutRate && a != b) _network.Cut(a, b);
+        if (_random.NextDouble() < _cutRate)
         {
             var cuts = _network.Cuts.ToList();
             if (cuts.Count > 0)
@@ -109,21 +123,17 @@ internal sealed class Simulation : IDisposable
                 _network.Heal(x, y);
             }
         }
-        else if (roll < 0.045)
+        if (_random.NextDouble() < _crashRate && _nodes.Count(n => !n.IsUp) < 2 && _nodes[a].IsUp)
         {
-            if (_nodes.Count(n => !n.IsUp) >= 2 || !_nodes[a].IsUp) return;
-            _nodes[a].Crash();
-            _crashes++;
             var node = _nodes[a];
+            node.Crash();
+            _crashes++;
             _network.After(20 + _random.Next(500), () =>
             {
                 if (!node.IsUp) node.Start(_view);
             });
         }
-        else if (roll < 0.048)
-        {
-            ChangeView();
-        }
+        if (_random.NextDouble() < _viewChangeRate) ChangeView();
     }
 
     /// <summary>A new layout: a shard added (from spare nodes or a replica taken from a shard that has several), a shard removed, or a node moved.</summary>
