@@ -6,12 +6,15 @@ namespace CausalKv.Tests.Simulation;
 /// </summary>
 internal sealed class SimulatedClock(Func<long> simulatedMilliseconds, long skewMilliseconds) : TimeProvider
 {
+    /// <summary>The node's offset from simulated time; a step back models a wall clock set back (NTP, a migrated VM).</summary>
+    public long Skew { get; set; } = skewMilliseconds;
+
     /// <summary>Where simulated time zero lies: a date after the epoch of origin incarnations (milliseconds since 2025).</summary>
     public static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    public override DateTimeOffset GetUtcNow() => Start.AddMilliseconds(simulatedMilliseconds() + skewMilliseconds);
+    public override DateTimeOffset GetUtcNow() => Start.AddMilliseconds(simulatedMilliseconds() + Skew);
 
-    public override long GetTimestamp() => (simulatedMilliseconds() + skewMilliseconds) * TimeSpan.TicksPerMillisecond;
+    public override long GetTimestamp() => (simulatedMilliseconds() + Skew) * TimeSpan.TicksPerMillisecond;
 
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 }

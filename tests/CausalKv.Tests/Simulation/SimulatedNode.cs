@@ -17,6 +17,8 @@ namespace CausalKv.Tests.Simulation;
 /// </summary>
 internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwork network, SimulationTrace trace, SimulatedClock clock)
 {
+    public SimulatedClock Clock => clock;
+
     /// <summary>Log entries per replication batch and keys per snapshot page or handoff chunk: small, so batches split.</summary>
     public const int BatchEntries = 6;
     public const long RequestTimeout = 150;

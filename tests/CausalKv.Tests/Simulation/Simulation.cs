@@ -128,9 +128,17 @@ internal sealed class Simulation : IDisposable
             var node = _nodes[a];
             node.Crash();
             _crashes++;
+            // Now and then the machine comes back with its wall clock set back.
+            var stepBack = _random.NextDouble() < 0.3 ? _random.Next(1, 1000) : 0;
             _network.After(20 + _random.Next(500), () =>
             {
-                if (!node.IsUp) node.Start(_view);
+                if (node.IsUp) return;
+                if (stepBack > 0)
+                {
+                    node.Clock.Skew -= stepBack;
+                    _trace.Add(_network.Now, $"node {node.Id}'s clock steps back {stepBack} ms");
+                }
+                node.Start(_view);
             });
         }
         if (_random.NextDouble() < _viewChangeRate) ChangeView();
