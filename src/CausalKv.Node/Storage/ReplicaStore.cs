@@ -68,6 +68,10 @@ public sealed class ReplicaStore : IDisposable
     {
         lock (_gate)
         {
+            // A clock set back across a restart must not hand out an incarnation this node already wrote with: the
+            // dots of that origin are in the log and at the peers, and reusing them would make new writes look held.
+            foreach (var origin in _applied.Keys)
+                if (OriginId.NodeOf(origin) == nodeId) _incarnation = Math.Max(_incarnation, OriginId.IncarnationOf(origin));
             _incarnation = OriginId.NextIncarnation(_incarnation, _time.GetUtcNow());
             _origin = OriginId.Create(nodeId, _incarnation);
             _seq = 0;

@@ -1,0 +1,284 @@
+using System.Text;
+using CausalKv.Causality;
+using CausalKv.Sharding;
+
+namespace CausalKv.Tests.Simulation;
+
+/// <summary>
+/// One deterministic run of a cluster: real replica stores on a simulated network, clock and disk, driven by one
+/// <see cref="Random"/> seeded with the run's seed, so a failing seed replays exactly. A chaos phase mixes client
+/// operations with dropped, delayed, duplicated and reordered packets, partitions cut and healed, crashes and restarts
+/// from the write-ahead log, and view changes (a shard added or removed, a node moved). Then the network heals, the
+/// crashed nodes come back and the cluster runs until nothing changes any more, and the run is checked: the history
+/// for causal violations, every shard's replicas for convergence and key placement, every acknowledged write for survival.
+/// </summary>
+internal sealed class Simulation : IDisposable
+{
+    public const int NodeCount = 6;
+    public const int Sessions = 4;
+    public const int KeyCount = 10;
+    private const long ChaosTick = 10;
+
+    private readonly int _seed;
+    private readonly Random _random;
+    private readonly SimulationTrace _trace = new();
+    private readonly SimulatedNetwork _network;
+    private readonly List<SimulatedNode> _nodes = [];
+    private readonly List<HistoryOperation> _history = [];
+    private readonly SimulatedClient _client;
+    private readonly string _root;
+    private readonly string[] _keys = Enumerable.Range(0, KeyCount).Select(i => $"k{i}").ToArray();
+    private ShardView _view;
+    private HashRing _ring;
+    private int _shardNames;
+    private int _crashes;
+    private int _viewChanges;
+
+    // How hostile this run is, drawn from the seed (a la FoundationDB's buggify): some runs lose many packets,
+    // some change views often, some crash often; the fixed seeds cover each mix.
+    private readonly double _cutRate;
+    private readonly double _crashRate;
+    private readonly double _viewChangeRate;
+
+    public Simulation(int seed)
+    {
+        _seed = seed;
+        _random = new Random(seed);
+        _network = new SimulatedNetwork(_random, _trace)
+        {
+            DropRate = Pick(0.0, 0.02, 0.08, 0.25),
+            DuplicateRate = Pick(0.0, 0.03, 0.1),
+            MaxDelay = Pick(5, 40, 150),
+        };
+        _cutRate = Pick(0.005, 0.02, 0.05);
+        _crashRate = Pick(0.001, 0.005, 0.015);
+        _viewChangeRate = Pick(0.002, 0.006, 0.015);
+        _trace.Add(0, $"seed {seed}: drops {_network.DropRate}, duplicates {_network.DuplicateRate}, delays up to {_network.MaxDelay} ms, " +
+            $"per {ChaosTick} ms: cut {_cutRate}, crash {_crashRate}, view change {_viewChangeRate}");
+        _root = Directory.CreateTempSubdirectory($"causalkv-sim-{seed}-").FullName;
+        for (var i = 0; i < NodeCount; i++)
+        {
+            var skew = _random.Next(-30, 31);
+            _nodes.Add(new SimulatedNode(i, Path.Combine(_root, $"node{i}"), _network, _trace, new SimulatedClock(() => _network.Now, skew)));
+        }
+        _network.IsUp = id => _nodes[id].IsUp;
+        _network.Deliver = m => _nodes[m.To].Receive(m);
+        _view = ShardView.Create(1, new Dictionary<string, IReadOnlyList<ViewNode>>
+        {
+            ["s0"] = [Node(0), Node(1), Node(2)],
+            ["s1"] = [Node(3), Node(4), Node(5)],
+        });
+        _shardNames = 2;
+        _ring = _view.CreateRing();
+        _client = new SimulatedClient(_random, _network, _trace, () => _view, () => _ring, _nodes, _history, Sessions);
+    }
+
+    private T Pick<T>(params T[] choices) => choices[_random.Next(choices.Length)];
+
+    private static ViewNode Node(int id) => new($"node{id}:8080", id);
+
+    public static SimulationResult Run(int seed, int operations)
+    {
+        using var simulation = new Simulation(seed);
+        return simulation.Run(operations);
+    }
+
+    private SimulationResult Run(int operations)
+    {
+        var violations = new List<string>();
+        try
+        {
+            foreach (var node in _nodes) node.Start(_view);
+            var issued = 0;
+            while (issued < operations)
+            {
+                _network.RunUntil(_network.Now + ChaosTick);
+                if (_random.NextDouble() < 0.5 && _client.IssueOne(_keys)) issued++;
+                Chaos();
+            }
+            Heal();
+            violations.AddRange(Quiesce());
+            if (violations.Count == 0) violations.AddRange(CheckFinalState());
+            violations.AddRange(HistoryChecker.Check(_history));
+        }
+        catch (Exception e)
+        {
+            violations.Add($"the run threw {e}");
+        }
+        return new SimulationResult(_seed, _history.Count, _history.Count(o => o.IsRead), _history.Count(o => o.IsWrite && o.Executed),
+            _client.Waits, _client.Abandoned, _crashes, _viewChanges, _network.Now, violations, _trace.Tail());
+    }
+
+    private void Chaos()
+    {
+        var a = _random.Next(NodeCount);
+        var b = _random.Next(NodeCount);
+        if (_random.NextDouble() < _cutRate && a != b) _network.Cut(a, b);
+        if (_random.NextDouble() < _cutRate)
+        {
+            var cuts = _network.Cuts.ToList();
+            if (cuts.Count > 0)
+            {
+                var (x, y) = cuts[_random.Next(cuts.Count)];
+                _network.Heal(x, y);
+            }
+        }
+        if (_random.NextDouble() < _crashRate && _nodes.Count(n => !n.IsUp) < 2 && _nodes[a].IsUp)
+        {
+            var node = _nodes[a];
+            node.Crash();
+            _crashes++;
+            // Now and then the machine comes back with its wall clock set back.
+            var stepBack = _random.NextDouble() < 0.3 ? _random.Next(1, 1000) : 0;
+            _network.After(20 + _random.Next(500), () =>
+            {
+                if (node.IsUp) return;
+                if (stepBack > 0)
+                {
+                    node.Clock.Skew -= stepBack;
+                    _trace.Add(_network.Now, $"node {node.Id}'s clock steps back {stepBack} ms");
+                }
+                node.Start(_view);
+            });
+        }
+        if (_random.NextDouble() < _viewChangeRate) ChangeView();
+    }
+
+    /// <summary>A new layout: a shard added (from spare nodes or a replica taken from a shard that has several), a shard removed, or a node moved.</summary>
+    private void ChangeView()
+    {
+        var shards = _view.ShardNames.ToDictionary(s => s, s => _view.NodesOf(s).ToList(), StringComparer.Ordinal);
+        var spare = Enumerable.Range(0, NodeCount).Where(id => !_view.Contains(id)).ToList();
+        var roll = _random.NextDouble();
+        string what;
+        if (roll < 0.35 && shards.Count < 4)
+        {
+            var name = $"s{_shardNames++}";
+            var members = new List<ViewNode>();
+            if (spare.Count > 0) members.AddRange(spare.Take(1 + _random.Next(spare.Count)).Select(Node));
+            else
+            {
+                var donor = shards.Where(s => s.Value.Count > 1).Select(s => s.Key).OrderBy(s => s, StringComparer.Ordinal).ToList();
+                if (donor.Count == 0) return;
+                var from = shards[donor[_random.Next(donor.Count)]];
+                var taken = from[_random.Next(from.Count)];
+                from.Remove(taken);
+                members.Add(taken);
+            }
+            shards[name] = members;
+            what = $"add shard {name} with [{string.Join(",", members.Select(m => m.Id))}]";
+        }
+        else if (roll < 0.6 && shards.Count > 1)
+        {
+            var names = shards.Keys.Order(StringComparer.Ordinal).ToList();
+            var removed = names[_random.Next(names.Count)];
+            var members = shards[removed];
+            shards.Remove(removed);
+            if (_random.NextDouble() < 0.5)
+            {
+                // Its nodes join the remaining shards instead of leaving the cluster.
+                var rest = shards.Keys.Order(StringComparer.Ordinal).ToList();
+                foreach (var m in members) shards[rest[_random.Next(rest.Count)]].Add(m);
+            }
+            what = $"remove shard {removed}";
+        }
+        else
+        {
+            var donors = shards.Where(s => s.Value.Count > 1).Select(s => s.Key).Order(StringComparer.Ordinal).ToList();
+            if (donors.Count == 0 || shards.Count < 2) return;
+            var from = donors[_random.Next(donors.Count)];
+            var to = shards.Keys.Where(s => s != from).Order(StringComparer.Ordinal).ToList()[_random.Next(shards.Count - 1)];
+            var moved = shards[from][_random.Next(shards[from].Count)];
+            shards[from].Remove(moved);
+            shards[to].Add(moved);
+            what = $"move node {moved.Id} from {from} to {to}";
+        }
+        _view = ShardView.Create(_view.Epoch + 1, shards.ToDictionary(s => s.Key, s => (IReadOnlyList<ViewNode>)s.Value, StringComparer.Ordinal));
+        _ring = _view.CreateRing();
+        _viewChanges++;
+        _trace.Add(_network.Now, $"view change to {_view} ({what})");
+        var view = _view;
+        // The new view reaches the nodes one by one, as a broadcast of PUT /view does; a node down now gets it when it restarts.
+        foreach (var node in _nodes)
+            _network.After(1 + _random.Next(80), () => node.InstallView(view));
+    }
+
+    private void Heal()
+    {
+        _trace.Add(_network.Now, "heal: no more losses, cuts or crashes");
+        _network.DropRate = 0;
+        _network.DuplicateRate = 0;
+        _network.HealAll();
+        foreach (var node in _nodes.Where(n => !n.IsUp)) node.Start(_view);
+        foreach (var node in _nodes) node.InstallView(_view);
+    }
+
+    /// <summary>Runs until two consecutive rounds change nothing anywhere; a violation if that never happens.</summary>
+    private IEnumerable<string> Quiesce()
+    {
+        string? last = null;
+        for (var round = 0; round < 200; round++)
+        {
+            _network.RunUntil(_network.Now + 4 * SimulatedNode.GossipInterval);
+            var now = Fingerprint();
+            if (now == last && !_client.AnyBusy && _nodes.All(n => n.HandoffsInFlight == 0)) return [];
+            last = now;
+        }
+        return [$"no quiescence: the cluster still changes after 200 rounds of gossip in a healed network"];
+    }
+
+    private string Fingerprint()
+    {
+        var text = new StringBuilder();
+        foreach (var node in _nodes)
+        {
+            text.Append(node.Id).Append('@').Append(node.View?.Epoch).Append(':');
+            foreach (var (k, v) in node.Store!.All.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                text.Append(k).Append('=').Append(v.Value).Append(v.Tag).Append(v.Clock).Append(';');
+            foreach (var (o, s) in node.Store.AppliedSnapshot().OrderBy(kv => kv.Key)) text.Append(o).Append('/').Append(s).Append(',');
+            text.Append('|');
+        }
+        return text.ToString();
+    }
+
+    private IEnumerable<string> CheckFinalState()
+    {
+        foreach (var node in _nodes.Where(n => n.View?.Epoch != _view.Epoch))
+            yield return $"node {node.Id} follows epoch {node.View?.Epoch} after the heal, not {_view.Epoch}";
+        foreach (var shard in _view.ShardNames)
+        {
+            var replicas = _view.NodesOf(shard).Select(n => _nodes[n.Id]).ToList();
+            var first = replicas[0];
+            foreach (var other in replicas.Skip(1))
+            {
+                foreach (var key in first.Store!.All.Select(kv => kv.Key).Union(other.Store!.All.Select(kv => kv.Key)).Order(StringComparer.Ordinal))
+                {
+                    var a = first.Store.Get(key);
+                    var b = other.Store.Get(key);
+                    if (a is null || b is null || !a.SameStateAs(b))
+                        yield return $"not converged: shard {shard} key '{key}' is {Show(a)} on node {first.Id} and {Show(b)} on node {other.Id}";
+                }
+            }
+        }
+        foreach (var node in _nodes)
+            foreach (var key in node.Store!.All.Select(kv => kv.Key).Order(StringComparer.Ordinal))
+                if (_ring.ShardFor(key) is var owner && owner != node.Shard)
+                    yield return $"misplaced key: node {node.Id} (shard {node.Shard ?? "none"}) holds '{key}', owned by shard {owner}";
+        foreach (var write in _history.Where(o => o.IsWrite && o.Executed && o.Completed))
+        {
+            var owner = _view.NodesOf(_ring.ShardFor(write.Key))[0].Id;
+            var final = _nodes[owner].Store!.Get(write.Key);
+            if (final is null || final.Clock[write.Origin] < write.Seq)
+                yield return $"acknowledged write lost: {write} (dot {write.Origin}:{write.Seq}) is not in the final version {Show(final)} on node {owner}";
+        }
+    }
+
+    private static string Show(StoredVersion? v) =>
+        v is null ? "missing" : $"{v.Value ?? "(deleted)"} tag {v.Tag.Timestamp}/{v.Tag.Node} clock {v.Clock}";
+
+    public void Dispose()
+    {
+        foreach (var node in _nodes) node.Stop();
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+}

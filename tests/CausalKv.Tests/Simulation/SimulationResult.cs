@@ -1,0 +1,16 @@
+namespace CausalKv.Tests.Simulation;
+
+/// <summary>What one run did and what its checks found; <see cref="Report"/> is what a failure prints.</summary>
+internal sealed record SimulationResult(
+    int Seed, int Operations, int Reads, int Writes, int Waits, int Abandoned, int Crashes, int ViewChanges,
+    long SimulatedMilliseconds, IReadOnlyList<string> Violations, string TraceTail)
+{
+    public bool Passed => Violations.Count == 0;
+
+    public string Report() =>
+        $"Simulation seed {Seed} failed ({Violations.Count} violations; replay with CAUSALKV_SIM_SEED={Seed}):" + Environment.NewLine +
+        string.Join(Environment.NewLine, Violations.Take(12).Select(v => "  - " + v)) + Environment.NewLine +
+        $"run: {Operations} operations ({Reads} reads answered, {Writes} writes stored), {Waits} causal waits, {Abandoned} reads abandoned, " +
+        $"{Crashes} crashes, {ViewChanges} view changes, {SimulatedMilliseconds} simulated ms" + Environment.NewLine +
+        "last events:" + Environment.NewLine + TraceTail;
+}

@@ -1,0 +1,36 @@
+using CausalKv.Causality;
+using CausalKv.Node.Hosting;
+using CausalKv.Node.Storage;
+using CausalKv.Tests.Simulation;
+using Microsoft.Extensions.Options;
+
+namespace CausalKv.Tests.Storage;
+
+public sealed class ReplicaStoreIncarnationTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("causalkv-incarnation-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void A_store_restarted_with_its_clock_set_back_never_reuses_an_origin_it_wrote_with()
+    {
+        long now = 5_000;
+        var clock = new SimulatedClock(() => now, 0);
+        var options = Options.Create(new NodeOptions { DataDirectory = _dir });
+        long before;
+        using (var store = new ReplicaStore(clock, options))
+        {
+            before = store.StartIncarnation(3);
+            store.Write("k", "v1", DependencySet.Empty, 3);
+        }
+        now -= 700; // the machine comes back with its wall clock set back
+        using var again = new ReplicaStore(clock, options);
+        var after = again.StartIncarnation(3);
+        Assert.True(OriginId.IncarnationOf(after) > OriginId.IncarnationOf(before),
+            $"origin {after} after the restart reuses or precedes {before}, whose dots are already in the log");
+        var stored = again.Write("j", "v2", DependencySet.Empty, 3);
+        Assert.NotEqual(before, after);
+        Assert.Equal(1, stored.Clock[after]);
+    }
+}
