@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Globalization;
+using CausalKv.Tests.Simulation;
+
+namespace CausalKv.Bench;
+
+/// <summary>
+/// A soak of the deterministic simulation: SIM_SEEDS random seeds (default 1000) of SIM_OPERATIONS operations
+/// (default 300) each, every failing seed printed with its report so that <c>SIM_SEED=seed</c> replays it exactly.
+/// </summary>
+internal static class SimulationScenario
+{
+    public static Task RunAsync(Report report)
+    {
+        var operations = Setting("SIM_OPERATIONS", 300);
+        var seeds = Environment.GetEnvironmentVariable("SIM_SEED") is { } one
+            ? [int.Parse(one, CultureInfo.InvariantCulture)]
+            : RandomSeeds(Setting("SIM_SEEDS", 1000));
+        var clock = Stopwatch.StartNew();
+        var failed = new List<SimulationResult>();
+        long ops = 0, waits = 0, crashes = 0, views = 0;
+        foreach (var seed in seeds)
+        {
+            var result = Simulation.Run(seed, operations);
+            (ops, waits, crashes, views) = (ops + result.Operations, waits + result.Waits, crashes + result.Crashes, views + result.ViewChanges);
+            if (result.Passed) continue;
+            failed.Add(result);
+            Console.WriteLine(result.Report());
+        }
+        Console.WriteLine($"{seeds.Length - failed.Count} of {seeds.Length} seeds passed in {clock.Elapsed.TotalSeconds:0.0} s" +
+                          (failed.Count > 0 ? $"; failing seeds: {string.Join(", ", failed.Select(f => f.Seed))} (replay: SIM_SEED=<seed> bench/run.sh simulation)" : ""));
+        report.Add(new()
+        {
+            ["seeds"] = seeds.Length,
+            ["operations per seed"] = operations,
+            ["operations in all"] = ops,
+            ["causal waits"] = waits,
+            ["crashes"] = crashes,
+            ["view changes"] = views,
+            ["failed seeds"] = failed.Count,
+            ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1),
+        });
+        foreach (var f in failed.Take(10))
+            report.Notes.Add($"seed {f.Seed}: {f.Violations[0]}");
+        return Task.CompletedTask;
+    }
+
+    private static int[] RandomSeeds(int count)
+    {
+        var random = new Random();
+        return Enumerable.Range(0, count).Select(_ => random.Next()).ToArray();
+    }
+
+    private static int Setting(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
+}
