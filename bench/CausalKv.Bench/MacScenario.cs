@@ -49,28 +49,40 @@ internal static class MacScenario
                 foreach (var t in Targets)
                     await Wrk.RunAsync(scripts, script, targets[t].Endpoint, 16, TimeSpan.FromSeconds(2), Keys, Env(targets[t].Metadata));
 
-            var runs = new List<(string Op, string Target, WrkResult R)>();
+            // CPU time node 0 spent per request: steadier than throughput on a machine shared with other work.
+            var pids = new Dictionary<string, int>
+            {
+                ["signed"] = await signed.ProcessIdAsync("node0"),
+                ["unsigned"] = await unsigned.ProcessIdAsync("node0"),
+            };
+            var runs = new List<(string Op, string Target, WrkResult R, double CpuMicros)>();
             for (var round = 1; round <= Rounds; round++)
             {
                 Console.WriteLine($"Round {round} of {Rounds} (load average {Machine.LoadAverage()})");
                 foreach (var (op, script) in Ops)
                     foreach (var t in round % 2 == 1 ? Targets : Targets.Reverse())
                     {
+                        var before = Machine.CpuTime(pids[t]);
                         var r = await Wrk.RunAsync(scripts, script, targets[t].Endpoint, Connections, Duration, Keys, Env(targets[t].Metadata));
-                        runs.Add((op, t, r));
-                        Console.WriteLine($"  {op,-15} {t,-8} {r.RequestsPerSecond,9:0} ops/s  p50 {r.P50Ms:0.###} ms  p99 {r.P99Ms:0.###} ms  errors {r.Non2xx + r.SocketErrors}");
+                        var cpu = (Machine.CpuTime(pids[t]) - before).TotalMicroseconds / Math.Max(1, r.Requests);
+                        runs.Add((op, t, r, cpu));
+                        Console.WriteLine($"  {op,-15} {t,-8} {r.RequestsPerSecond,9:0} ops/s  p50 {r.P50Ms:0.###} ms  p99 {r.P99Ms:0.###} ms  errors {r.Non2xx + r.SocketErrors}  node0 {cpu:0.0} µs CPU/request");
                     }
             }
             foreach (var (op, _) in Ops)
             {
                 var s = Median(runs.Where(x => x.Op == op && x.Target == "signed").Select(x => x.R).ToList());
                 var u = Median(runs.Where(x => x.Op == op && x.Target == "unsigned").Select(x => x.R).ToList());
+                var sCpu = MedianOf(runs.Where(x => x.Op == op && x.Target == "signed").Select(x => x.CpuMicros));
+                var uCpu = MedianOf(runs.Where(x => x.Op == op && x.Target == "unsigned").Select(x => x.CpuMicros));
                 report.Add(new()
                 {
                     ["op (64 conns, node 0)"] = op,
                     ["signed ops/s"] = Math.Round(s.RequestsPerSecond),
                     ["unsigned ops/s"] = Math.Round(u.RequestsPerSecond),
                     ["signed/unsigned"] = Math.Round(s.RequestsPerSecond / u.RequestsPerSecond, 3),
+                    ["node0 CPU µs/request signed / unsigned"] = string.Create(CultureInfo.InvariantCulture, $"{sCpu:0.0} / {uCpu:0.0}"),
+                    ["CPU signed/unsigned"] = Math.Round(sCpu / uCpu, 3),
                     ["signed p50/p99 ms"] = string.Create(CultureInfo.InvariantCulture, $"{s.P50Ms:0.00} / {s.P99Ms:0.00}"),
                     ["unsigned p50/p99 ms"] = string.Create(CultureInfo.InvariantCulture, $"{u.P50Ms:0.00} / {u.P99Ms:0.00}"),
                     ["errors s/u"] = $"{runs.Where(x => x.Op == op && x.Target == "signed").Sum(x => x.R.Non2xx + x.R.SocketErrors)}/" +
@@ -85,6 +97,12 @@ internal static class MacScenario
     }
 
     private static Dictionary<string, string> Env(string metadata) => new() { ["METADATA"] = metadata };
+
+    private static double MedianOf(IEnumerable<double> xs)
+    {
+        var sorted = xs.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
 
     private static WrkResult Median(List<WrkResult> rounds)
     {
