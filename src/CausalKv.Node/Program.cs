@@ -32,6 +32,7 @@ builder.Services.AddSingleton<NodeTelemetry>();
 builder.Services.AddSingleton<ClusterState>();
 builder.Services.AddSingleton<ReplicaStore>();
 builder.Services.AddSingleton<PeerClient>();
+builder.Services.AddSingleton<IPeerTransport>(sp => sp.GetRequiredService<PeerClient>());
 builder.Services.AddSingleton<ReplicationCoordinator>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplicationCoordinator>());
 builder.Services.AddSingleton<HandoffFence>();

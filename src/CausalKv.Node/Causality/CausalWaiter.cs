@@ -13,7 +13,7 @@ public enum WaitOutcome { Satisfied, Deadline, ClientGone }
 /// the server deadline passed. Every wait that does not answer at once is a
 /// <c>causal.wait</c> span saying what was missing and how long it waited.
 /// </summary>
-public sealed class CausalWaiter(ReplicaStore store, NodeTelemetry telemetry, IOptions<NodeOptions> options, ILogger<CausalWaiter> log)
+public sealed class CausalWaiter(ReplicaStore store, NodeTelemetry telemetry, IOptions<NodeOptions> options, TimeProvider time, ILogger<CausalWaiter> log)
 {
     private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
 
@@ -27,7 +27,7 @@ public sealed class CausalWaiter(ReplicaStore store, NodeTelemetry telemetry, IO
         var lacking = missing();
         if (lacking is null) return WaitOutcome.Satisfied;
 
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.CausalWait);
         activity?.SetTag("causalkv.scope", scope);
         activity?.SetTag("causalkv.missing", lacking);
@@ -36,11 +36,11 @@ public sealed class CausalWaiter(ReplicaStore store, NodeTelemetry telemetry, IO
         {
             while (lacking is not null)
             {
-                var remaining = _deadline - Stopwatch.GetElapsedTime(started);
+                var remaining = _deadline - time.GetElapsedTime(started);
                 if (remaining <= TimeSpan.Zero) { outcome = WaitOutcome.Deadline; break; }
                 try
                 {
-                    await next.WaitAsync(remaining, clientGone);
+                    await next.WaitAsync(remaining, time, clientGone);
                 }
                 catch (TimeoutException) { outcome = WaitOutcome.Deadline; break; }
                 catch (OperationCanceledException) { outcome = WaitOutcome.ClientGone; break; }
@@ -53,7 +53,7 @@ public sealed class CausalWaiter(ReplicaStore store, NodeTelemetry telemetry, IO
         }
         finally
         {
-            var waited = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            var waited = time.GetElapsedTime(started).TotalMilliseconds;
             telemetry.CausalWaitDuration.Record(waited, new KeyValuePair<string, object?>("outcome", Name(outcome)));
             activity?.SetTag("causalkv.waited_ms", Math.Round(waited, 1));
             activity?.SetTag("causalkv.outcome", Name(outcome));

@@ -8,7 +8,7 @@ namespace CausalKv.Node.Cluster;
 /// a key's previous shard reported its handoff complete and this replica holds the writes those reports name
 /// (<see cref="HandoffFenceState"/> decides), a read of that key here waits instead of answering 404.
 /// </summary>
-public sealed class HandoffFence(ReplicaStore store)
+public sealed class HandoffFence(ReplicaStore store, TimeProvider time)
 {
     private readonly object _gate = new();
     private volatile HandoffFenceState _state = HandoffFenceState.None;
@@ -19,7 +19,7 @@ public sealed class HandoffFence(ReplicaStore store)
     /// <summary>How long the current fence has been up.</summary>
     public TimeSpan Age
     {
-        get { lock (_gate) return _since is { } t ? DateTimeOffset.UtcNow - t : TimeSpan.Zero; }
+        get { lock (_gate) return _since is { } t ? time.GetUtcNow() - t : TimeSpan.Zero; }
     }
 
     public long Epoch => _state.Epoch;
@@ -31,7 +31,7 @@ public sealed class HandoffFence(ReplicaStore store)
     {
         lock (_gate)
         {
-            _since = DateTimeOffset.UtcNow;
+            _since = time.GetUtcNow();
             _state = _state.Begin(epoch, oldRing, sources);
         }
     }

@@ -24,7 +24,7 @@ public sealed record HandoffOutcome(int Keys, IReadOnlyList<string> Errors);
 /// </summary>
 public sealed class Handoff(
     ReplicaStore store,
-    PeerClient client,
+    IPeerTransport client,
     ReplicationCoordinator replication,
     HandoffFence fence,
     NodeTelemetry telemetry,

@@ -13,7 +13,7 @@ namespace CausalKv.Node.Replication;
 /// this node's id, and counts the bytes each way. Not built on the resilient
 /// HttpClient defaults: a cut peer must fail fast so the caller can try another.
 /// </summary>
-public sealed class PeerClient : IDisposable
+public sealed class PeerClient : IPeerTransport, IDisposable
 {
     private readonly HttpClient _http;
     private readonly NodeIdentity _identity;

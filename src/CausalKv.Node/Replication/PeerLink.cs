@@ -17,7 +17,8 @@ namespace CausalKv.Node.Replication;
 public sealed class PeerLink : IAsyncDisposable
 {
     private readonly ReplicaStore _store;
-    private readonly PeerClient _client;
+    private readonly IPeerTransport _client;
+    private readonly TimeProvider _time;
     private readonly NodeTelemetry _telemetry;
     private readonly ReplicationCoordinator _owner;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -29,11 +30,12 @@ public sealed class PeerLink : IAsyncDisposable
     private readonly object _learnGate = new();
     private long _peerOrigin;
 
-    public PeerLink(ViewNode peer, ReplicaStore store, PeerClient client, NodeTelemetry telemetry, ReplicationCoordinator owner)
+    public PeerLink(ViewNode peer, ReplicaStore store, IPeerTransport client, NodeTelemetry telemetry, ReplicationCoordinator owner, TimeProvider time)
     {
         Peer = peer;
         _store = store;
         _client = client;
+        _time = time;
         _telemetry = telemetry;
         _owner = owner;
         // The loops outlive whatever request created this link (a PUT /view): without the request's execution
@@ -83,7 +85,7 @@ public sealed class PeerLink : IAsyncDisposable
             }
         }
         Reachable = true;
-        LastContact = DateTimeOffset.UtcNow;
+        LastContact = _time.GetUtcNow();
         _owner.OnPeerFrontier(this);
     }
 

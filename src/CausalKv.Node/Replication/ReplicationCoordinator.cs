@@ -16,7 +16,8 @@ namespace CausalKv.Node.Replication;
 public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
 {
     private readonly ReplicaStore _store;
-    private readonly PeerClient _client;
+    private readonly IPeerTransport _client;
+    private readonly TimeProvider _time;
     private readonly NodeTelemetry _telemetry;
     private readonly ClusterState _cluster;
     private readonly ILogger<ReplicationCoordinator> _log;
@@ -33,12 +34,13 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
 
     private readonly HandoffFence _fence;
 
-    public ReplicationCoordinator(ReplicaStore store, PeerClient client, NodeTelemetry telemetry, ClusterState cluster,
+    public ReplicationCoordinator(ReplicaStore store, IPeerTransport client, TimeProvider time, NodeTelemetry telemetry, ClusterState cluster,
         HandoffFence fence, IOptions<NodeOptions> options, ILogger<ReplicationCoordinator> log)
     {
         _fence = fence;
         _store = store;
         _client = client;
+        _time = time;
         _telemetry = telemetry;
         _cluster = cluster;
         _log = log;
@@ -114,7 +116,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
                 else removed.Add(link);
             }
             foreach (var (id, peer) in wanted)
-                if (!links.ContainsKey(id)) links[id] = new PeerLink(peer, _store, _client, _telemetry, this);
+                if (!links.ContainsKey(id)) links[id] = new PeerLink(peer, _store, _client, _telemetry, this, _time);
             _links = links;
         }
         foreach (var link in removed) _ = link.DisposeAsync().AsTask();
