@@ -11,6 +11,12 @@ namespace CausalKv.Node.Storage;
 /// this replica's version of that write's key has a clock with entry o &gt;= s.
 /// So a peer that knows our frontier can send exactly the writes we lack, and
 /// the pointwise minimum of the shard's frontiers is what every replica holds.
+/// A key that left the shard is the one exception: once the sender handed it off
+/// (<see cref="RemoveIfUnchanged"/>, only after the new shard acknowledged it) a
+/// diff names the writes to it without its version, so a copy still here may lack
+/// them until it is handed off too (the versions merge in the new shard) or the
+/// key comes back. It comes back with its whole clock, logged again as an
+/// <see cref="Import"/>, and replication carries that import with the version.
 /// Reads are lock-free; every mutation takes one short lock.
 /// </summary>
 public sealed class ReplicaStore : IDisposable

@@ -23,6 +23,19 @@ public sealed class SimulationTests(ITestOutputHelper output)
         Assert.True(result.Passed, result.Report());
     }
 
+    /// <summary>
+    /// Seeds whose runs end with a replica still far behind its peer (packets slower than the request timeout): the
+    /// run must wait for it to catch up before it judges convergence, not stop at the first quiet round.
+    /// </summary>
+    [Theory]
+    [InlineData(174000120)]
+    [InlineData(1268455802)]
+    public void A_run_judges_convergence_only_once_replication_finished(int seed)
+    {
+        var result = Simulation.Run(seed, Operations);
+        Assert.True(result.Passed, result.Report());
+    }
+
     [Fact]
     public void A_seed_replays_exactly()
     {
