@@ -8,7 +8,7 @@ internal sealed record SimulationResult(
     public bool Passed => Violations.Count == 0;
 
     public string Report() =>
-        $"Simulation seed {Seed} failed ({Violations.Count} violations; replay with CAUSALKV_SIM_SEED={Seed}):" + Environment.NewLine +
+        $"Simulation seed {Seed} failed ({Violations.Count} violations; replay with SIM_SEED={Seed} bench/run.sh simulation):" + Environment.NewLine +
         string.Join(Environment.NewLine, Violations.Take(12).Select(v => "  - " + v)) + Environment.NewLine +
         $"run: {Operations} operations ({Reads} reads answered, {Writes} writes stored), {Waits} causal waits, {Abandoned} reads abandoned, " +
         $"{Crashes} crashes, {ViewChanges} view changes, {SimulatedMilliseconds} simulated ms" + Environment.NewLine +
