@@ -30,7 +30,8 @@ builder.Services.AddSingleton(sp => new FaultInjector(sp.GetRequiredService<IOpt
     sp.GetRequiredService<ILogger<FaultInjector>>()));
 builder.Services.AddSingleton<NodeTelemetry>();
 builder.Services.AddSingleton<ClusterState>();
-builder.Services.AddSingleton<ReplicaStore>();
+builder.Services.AddSingleton(sp => new ReplicaStore(sp.GetRequiredService<TimeProvider>(),
+    sp.GetRequiredService<IOptions<NodeOptions>>().Value.DataDirectory is { Length: > 0 } dir ? new WriteAheadLog(dir) : null));
 builder.Services.AddSingleton<PeerClient>();
 builder.Services.AddSingleton<IPeerTransport>(sp => sp.GetRequiredService<PeerClient>());
 builder.Services.AddSingleton<ReplicationCoordinator>();

@@ -13,7 +13,7 @@ namespace CausalKv.Node.Storage;
 /// (No fsync per write: a power loss can lose the last writes; a process crash cannot.)
 /// On start the log is replayed and rewritten compactly.
 /// </summary>
-public sealed class WriteAheadLog : IDisposable
+public sealed class WriteAheadLog : IReplicaJournal
 {
     private const long CompactAbove = 256L * 1024 * 1024;
     private readonly string _path;

@@ -1,11 +1,8 @@
 using CausalKv.Causality;
-using CausalKv.Node.Hosting;
-using CausalKv.Node.Storage;
 using CausalKv.Tests.Causality;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using Microsoft.Extensions.Options;
 
 namespace CausalKv.Tests.Replication;
 
@@ -58,7 +55,7 @@ public sealed class ReplicaExchangePropertyTests
         var time = new ManualTime();
         var stores = Enumerable.Range(0, Replicas).Select(i =>
         {
-            var store = new ReplicaStore(time, Options.Create(new NodeOptions()));
+            var store = new ReplicaStore(time);
             store.StartIncarnation(i);
             return store;
         }).ToArray();

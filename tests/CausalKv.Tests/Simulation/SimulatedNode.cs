@@ -1,9 +1,7 @@
 using CausalKv.Causality;
-using CausalKv.Node.Hosting;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
 using CausalKv.Sharding;
-using Microsoft.Extensions.Options;
 
 namespace CausalKv.Tests.Simulation;
 
@@ -58,7 +56,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     /// <summary>Starts the process: recovers the store from its log, takes a new incarnation, follows <paramref name="view"/>.</summary>
     public void Start(ShardView? view)
     {
-        Store = new ReplicaStore(clock, Options.Create(new NodeOptions { DataDirectory = dataDirectory, NodeId = Id }));
+        Store = new ReplicaStore(clock, new WriteAheadLog(dataDirectory));
         var origin = Store.StartIncarnation(Id);
         _generation++;
         trace.Add(network.Now, $"node {Id} starts: {Store.Recovered} keys recovered, origin {Describe(origin)}");

@@ -1,7 +1,4 @@
 using CausalKv.Causality;
-using CausalKv.Node.Hosting;
-using CausalKv.Node.Storage;
-using Microsoft.Extensions.Options;
 
 namespace CausalKv.Tests.Storage;
 
@@ -72,7 +69,7 @@ public sealed class ReplicaStoreHandoffTests
 
     private static ReplicaStore NewStore(TimeProvider time, int nodeId)
     {
-        var store = new ReplicaStore(time, Options.Create(new NodeOptions()));
+        var store = new ReplicaStore(time);
         store.StartIncarnation(nodeId);
         return store;
     }

@@ -1,8 +1,6 @@
 using CausalKv.Causality;
-using CausalKv.Node.Hosting;
 using CausalKv.Node.Storage;
 using CausalKv.Tests.Simulation;
-using Microsoft.Extensions.Options;
 
 namespace CausalKv.Tests.Storage;
 
@@ -17,15 +15,14 @@ public sealed class ReplicaStoreIncarnationTests : IDisposable
     {
         long now = 5_000;
         var clock = new SimulatedClock(() => now, 0);
-        var options = Options.Create(new NodeOptions { DataDirectory = _dir });
         long before;
-        using (var store = new ReplicaStore(clock, options))
+        using (var store = new ReplicaStore(clock, new WriteAheadLog(_dir)))
         {
             before = store.StartIncarnation(3);
             store.Write("k", "v1", DependencySet.Empty, 3);
         }
         now -= 700; // the machine comes back with its wall clock set back
-        using var again = new ReplicaStore(clock, options);
+        using var again = new ReplicaStore(clock, new WriteAheadLog(_dir));
         var after = again.StartIncarnation(3);
         Assert.True(OriginId.IncarnationOf(after) > OriginId.IncarnationOf(before),
             $"origin {after} after the restart reuses or precedes {before}, whose dots are already in the log");

@@ -1,4 +1,4 @@
-namespace CausalKv.Node.Storage;
+namespace CausalKv.Replication;
 
 /// <summary>
 /// Wakes everyone waiting for "something changed": each <see cref="Signal"/>

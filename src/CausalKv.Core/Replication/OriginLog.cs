@@ -1,4 +1,4 @@
-namespace CausalKv.Node.Storage;
+namespace CausalKv.Replication;
 
 /// <summary>
 /// The keys written by one origin, by sequence number, for the writes this

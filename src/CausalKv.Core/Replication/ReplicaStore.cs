@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using CausalKv.Causality;
 
-namespace CausalKv.Node.Storage;
+namespace CausalKv.Replication;
 
 /// <summary>
 /// One replica's state: the versions of its keys, and for every origin the
@@ -31,17 +31,19 @@ public sealed class ReplicaStore : IDisposable
     private long _seq;
     private long _incarnation;
 
-    private readonly WriteAheadLog? _wal;
+    private readonly IReplicaJournal? _wal;
 
     /// <summary>A batch stops growing past this many bytes of keys and values (large values make few-entry batches).</summary>
     public const long MaxBatchBytes = 4 * 1024 * 1024;
 
-    public ReplicaStore(TimeProvider time, Microsoft.Extensions.Options.IOptions<Hosting.NodeOptions> options)
+    /// <param name="time">the clock of write tags and incarnations</param>
+    /// <param name="journal">where every change is recorded to survive a crash, and replayed from at start; none keeps the replica in memory only</param>
+    public ReplicaStore(TimeProvider time, IReplicaJournal? journal = null)
     {
         _time = time;
-        if (options.Value.DataDirectory is { Length: > 0 } dir)
+        if (journal is not null)
         {
-            _wal = new WriteAheadLog(dir);
+            _wal = journal;
             var (versions, applied) = _wal.Replay();
             foreach (var (k, v) in versions) _versions[k] = v;
             foreach (var (o, seq) in applied)
@@ -55,7 +57,7 @@ public sealed class ReplicaStore : IDisposable
         }
     }
 
-    /// <summary>Keys read back from the write-ahead log at start.</summary>
+    /// <summary>Keys read back from the journal at start.</summary>
     public int Recovered { get; }
 
     public bool Durable => _wal is not null;
