@@ -101,11 +101,7 @@ public sealed class ConsistencyScenarioTests(ReplicaPairFixture cluster) : IAsyn
     public async Task Concurrent_writes_only_the_read_the_missing_write_could_change_waits()
     {
         var x = _p + "x";
-        await cluster.App.CutAsync(0, 1);
-        var alice = new KvSession();
-        var bob = new KvSession();
-        Assert.Equal(HttpStatusCode.Created, (await alice.PutAsync(N0, x, "1")).Status);
-        Assert.Equal(HttpStatusCode.Created, (await bob.PutAsync(N1, x, "2")).Status);
+        var (alice, bob) = await ConcurrentWritesAsync(x);
 
         var aliceOn1 = alice.GetAsync(N1, x);
         var bobOn0 = bob.GetAsync(N0, x);
@@ -131,11 +127,7 @@ public sealed class ConsistencyScenarioTests(ReplicaPairFixture cluster) : IAsyn
     public async Task Concurrent_writes_through_the_router_the_session_whose_write_lost_never_waits()
     {
         var x = _p + "x";
-        await cluster.App.CutAsync(0, 1);
-        var alice = new KvSession();
-        var bob = new KvSession();
-        await alice.PutAsync(N0, x, "1");
-        await bob.PutAsync(N1, x, "2");
+        var (alice, bob) = await ConcurrentWritesAsync(x);
         var aliceWins = Tag(alice, x).CompareTo(Tag(bob, x)) > 0;
         var (loser, winnerValue) = aliceWins ? (bob, "1") : (alice, "2");
 
@@ -154,6 +146,17 @@ public sealed class ConsistencyScenarioTests(ReplicaPairFixture cluster) : IAsyn
                 "after the heal every read through the router returns the winner");
     }
 
+    /// <summary>Cuts replicas 0 and 1 apart; Alice writes <paramref name="key"/>=1 on 0 and Bob writes it =2 on 1.</summary>
+    private async Task<(KvSession Alice, KvSession Bob)> ConcurrentWritesAsync(string key)
+    {
+        await cluster.App.CutAsync(0, 1);
+        var alice = new KvSession();
+        var bob = new KvSession();
+        Assert.Equal(HttpStatusCode.Created, (await alice.PutAsync(N0, key, "1")).Status);
+        Assert.Equal(HttpStatusCode.Created, (await bob.PutAsync(N1, key, "2")).Status);
+        return (alice, bob);
+    }
+
     private static (long Timestamp, int Node) Tag(KvSession session, string key)
     {
         var t = session.Metadata!["d"]![key]!["t"]!.AsArray();
@@ -164,11 +167,7 @@ public sealed class ConsistencyScenarioTests(ReplicaPairFixture cluster) : IAsyn
     public async Task Concurrent_writes_a_whole_shard_read_waits_only_for_a_write_that_could_change_it()
     {
         var x = _p + "x";
-        await cluster.App.CutAsync(0, 1);
-        var alice = new KvSession();
-        var bob = new KvSession();
-        await alice.PutAsync(N0, x, "1");
-        await bob.PutAsync(N1, x, "2");
+        var (alice, bob) = await ConcurrentWritesAsync(x);
 
         var aliceAll = alice.GetAllAsync(N1);
         var bobAll = bob.GetAllAsync(N0);
