@@ -23,6 +23,14 @@ public static class StableFrontier
         return result;
     }
 
+    /// <summary>True when <paramref name="frontier"/> includes every write <paramref name="other"/> names.</summary>
+    public static bool Covers(IReadOnlyDictionary<long, long> frontier, IReadOnlyDictionary<long, long> other)
+    {
+        foreach (var (origin, seq) in other)
+            if (frontier.GetValueOrDefault(origin) < seq) return false;
+        return true;
+    }
+
     /// <summary>Pointwise maximum of <paramref name="into"/> and <paramref name="other"/>, in place.</summary>
     public static void JoinInto(Dictionary<long, long> into, IReadOnlyDictionary<long, long> other)
     {

@@ -216,13 +216,6 @@ public sealed class PeerLink : IAsyncDisposable
         }
     }
 
-    internal static bool Covers(IReadOnlyDictionary<long, long> a, IReadOnlyDictionary<long, long> b)
-    {
-        foreach (var (o, s) in b)
-            if (a.GetValueOrDefault(o) < s) return false;
-        return true;
-    }
-
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();

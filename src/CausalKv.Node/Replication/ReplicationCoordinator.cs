@@ -25,8 +25,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     private Dictionary<int, PeerLink> _links = [];
     private volatile IReadOnlyDictionary<long, long> _stable = new Dictionary<long, long>();
     private volatile IReadOnlyDictionary<long, long> _effective = new Dictionary<long, long>();
-    private readonly Dictionary<long, long> _foreign = [];
-    private readonly List<(long Origin, long Seq, Dictionary<long, long> SourceStable)> _imports = [];
+    private readonly ShardStability _stability = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyDictionary<long, long>> _remote = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private Task? _remoteLoop;
@@ -98,7 +97,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     public void RecordImport(long origin, long seq, Dictionary<long, long>? sourceStable)
     {
         if (sourceStable is null || sourceStable.Count == 0) return;
-        lock (_gate) _imports.Add((origin, seq, sourceStable));
+        lock (_gate) _stability.RecordImport(origin, seq, sourceStable);
         RecomputeStable();
     }
 
@@ -151,34 +150,21 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     private void RecomputeStable()
     {
         var frontiers = new List<IReadOnlyDictionary<long, long>> { _store.AppliedSnapshot() };
-        Dictionary<long, long> effective;
         lock (_gate)
         {
             frontiers.AddRange(_links.Values.Select(l => l.KnownApplied));
-            var stable = StableFrontier.Minimum(frontiers);
-            _stable = stable;
-            _imports.RemoveAll(i =>
-            {
-                if (stable.GetValueOrDefault(i.Origin) < i.Seq) return false;
-                StableFrontier.JoinInto(_foreign, i.SourceStable);
-                return true;
-            });
-            effective = new Dictionary<long, long>(stable);
-            StableFrontier.JoinInto(effective, _foreign);
-            _effective = effective;
+            _stability.Recompute(frontiers);
+            _stable = _stability.Stable;
+            _effective = _stability.Effective;
         }
         _store.TrimLogs(_stable);
     }
 
     private void LearnForeign(IReadOnlyDictionary<long, long>? foreign)
     {
-        if (foreign is null || foreign.Count == 0) return;
-        lock (_gate)
-        {
-            if (PeerLink.Covers(_foreign, foreign)) return;
-            StableFrontier.JoinInto(_foreign, foreign);
-        }
-        RecomputeStable();
+        bool learned;
+        lock (_gate) learned = _stability.LearnForeign(foreign);
+        if (learned) RecomputeStable();
     }
 
     public ShardFrontier Frontier() => new()
@@ -235,7 +221,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
 
     private Dictionary<long, long>? ForeignSnapshot()
     {
-        lock (_gate) return _foreign.Count == 0 ? null : new Dictionary<long, long>(_foreign);
+        lock (_gate) return _stability.ForeignSnapshot();
     }
 
     internal void OnPeerDigest(GossipDigest digest)
@@ -256,7 +242,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         if (link is not null)
         {
             link.Learned(digest.Origin, digest.Applied);
-            if (!PeerLink.Covers(digest.Applied, mine.Applied)) link.Wake();
+            if (!StableFrontier.Covers(digest.Applied, mine.Applied)) link.Wake();
         }
         return mine;
     }
