@@ -128,11 +128,28 @@ public sealed class HandoffPlan
 
     /// <summary>
     /// The shards of the new view that must hear that this node finished handing off its old shard's keys (sorted
-    /// ordinal): every shard but its old one (whose replicas fence nothing of it), including its new shard when it
-    /// moved. Empty if it was in no shard before.
+    /// ordinal): every shard but the one it stays in, including its new shard when it moved, and its old shard when
+    /// it left it (newcomers there with no member that stayed fence it: see <see cref="FenceSources"/>). Empty if it
+    /// was in no shard before.
     /// </summary>
     public IReadOnlyList<string> AnnounceTo =>
-        OldShard is null ? [] : NewView.ShardNames.Where(s => !string.Equals(s, OldShard, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray();
+        OldShard is null ? [] : NewView.ShardNames.Where(s => ShardChanged || !string.Equals(s, OldShard, StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>
+    /// The other nodes of this node's new shard that were in that shard before this view and stay in it: they hold
+    /// its data. A node new to the shard has caught up once it holds what one of them holds; when there is none, the
+    /// shard's data (if the shard existed) comes by handoff from the members that left, and is fenced instead.
+    /// </summary>
+    public IReadOnlySet<int> EstablishedPeers
+    {
+        get
+        {
+            if (OldView is null || NewShard is null || !OldView.Shards.ContainsKey(NewShard)) return new HashSet<int>();
+            var before = OldView.NodesOf(NewShard).Select(n => n.Id).ToHashSet();
+            return NewView.NodesOf(NewShard).Select(n => n.Id).Where(id => id != NodeId && before.Contains(id)).ToHashSet();
+        }
+    }
 
     /// <summary>
     /// The old shards whose keys this node must not answer "absent" for until each of their nodes (in the old view)
@@ -145,9 +162,13 @@ public sealed class HandoffPlan
         {
             var sources = new SortedDictionary<string, IReadOnlySet<int>>(StringComparer.Ordinal);
             if (OldView is null) return sources;
+            // Its own new shard is fenced only when this node is new to it and no member stayed: then nobody can
+            // bring its keys by replication, and they come by handoff from the members that left.
+            var ownShardByHandoff = ShardChanged && NewShard is not null && OldView.Shards.ContainsKey(NewShard)
+                                    && EstablishedPeers.Count == 0;
             foreach (var shard in IncomingFromShards)
             {
-                if (string.Equals(shard, NewShard, StringComparison.Ordinal)) continue;
+                if (string.Equals(shard, NewShard, StringComparison.Ordinal) && !ownShardByHandoff) continue;
                 sources[shard] = OldView.NodesOf(shard).Select(n => n.Id).ToHashSet();
             }
             return sources;

@@ -85,6 +85,7 @@ public sealed class DataEndpoints(
             await forwarder.ForwardAsync(context, request.Membership, shard, request.Body);
             return;
         }
+        if (!await CaughtUpAsync(context, key, request.Dependencies)) return;
         var previous = store.Get(key);
         var stored = store.Write(key, request.Value, request.Dependencies, cluster.NodeId, replication.IsStable);
         var after = Prune(CausalRead.AfterObserving(request.Dependencies, key, stored));
@@ -104,6 +105,7 @@ public sealed class DataEndpoints(
             return;
         }
         var deps = request.Dependencies;
+        if (!await CaughtUpAsync(context, key, deps)) return;
         var previous = store.Get(key);
         // A session that saw the key exist may delete it even where its write has not arrived yet.
         if ((previous is null || previous.IsDeleted) && deps[key] is null && !fence.IsPending(key))
@@ -147,9 +149,23 @@ public sealed class DataEndpoints(
         });
     }
 
+    /// <summary>
+    /// A write at a replica new to its shard waits until it caught up: the session may have dropped a dependency on
+    /// a write every established replica holds, and a write made without it could lose the tie-break to a write it
+    /// follows (or a delete answer 404 for a key that exists). The wait is the short catch-up after a shard change.
+    /// </summary>
+    private async Task<bool> CaughtUpAsync(HttpContext context, string key, DependencySet deps)
+    {
+        if (replication.CaughtUp) return true;
+        var outcome = await waiter.WaitAsync(key, () => replication.CaughtUp ? null : JoinedJustNow, context.RequestAborted);
+        return await AnsweredWaitFailure(context, outcome, deps);
+    }
+
+    private const string JoinedJustNow = "state of the shard's other replicas (this replica just joined)";
+
     private string? MissingFor(string key, DependencySet deps, Membership membership)
     {
-        if (!replication.CaughtUp) return "state of the shard's other replicas (this replica just joined)";
+        if (!replication.CaughtUp) return JoinedJustNow;
         var local = store.Get(key);
         // Only a read that would answer 404 waits for the handoff: a version held here answers (the session's own dependencies are checked next).
         if (local is null && fence.IsPending(key)) return $"handoff of '{key}' from its previous shard";
@@ -159,7 +175,7 @@ public sealed class DataEndpoints(
 
     private string? MissingInShard(DependencySet deps, Membership membership)
     {
-        if (!replication.CaughtUp) return "state of the shard's other replicas (this replica just joined)";
+        if (!replication.CaughtUp) return JoinedJustNow;
         if (fence.AnyPending) return "handoff of keys from their previous shard";
         var miss = CausalRead.MissingInShard(deps, membership.Owns, store.Get);
         return miss is { } m ? $"write {m.Value.Clock} to '{m.Key}'" : null;

@@ -48,7 +48,7 @@ public sealed class ViewChanger(
                 fence.Begin(view.Epoch, old.Ring, plan.FenceSources);
             cluster.Install(view);
             _installed = plan;
-            if (plan.ShardChanged && plan.NewShard is not null) replication.ExpectCatchUp();
+            if (plan.ShardChanged && plan.NewShard is not null) replication.ExpectCatchUp(plan.EstablishedPeers);
             var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
             NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",
                 view.AllNodes.Count, view.ShardNames.Count, incoming);

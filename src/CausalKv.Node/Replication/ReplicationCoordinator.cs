@@ -30,6 +30,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _remoteLoop;
     private volatile bool _caughtUp = true;
+    private IReadOnlySet<int> _catchUpFrom = new HashSet<int>();
 
     private readonly HandoffFence _fence;
 
@@ -123,9 +124,13 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     }
 
     /// <summary>Called when this node joins a shard it holds no data for: reads wait until it caught up with a peer.</summary>
-    public void ExpectCatchUp()
+    public void ExpectCatchUp(IReadOnlySet<int> establishedPeers)
     {
-        lock (_gate) _caughtUp = _links.Count == 0;
+        lock (_gate)
+        {
+            _catchUpFrom = establishedPeers;
+            _caughtUp = establishedPeers.Count == 0;
+        }
     }
 
     private void OnLocalWrite()
@@ -138,7 +143,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
 
     internal void OnPeerFrontier(PeerLink link)
     {
-        if (!_caughtUp && _store.Covers(link.KnownApplied))
+        // Only a peer that held the shard before this view holds its data: another newcomer may lack it too.
+        if (!_caughtUp && _catchUpFrom.Contains(link.Peer.Id) && _store.Covers(link.KnownApplied))
         {
             _caughtUp = true;
             NodeLog.CaughtUp(_log, link.Peer.Id);

@@ -254,3 +254,49 @@ public sealed class HandoffPlanDispositionTests
         Assert.Equal([2, 3], joiner.FenceSources["s2"].Order());
     }
 }
+
+public sealed class HandoffPlanCatchUpTests
+{
+    private static ShardView View(long epoch, params (string Shard, int[] Ids)[] shards) =>
+        ShardView.Create(epoch, shards.ToDictionary(s => s.Shard,
+            s => (IReadOnlyList<ViewNode>)s.Ids.Select(id => new ViewNode($"127.0.0.1:{7000 + id}", id)).ToList()));
+
+    [Fact]
+    public void A_node_new_to_a_shard_catches_up_only_from_members_that_were_there_before()
+    {
+        // s0 is removed; its nodes 0 and 1 join s2, whose only established member is node 3.
+        var v1 = View(1, ("s0", [0, 1]), ("s2", [3]));
+        var v2 = View(2, ("s2", [3, 0, 1]));
+        Assert.Equal([3], HandoffPlan.Create(v1, v2, 0).EstablishedPeers);
+        Assert.Equal([3], HandoffPlan.Create(v1, v2, 1).EstablishedPeers);
+        // the established member keeps its own shard, which nobody needs to fence for it
+        Assert.DoesNotContain("s2", HandoffPlan.Create(v1, v2, 3).FenceSources.Keys);
+        Assert.DoesNotContain("s2", HandoffPlan.Create(v1, v2, 0).FenceSources.Keys);
+    }
+
+    [Fact]
+    public void When_every_member_of_a_shard_leaves_the_newcomers_fence_it_and_the_leavers_announce_to_it()
+    {
+        // s1's nodes 2 and 3 move to s0; nodes 4 and 5 take s1 over.
+        var v1 = View(1, ("s0", [0, 1]), ("s1", [2, 3]), ("s9", [4, 5]));
+        var v2 = View(2, ("s0", [0, 1, 2, 3]), ("s1", [4, 5]));
+        var newcomer = HandoffPlan.Create(v1, v2, 4);
+        Assert.Empty(newcomer.EstablishedPeers);
+        Assert.Equal(new HashSet<int> { 2, 3 }, newcomer.FenceSources["s1"]);
+        foreach (var leaver in new[] { 2, 3 })
+            Assert.Contains("s1", HandoffPlan.Create(v1, v2, leaver).AnnounceTo);
+        // a member that stays announces to every shard but its own
+        Assert.DoesNotContain("s0", HandoffPlan.Create(v1, v2, 0).AnnounceTo);
+    }
+
+    [Fact]
+    public void A_brand_new_shard_has_no_established_members_and_nothing_of_its_own_to_fence()
+    {
+        var v1 = View(1, ("s0", [0, 1]));
+        var v2 = View(2, ("s0", [0, 1]), ("s1", [2, 3]));
+        var plan = HandoffPlan.Create(v1, v2, 2);
+        Assert.Empty(plan.EstablishedPeers);
+        Assert.DoesNotContain("s1", plan.FenceSources.Keys);
+        Assert.Contains("s0", plan.FenceSources.Keys);
+    }
+}
