@@ -13,6 +13,7 @@ internal static class SimulationScenario
     public static Task RunAsync(Report report)
     {
         var operations = Setting("SIM_OPERATIONS", 300);
+        var prune = Environment.GetEnvironmentVariable("SIM_PRUNE") == "1";
         var seeds = Environment.GetEnvironmentVariable("SIM_SEED") is { } one
             ? [int.Parse(one, CultureInfo.InvariantCulture)]
             : RandomSeeds(Setting("SIM_SEEDS", 1000));
@@ -21,7 +22,7 @@ internal static class SimulationScenario
         long ops = 0, waits = 0, crashes = 0, views = 0;
         foreach (var seed in seeds)
         {
-            var result = Simulation.Run(seed, operations);
+            var result = Simulation.Run(seed, operations, prune);
             (ops, waits, crashes, views) = (ops + result.Operations, waits + result.Waits, crashes + result.Crashes, views + result.ViewChanges);
             if (result.Passed) continue;
             failed.Add(result);
@@ -33,6 +34,7 @@ internal static class SimulationScenario
         {
             ["seeds"] = seeds.Length,
             ["operations per seed"] = operations,
+            ["metadata pruned"] = prune,
             ["operations in all"] = ops,
             ["causal waits"] = waits,
             ["crashes"] = crashes,

@@ -58,7 +58,8 @@ internal sealed class SimulatedClient(
     {
         var node = Replica(key);
         var deps = _dependencies[session];
-        if (!node.Serves(key))
+        // A replica that has not caught up makes a write wait (DataEndpoints.CaughtUpAsync): the client gives up.
+        if (!node.Serves(key) || !node.CaughtUp)
         {
             Record(session, true, key, value, executed: false, completed: false, node);
             return;
@@ -69,11 +70,11 @@ internal sealed class SimulatedClient(
         if (stored is null)
         {
             // DELETE of a key that does not exist here: a 404, which tells the session what the replica holds.
-            if (answered) _dependencies[session] = previous is null ? deps : CausalRead.AfterObserving(deps, key, previous);
+            if (answered) _dependencies[session] = node.Prune(previous is null ? deps : CausalRead.AfterObserving(deps, key, previous));
             Record(session, false, key, null, executed: false, completed: answered, node);
             return;
         }
-        if (answered) _dependencies[session] = CausalRead.AfterObserving(deps, key, stored);
+        if (answered) _dependencies[session] = node.Prune(CausalRead.AfterObserving(deps, key, stored));
         Record(session, true, key, value, executed: true, completed: answered, node, stored, node.Store.Origin);
     }
 
@@ -90,7 +91,7 @@ internal sealed class SimulatedClient(
         if (!node.TryRead(key, deps, out var version, out var missing))
         {
             Waits++;
-            Retry(session, key, attempt, $"node {node.Id} waits for {missing!.Clock} of '{key}'");
+            Retry(session, key, attempt, $"node {node.Id} waits for {missing}");
             return;
         }
         _busy[session] = false;
@@ -99,7 +100,7 @@ internal sealed class SimulatedClient(
             trace.Add(network.Now, $"session {session} GET {key} at node {node.Id}: answer lost");
             return;
         }
-        if (version is not null) _dependencies[session] = CausalRead.AfterObserving(deps, key, version);
+        _dependencies[session] = node.Prune(version is null ? deps : CausalRead.AfterObserving(deps, key, version));
         Record(session, false, key, version?.Value, executed: false, completed: true, node);
     }
 

@@ -13,7 +13,7 @@ namespace CausalKv.Tests.Simulation;
 /// exchanges frontiers, and a view change hands every key that left the shard to a replica of its new shard,
 /// forgetting it only once acknowledged. A crash drops everything in memory; a restart recovers the store from its log.
 /// </summary>
-internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwork network, SimulationTrace trace, SimulatedClock clock)
+internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwork network, SimulationTrace trace, SimulatedClock clock, bool prunesMetadata)
 {
     public SimulatedClock Clock => clock;
 
@@ -21,12 +21,26 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     public const int BatchEntries = 6;
     public const long RequestTimeout = 150;
     public const long GossipInterval = 60;
+    /// <summary>How often a node asks a replica of every other shard for its frontier (the node: every second, four gossip intervals).</summary>
+    public const long FrontierPollInterval = 240;
+    /// <summary>How long a handoff that must arrive is retried before its keys wait for the next attempt.</summary>
+    public const long HandoffDeadline = 2000;
+    public const long HandoffRetryDelay = 50;
 
     private readonly Dictionary<int, PeerState> _links = [];
-    private readonly Dictionary<long, (string Shard, List<KeyValuePair<string, StoredVersion>> Sent)> _handoffs = [];
-    private readonly HashSet<string> _handingOff = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HandoffJob> _handoffs = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, string> _frontierQueries = [];
+    private readonly Dictionary<string, IReadOnlyDictionary<long, long>> _remote = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, long> _foreign = [];
+    private readonly List<(long Origin, long Seq, Dictionary<long, long> SourceStable)> _imports = [];
+    private IReadOnlyDictionary<long, long> _effective = new Dictionary<long, long>();
+    private HandoffFenceState _fence = HandoffFenceState.None;
+    private bool _caughtUp = true;
+    private IReadOnlySet<int> _catchUpFrom = new HashSet<int>();
+    private HandoffPlan? _installed;
     private long _highestEpochSeen;
     private int _generation;
+    private int _rotation;
 
     public int Id { get; } = id;
 
@@ -42,6 +56,39 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
 
     /// <summary>Handoffs sent and not yet acknowledged (or timed out).</summary>
     public int HandoffsInFlight => _handoffs.Count;
+
+    /// <summary>False while this replica, new to its shard, has not covered any peer's frontier (ReplicationCoordinator.CaughtUp).</summary>
+    public bool CaughtUp => _caughtUp;
+
+    /// <summary>
+    /// One handoff to one shard in progress (Handoff.HandOffToShardAsync): chunks of keys sent to every replica of
+    /// the shard at once; a chunk is done when every replica answered or the request timed out, and succeeds when at
+    /// least one acknowledged; the acknowledged imports join what the "done" requires.
+    /// </summary>
+    private sealed class HandoffJob(string shard, List<string> keys, string fromShard, long epoch, List<ViewNode> replicas,
+        Dictionary<long, long> sourceStable, Dictionary<long, long> requires, bool complete, long started)
+    {
+        public string Shard { get; } = shard;
+        public List<string> Keys { get; } = keys;
+        public string FromShard { get; } = fromShard;
+        public long Epoch { get; } = epoch;
+        public List<ViewNode> Replicas { get; } = replicas;
+        public Dictionary<long, long> SourceStable { get; } = sourceStable;
+        public Dictionary<long, long> Requires { get; } = requires;
+        public bool Complete { get; } = complete;
+        public bool MustArrive { get; } = keys.Count > 0 || requires.Count > 0;
+        public long Started { get; } = started;
+        public int Next { get; set; }
+        public int Moved { get; set; }
+        public long Request { get; set; }
+        public List<KeyValuePair<string, StoredVersion>> Sent { get; set; } = [];
+        public HandoffMessage? Message { get; set; }
+        public HashSet<int> Outstanding { get; } = [];
+        public List<HandoffAck> Acks { get; } = [];
+    }
+
+    /// <summary>A question to a replica of another shard for its shard's frontier (POST /internal/frontier).</summary>
+    internal sealed record FrontierQuery(int From);
 
     private sealed class PeerState(ViewNode peer)
     {
@@ -59,9 +106,11 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         Store = new ReplicaStore(clock, new WriteAheadLog(dataDirectory));
         var origin = Store.StartIncarnation(Id);
         _generation++;
+        Store.LocalWrite += OnLocalWrite;
         trace.Add(network.Now, $"node {Id} starts: {Store.Recovered} keys recovered, origin {Describe(origin)}");
         var generation = _generation;
         network.After(Id % (int)GossipInterval + 1, () => Tick(generation));
+        network.After(Id * 7 % (int)FrontierPollInterval + 1, () => PollRemoteFrontiers(generation));
         if (view is not null) InstallView(view);
     }
 
@@ -76,7 +125,14 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         Ring = null;
         _links.Clear();
         _handoffs.Clear();
-        _handingOff.Clear();
+        _frontierQueries.Clear();
+        _remote.Clear();
+        _foreign.Clear();
+        _imports.Clear();
+        _effective = new Dictionary<long, long>();
+        _fence = HandoffFenceState.None;
+        _caughtUp = true;
+        _installed = null;
         _highestEpochSeen = 0;
         _generation++;
     }
@@ -94,91 +150,271 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         if (decision.Verdict == ViewEpochVerdict.Stale) return;
         if (decision.Verdict == ViewEpochVerdict.Retry)
         {
-            HandOffStrayKeys();
+            // The same view again: finish any handoff still owed, announcing it again.
+            HandOff(_installed is { } p && p.NewView.Epoch == View!.Epoch ? p : HandoffPlan.Unchanged(View!, Id), announce: true);
             return;
         }
         var view = decision.View;
         var plan = HandoffPlan.Create(View, view, Id);
         if (plan.ShardChanged && plan.NewShard is not null) Store.StartIncarnation(Id);
+        if (Ring is not null) _fence = _fence.Begin(view.Epoch, Ring, plan.FenceSources);
         View = view;
         Ring = plan.NewRing;
+        _installed = plan;
         _highestEpochSeen = Math.Max(_highestEpochSeen, view.Epoch);
-        trace.Add(network.Now, $"node {Id} installs epoch {view.Epoch}: {plan.OldShard ?? "-"} -> {plan.NewShard ?? "-"}, origin {Describe(Store.Origin)}");
         var wanted = plan.NewShard is null ? [] : view.NodesOf(plan.NewShard).Where(n => n.Id != Id).ToList();
         foreach (var gone in _links.Keys.Where(p => wanted.All(w => w.Id != p)).ToList()) _links.Remove(gone);
         foreach (var peer in wanted)
             if (!_links.TryGetValue(peer.Id, out var link) || link.Peer != peer) _links[peer.Id] = new PeerState(peer);
-        HandOffStrayKeys(plan.NewOwnerShardOf);
+        RecomputeStable();
+        if (plan.ShardChanged && plan.NewShard is not null)
+        {
+            _catchUpFrom = plan.EstablishedPeers;
+            _caughtUp = _catchUpFrom.Count == 0;
+        }
+        trace.Add(network.Now, $"node {Id} installs epoch {view.Epoch}: {plan.OldShard ?? "-"} -> {plan.NewShard ?? "-"}, origin {Describe(Store.Origin)}" +
+            (_fence.AnyPending ? $", fenced from [{string.Join(",", _fence.PendingShards)}]" : "") + (_caughtUp ? "" : ", catching up"));
+        HandOff(plan, announce: true);
         WakeAll();
     }
 
-    /// <summary>The shard that owns <paramref name="key"/> now, when it is not this node's (StrayKeySweeper's test).</summary>
-    private string? StrayOwner(string key)
-    {
-        var owner = Ring!.ShardFor(key);
-        return owner == Shard ? null : owner;
-    }
+    // ---- handoff (Handoff, InternalApi /internal/handoff, StrayKeySweeper) ----
 
-    // ---- handoff (Handoff, InternalApi /internal/handoff) ----
-
-    private void HandOffStrayKeys(Func<string, string?>? newOwner = null)
+    /// <summary>
+    /// Handoff.HandOffStrayKeysAsync: keys the plan hands off go to their new shard; after a view change keys this
+    /// node adopts (it moved into the shard that owns them) are imported as its own writes, and every shard of
+    /// <see cref="HandoffPlan.AnnounceTo"/> hears "done" with the writes the keys became. A shard with a handoff
+    /// still in progress is left to it, unless this one announces (a view change replaces the handoff in progress).
+    /// </summary>
+    private void HandOff(HandoffPlan plan, bool announce)
     {
-        if (Store is null || View is null) return;
-        newOwner ??= StrayOwner;
+        if (Store is null) return;
+        var epoch = plan.NewView.Epoch;
+        var fromShard = plan.OldShard ?? plan.NewShard ?? "";
         var byShard = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var key in Store.All.Select(kv => kv.Key).Order(StringComparer.Ordinal))
+        var adopted = new List<KeyValuePair<string, StoredVersion>>();
+        foreach (var (key, version) in Store.All.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            if (newOwner(key) is not { } owner) continue;
-            if (!byShard.TryGetValue(owner, out var list)) byShard[owner] = list = [];
+            var disposition = plan.DispositionOf(key);
+            if (disposition.Move == KeyMove.Adopt && announce) adopted.Add(new(key, version));
+            if (disposition.Move != KeyMove.HandOff) continue;
+            if (!byShard.TryGetValue(disposition.TargetShard!, out var list)) byShard[disposition.TargetShard!] = list = [];
             list.Add(key);
         }
-        foreach (var (shard, keys) in byShard)
+        var sourceStable = new Dictionary<long, long>(_effective);
+        var adoptedAs = new Dictionary<long, long>();
+        if (adopted.Count > 0)
         {
-            if (_handingOff.Contains(shard)) continue;
-            var replicas = View.NodesOf(shard).Where(n => n.Id != Id).ToList();
+            var (origin, last) = Store.Import(adopted);
+            RecordImport(origin, last, sourceStable);
+            adoptedAs[origin] = last;
+            trace.Add(network.Now, $"node {Id} adopts [{string.Join(",", adopted.Select(kv => kv.Key))}] as {Describe(origin)}:{last}");
+        }
+        var announcing = announce && plan.OldShard is not null;
+        var targets = announcing ? plan.AnnounceTo.Union(byShard.Keys).Order(StringComparer.Ordinal).ToList() : byShard.Keys.ToList();
+        if (announcing) _fence = _fence.Report(epoch, new HandoffReport(fromShard, Id, adoptedAs));
+        foreach (var shard in targets)
+        {
+            if (!announcing && _handoffs.ContainsKey(shard)) continue;
+            var replicas = plan.NewView.NodesOf(shard).Where(n => n.Id != Id).ToList();
             if (replicas.Count == 0) continue;
-            var sent = new List<KeyValuePair<string, StoredVersion>>();
-            foreach (var k in keys.Take(BatchEntries))
-                if (Store.Get(k) is { } v) sent.Add(new(k, v));
-            var message = new HandoffMessage
-            {
-                From = Id,
-                FromShard = Shard ?? "",
-                Epoch = View.Epoch,
-                Versions = sent.Select(kv => WireVersion.From(kv.Key, kv.Value)).ToList(),
-                Complete = sent.Count == keys.Count,
-            };
-            var request = network.NextRequestId();
-            _handoffs[request] = (shard, sent);
-            _handingOff.Add(shard);
-            trace.Add(network.Now, $"node {Id} hands off [{string.Join(",", sent.Select(kv => kv.Key))}] to shard {shard} #{request}");
-            foreach (var r in replicas) network.Send(new SimulatedMessage(Id, r.Id, request, message));
-            var generation = _generation;
-            network.After(RequestTimeout, () =>
-            {
-                if (generation != _generation || !_handoffs.Remove(request)) return;
-                _handingOff.Remove(shard);
-            });
+            var job = new HandoffJob(shard, byShard.GetValueOrDefault(shard) ?? [], fromShard, epoch, replicas, sourceStable,
+                shard == plan.NewShard ? new Dictionary<long, long>(adoptedAs) : [], announcing, network.Now);
+            _handoffs[shard] = job;
+            SendChunk(job);
         }
     }
 
+    private void SendChunk(HandoffJob job)
+    {
+        var store = Store!;
+        var sent = new List<KeyValuePair<string, StoredVersion>>();
+        while (job.Next < job.Keys.Count && sent.Count < BatchEntries)
+        {
+            var k = job.Keys[job.Next++];
+            if (store.Get(k) is { } v) sent.Add(new(k, v));
+        }
+        var message = new HandoffMessage
+        {
+            From = Id,
+            FromShard = job.FromShard,
+            Epoch = job.Epoch,
+            Versions = sent.Select(kv => WireVersion.From(kv.Key, kv.Value)).ToList(),
+            Complete = job.Complete && job.Next >= job.Keys.Count,
+            SourceStable = job.SourceStable,
+            Requires = job.Requires.Count == 0 ? null : new Dictionary<long, long>(job.Requires),
+        };
+        job.Sent = sent;
+        job.Message = message;
+        Attempt(job);
+    }
+
+    private void Attempt(HandoffJob job)
+    {
+        var message = job.Message!;
+        var request = network.NextRequestId();
+        job.Request = request;
+        job.Outstanding.Clear();
+        job.Acks.Clear();
+        foreach (var r in job.Replicas) job.Outstanding.Add(r.Id);
+        trace.Add(network.Now, $"node {Id} hands off [{string.Join(",", job.Sent.Select(kv => kv.Key))}] to shard {job.Shard}" +
+            (message.Complete ? " (done)" : "") + $" #{request}");
+        foreach (var r in job.Replicas) network.Send(new SimulatedMessage(Id, r.Id, request, message));
+        var generation = _generation;
+        network.After(RequestTimeout * 2, () =>
+        {
+            if (generation != _generation || !_handoffs.TryGetValue(job.Shard, out var current) || current != job || job.Request != request) return;
+            ChunkAnswered(job);
+        });
+    }
+
+    /// <summary>Every replica answered or the chunk timed out: on to the next chunk, retry, or give up.</summary>
+    private void ChunkAnswered(HandoffJob job)
+    {
+        job.Request = 0;
+        if (job.Acks.Count == 0)
+        {
+            if (!job.MustArrive || network.Now - job.Started > HandoffDeadline)
+            {
+                _handoffs.Remove(job.Shard);
+                if (job.MustArrive) trace.Add(network.Now, $"node {Id} gives up its handoff to shard {job.Shard}: keys stay here");
+                return;
+            }
+            var generation = _generation;
+            network.After(HandoffRetryDelay, () =>
+            {
+                if (generation != _generation || !_handoffs.TryGetValue(job.Shard, out var current) || current != job) return;
+                Attempt(job);
+            });
+            return;
+        }
+        foreach (var ack in job.Acks)
+            if (ack.Imported > 0) StableFrontier.JoinInto(job.Requires, new Dictionary<long, long> { [ack.Origin] = ack.Last });
+        var removed = Store!.RemoveIfUnchanged(job.Sent);
+        job.Moved += job.Sent.Count;
+        trace.Add(network.Now, $"node {Id} handoff to shard {job.Shard} acknowledged by [{string.Join(",", job.Acks.Select(a => a.Node))}]: {removed} of {job.Sent.Count} keys removed");
+        if (job.Next < job.Keys.Count) SendChunk(job);
+        else _handoffs.Remove(job.Shard);
+    }
+
+    /// <summary>POST /internal/handoff.</summary>
     private void OnHandoff(SimulatedMessage m, HandoffMessage message)
     {
         _highestEpochSeen = Math.Max(_highestEpochSeen, message.Epoch);
         var versions = message.Versions.Select(v => new KeyValuePair<string, StoredVersion>(v.K, v.ToStored())).ToList();
-        Store!.Import(versions);
-        trace.Add(network.Now, $"node {Id} imports [{string.Join(",", versions.Select(kv => kv.Key))}] from node {m.From} #{m.Request}");
-        Reply(m, new HandoffAck { Node = Id, Epoch = View?.Epoch ?? 0, Imported = versions.Count });
-        if (versions.Count > 0) WakeAll();
+        var (origin, last) = versions.Count > 0 ? Store!.Import(versions) : (0, 0);
+        if (versions.Count > 0) RecordImport(origin, last, message.SourceStable);
+        if (message.Complete)
+        {
+            var requires = new Dictionary<long, long>(message.Requires ?? []);
+            if (versions.Count > 0) StableFrontier.JoinInto(requires, new Dictionary<long, long> { [origin] = last });
+            _fence = _fence.Report(message.Epoch, new HandoffReport(message.FromShard, message.From, requires));
+        }
+        if (versions.Count > 0 || message.Complete)
+            trace.Add(network.Now, $"node {Id} imports [{string.Join(",", versions.Select(kv => kv.Key))}] from node {m.From} #{m.Request}" +
+                (versions.Count > 0 ? $" as {Describe(origin)}:{last}" : "") + (message.Complete ? $", {message.FromShard} done" : ""));
+        Reply(m, new HandoffAck { Node = Id, Epoch = View?.Epoch ?? 0, Imported = versions.Count, Origin = origin, Last = last });
     }
 
-    private void OnHandoffAck(SimulatedMessage m)
+    private void OnHandoffAck(SimulatedMessage m, HandoffAck ack)
     {
-        if (!_handoffs.Remove(m.Request, out var handoff)) return;
-        _handingOff.Remove(handoff.Shard);
-        var removed = Store!.RemoveIfUnchanged(handoff.Sent);
-        trace.Add(network.Now, $"node {Id} handoff #{m.Request} acknowledged by node {m.From}: {removed} of {handoff.Sent.Count} keys removed");
-        HandOffStrayKeys();
+        var job = _handoffs.Values.FirstOrDefault(j => j.Request == m.Request);
+        if (job is null || !job.Outstanding.Remove(m.From)) return;
+        job.Acks.Add(ack);
+        if (job.Outstanding.Count > 0) return;
+        ChunkAnswered(job);
+    }
+
+    // ---- the stable frontier (ReplicationCoordinator) ----
+
+    /// <summary>ReplicationCoordinator.RecordImport.</summary>
+    private void RecordImport(long origin, long seq, Dictionary<long, long>? sourceStable)
+    {
+        if (sourceStable is null || sourceStable.Count == 0) return;
+        _imports.Add((origin, seq, sourceStable));
+        RecomputeStable();
+    }
+
+    /// <summary>ReplicationCoordinator.RecomputeStable: the pointwise minimum of the replicas' frontiers, plus completed handoffs.</summary>
+    private void RecomputeStable()
+    {
+        var frontiers = new List<IReadOnlyDictionary<long, long>> { Store!.AppliedSnapshot() };
+        frontiers.AddRange(_links.Values.OrderBy(l => l.Peer.Id).Select(l => l.KnownApplied));
+        var stable = StableFrontier.Minimum(frontiers);
+        _imports.RemoveAll(i =>
+        {
+            if (stable.GetValueOrDefault(i.Origin) < i.Seq) return false;
+            StableFrontier.JoinInto(_foreign, i.SourceStable);
+            return true;
+        });
+        var effective = new Dictionary<long, long>(stable);
+        StableFrontier.JoinInto(effective, _foreign);
+        _effective = effective;
+        Store.TrimLogs(stable);
+    }
+
+    private void LearnForeign(IReadOnlyDictionary<long, long>? foreign)
+    {
+        if (foreign is null || foreign.Count == 0 || Covers(_foreign, foreign)) return;
+        StableFrontier.JoinInto(_foreign, foreign);
+        RecomputeStable();
+    }
+
+    /// <summary>ReplicationCoordinator.OnPeerDigest: completed handoffs and fence reports heard in gossip.</summary>
+    private void OnPeerDigest(GossipDigest digest)
+    {
+        LearnForeign(digest.Foreign);
+        foreach (var report in digest.HandoffReports ?? []) _fence = _fence.Report(digest.FenceEpoch, report.ToReport());
+    }
+
+    /// <summary>ReplicationCoordinator.IsStable: judged by the frontier of the shard that owns the key under this node's view.</summary>
+    public bool IsStable(string key, Dependency dependency)
+    {
+        if (Ring is null || View is null) return false;
+        var shard = Ring.ShardFor(key);
+        if (shard == Shard) return dependency.Clock.IsCoveredBy(_effective);
+        return _remote.TryGetValue(shard, out var frontier) && dependency.Clock.IsCoveredBy(frontier);
+    }
+
+    /// <summary>ReplicationCoordinator.PollRemoteFrontiersAsync: ask one replica of every other shard, in rotation.</summary>
+    private void PollRemoteFrontiers(int generation)
+    {
+        if (generation != _generation || Store is null) return;
+        network.After(FrontierPollInterval, () => PollRemoteFrontiers(generation));
+        if (View is null) return;
+        foreach (var stale in _remote.Keys.Where(k => !View.Shards.ContainsKey(k) || k == Shard).ToList()) _remote.Remove(stale);
+        _rotation++;
+        foreach (var shard in View.ShardNames.Where(s => s != Shard).Order(StringComparer.Ordinal))
+        {
+            var replicas = View.NodesOf(shard);
+            var target = replicas[_rotation % replicas.Count];
+            var request = network.NextRequestId();
+            _frontierQueries[request] = shard;
+            network.Send(new SimulatedMessage(Id, target.Id, request, new FrontierQuery(Id)));
+            network.After(RequestTimeout, () => { if (generation == _generation) _frontierQueries.Remove(request); });
+        }
+    }
+
+    /// <summary>ReplicationCoordinator.Frontier.</summary>
+    private ShardFrontier Frontier() => new()
+    {
+        Shard = Shard,
+        Epoch = View?.Epoch ?? 0,
+        Stable = new Dictionary<long, long>(_effective),
+    };
+
+    private void OnLocalWrite()
+    {
+        if (_links.Count == 0) RecomputeStable();
+        else WakeAll();
+    }
+
+    /// <summary>HandoffFence.IsPending: fenced, and not lifted by the writes this replica now holds.</summary>
+    private bool FencePending(string key)
+    {
+        if (!_fence.IsPending(key)) return false;
+        if (_fence.AwaitsWrites) _fence = _fence.Lift(Store!.AppliedSnapshot());
+        return _fence.IsPending(key);
     }
 
     // ---- replication and gossip (PeerLink, ReplicationCoordinator) ----
@@ -188,7 +424,9 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         if (generation != _generation || Store is null) return;
         foreach (var link in _links.Values.OrderBy(l => l.Peer.Id))
             network.Send(new SimulatedMessage(Id, link.Peer.Id, network.NextRequestId(), Digest()));
-        if (View is not null && _highestEpochSeen <= View.Epoch) HandOffStrayKeys();
+        // StrayKeySweeper: keys this node holds but does not own go to their shard, without a "done" (a node whose view is behind waits).
+        if (View is not null && _highestEpochSeen <= View.Epoch && Store.All.Any(kv => Ring!.ShardFor(kv.Key) != Shard))
+            HandOff(HandoffPlan.Unchanged(View, Id), announce: false);
         network.After(GossipInterval, () => Tick(generation));
     }
 
@@ -198,6 +436,9 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         Epoch = View?.Epoch ?? 0,
         Origin = Store!.Origin,
         Applied = Store.AppliedSnapshot(),
+        Foreign = _foreign.Count == 0 ? null : new Dictionary<long, long>(_foreign),
+        FenceEpoch = _fence.Epoch,
+        HandoffReports = _fence.Reports.Count == 0 ? null : _fence.Reports.Select(WireHandoffReport.From).ToList(),
     };
 
     private void WakeAll()
@@ -219,9 +460,13 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             StableFrontier.JoinInto(joined, peerApplied);
             link.KnownApplied = joined;
         }
-        var frontiers = new List<IReadOnlyDictionary<long, long>> { Store!.AppliedSnapshot() };
-        frontiers.AddRange(_links.Values.Select(l => l.KnownApplied));
-        Store.TrimLogs(StableFrontier.Minimum(frontiers));
+        // ReplicationCoordinator.OnPeerFrontier: a replica new to its shard has caught up once it covers a peer.
+        if (!_caughtUp && _catchUpFrom.Contains(link.Peer.Id) && Store!.Covers(link.KnownApplied))
+        {
+            _caughtUp = true;
+            trace.Add(network.Now, $"node {Id} caught up with node {link.Peer.Id}");
+        }
+        RecomputeStable();
     }
 
     private void Push(PeerState link)
@@ -283,6 +528,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
                 {
                     _highestEpochSeen = Math.Max(_highestEpochSeen, digest.Epoch);
                     var mine = Digest();
+                    OnPeerDigest(digest);
                     if (_links.TryGetValue(digest.From, out var link))
                     {
                         Learned(link, digest.Origin, digest.Applied);
@@ -295,6 +541,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
                 if (_links.TryGetValue(m.From, out var asked))
                 {
                     Learned(asked, theirs.Origin, theirs.Applied);
+                    OnPeerDigest(theirs);
                     Push(asked);
                 }
                 break;
@@ -306,6 +553,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
                     if (result.ChangedKeys > 0 || batch.SnapshotApplied is not null)
                         trace.Add(network.Now, $"node {Id} applies from node {batch.From}: {result.ChangedKeys} keys changed, {result.Gaps} gaps" +
                             (batch.SnapshotApplied is not null ? ", snapshot end" : ""));
+                    if (_links.ContainsKey(batch.From)) RecomputeStable();
                     Reply(m, new ReplicationAck { Origin = Store.Origin, Applied = result.Applied });
                     break;
                 }
@@ -321,8 +569,14 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             case HandoffMessage handoff:
                 OnHandoff(m, handoff);
                 break;
-            case HandoffAck:
-                OnHandoffAck(m);
+            case HandoffAck handoffAck:
+                OnHandoffAck(m, handoffAck);
+                break;
+            case FrontierQuery:
+                Reply(m, Frontier());
+                break;
+            case ShardFrontier frontier:
+                if (_frontierQueries.Remove(m.Request, out var queried) && frontier.Shard == queried) _remote[queried] = frontier.Stable;
                 break;
         }
     }
@@ -343,23 +597,31 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     public bool Serves(string key) => Store is not null && Ring is not null && Shard is not null && Ring.ShardFor(key) == Shard;
 
     /// <summary>
-    /// A read: null while the session depends on a write to the key this replica lacks and that could change the
-    /// answer (<see cref="CausalRead.Missing"/>), else the version to answer with (null: the key does not exist).
+    /// A read (DataEndpoints.MissingFor): false while this replica may not answer yet, with what it waits for: to have
+    /// caught up with a peer (new to its shard), the handoff of the key (it would answer 404), or a write to the key the
+    /// session depends on that could change the answer (<see cref="CausalRead.Missing"/>). Else the version to answer
+    /// with (null: the key does not exist).
     /// </summary>
-    public bool TryRead(string key, DependencySet session, out StoredVersion? version, out Dependency? missing)
+    public bool TryRead(string key, DependencySet session, out StoredVersion? version, out string? missing)
     {
         version = Store!.Get(key);
-        missing = CausalRead.Missing(key, session, version);
+        missing = null;
+        if (!_caughtUp) missing = "the state of its shard's other replicas (it just joined)";
+        else if (version is null && FencePending(key)) missing = $"the handoff of '{key}' from its previous shard";
+        else if (CausalRead.Missing(key, session, version) is { } dep) missing = $"{dep.Clock} of '{key}'";
         return missing is null;
     }
+
+    /// <summary>The metadata an answer carries: every dependency all replicas of its key's shard hold is dropped (DataEndpoints.Prune).</summary>
+    public DependencySet Prune(DependencySet deps) => prunesMetadata ? deps.Prune(IsStable) : deps;
 
     /// <summary>A PUT (or DELETE with a null value); null when a delete finds nothing to delete (a 404).</summary>
     public StoredVersion? Write(string key, string? value, DependencySet session)
     {
         var store = Store!;
         var previous = store.Get(key);
-        if (value is null && (previous is null || previous.IsDeleted) && session[key] is null) return null;
-        var stored = store.Write(key, value, session, Id);
+        if (value is null && (previous is null || previous.IsDeleted) && session[key] is null && !FencePending(key)) return null;
+        var stored = store.Write(key, value, session, Id, prunesMetadata ? IsStable : null);
         WakeAll();
         return stored;
     }

@@ -40,7 +40,8 @@ internal sealed class Simulation : IDisposable
     private readonly double _crashRate;
     private readonly double _viewChangeRate;
 
-    public Simulation(int seed)
+    /// <param name="pruneMetadata">answers drop dependencies every replica holds, as the node does (sessions otherwise carry them all)</param>
+    public Simulation(int seed, bool pruneMetadata = false)
     {
         _seed = seed;
         _random = new Random(seed);
@@ -59,7 +60,7 @@ internal sealed class Simulation : IDisposable
         for (var i = 0; i < NodeCount; i++)
         {
             var skew = _random.Next(-30, 31);
-            _nodes.Add(new SimulatedNode(i, Path.Combine(_root, $"node{i}"), _network, _trace, new SimulatedClock(() => _network.Now, skew)));
+            _nodes.Add(new SimulatedNode(i, Path.Combine(_root, $"node{i}"), _network, _trace, new SimulatedClock(() => _network.Now, skew), pruneMetadata));
         }
         _network.IsUp = id => _nodes[id].IsUp;
         _network.Deliver = m => _nodes[m.To].Receive(m);
@@ -77,9 +78,9 @@ internal sealed class Simulation : IDisposable
 
     private static ViewNode Node(int id) => new($"node{id}:8080", id);
 
-    public static SimulationResult Run(int seed, int operations)
+    public static SimulationResult Run(int seed, int operations, bool pruneMetadata = false)
     {
-        using var simulation = new Simulation(seed);
+        using var simulation = new Simulation(seed, pruneMetadata);
         return simulation.Run(operations);
     }
 
