@@ -31,8 +31,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     private readonly Dictionary<string, HandoffJob> _handoffs = new(StringComparer.Ordinal);
     private readonly Dictionary<long, string> _frontierQueries = [];
     private readonly Dictionary<string, IReadOnlyDictionary<long, long>> _remote = new(StringComparer.Ordinal);
-    private readonly Dictionary<long, long> _foreign = [];
-    private readonly List<(long Origin, long Seq, Dictionary<long, long> SourceStable)> _imports = [];
+    private ShardStability _stability = new();
     private IReadOnlyDictionary<long, long> _effective = new Dictionary<long, long>();
     private HandoffFenceState _fence = HandoffFenceState.None;
     private bool _caughtUp = true;
@@ -127,8 +126,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         _handoffs.Clear();
         _frontierQueries.Clear();
         _remote.Clear();
-        _foreign.Clear();
-        _imports.Clear();
+        _stability = new ShardStability();
         _effective = new Dictionary<long, long>();
         _fence = HandoffFenceState.None;
         _caughtUp = true;
@@ -331,33 +329,23 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     private void RecordImport(long origin, long seq, Dictionary<long, long>? sourceStable)
     {
         if (sourceStable is null || sourceStable.Count == 0) return;
-        _imports.Add((origin, seq, sourceStable));
+        _stability.RecordImport(origin, seq, sourceStable);
         RecomputeStable();
     }
 
-    /// <summary>ReplicationCoordinator.RecomputeStable: the pointwise minimum of the replicas' frontiers, plus completed handoffs.</summary>
+    /// <summary>ReplicationCoordinator.RecomputeStable: the core's <see cref="ShardStability"/> fed with the replicas' frontiers.</summary>
     private void RecomputeStable()
     {
         var frontiers = new List<IReadOnlyDictionary<long, long>> { Store!.AppliedSnapshot() };
         frontiers.AddRange(_links.Values.OrderBy(l => l.Peer.Id).Select(l => l.KnownApplied));
-        var stable = StableFrontier.Minimum(frontiers);
-        _imports.RemoveAll(i =>
-        {
-            if (stable.GetValueOrDefault(i.Origin) < i.Seq) return false;
-            StableFrontier.JoinInto(_foreign, i.SourceStable);
-            return true;
-        });
-        var effective = new Dictionary<long, long>(stable);
-        StableFrontier.JoinInto(effective, _foreign);
-        _effective = effective;
-        Store.TrimLogs(stable);
+        _stability.Recompute(frontiers);
+        _effective = _stability.Effective;
+        Store.TrimLogs(_stability.Stable);
     }
 
     private void LearnForeign(IReadOnlyDictionary<long, long>? foreign)
     {
-        if (foreign is null || foreign.Count == 0 || Covers(_foreign, foreign)) return;
-        StableFrontier.JoinInto(_foreign, foreign);
-        RecomputeStable();
+        if (_stability.LearnForeign(foreign)) RecomputeStable();
     }
 
     /// <summary>ReplicationCoordinator.OnPeerDigest: completed handoffs and fence reports heard in gossip.</summary>
@@ -436,7 +424,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         Epoch = View?.Epoch ?? 0,
         Origin = Store!.Origin,
         Applied = Store.AppliedSnapshot(),
-        Foreign = _foreign.Count == 0 ? null : new Dictionary<long, long>(_foreign),
+        Foreign = _stability.ForeignSnapshot(),
         FenceEpoch = _fence.Epoch,
         HandoffReports = _fence.Reports.Count == 0 ? null : _fence.Reports.Select(WireHandoffReport.From).ToList(),
     };
@@ -532,7 +520,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
                     if (_links.TryGetValue(digest.From, out var link))
                     {
                         Learned(link, digest.Origin, digest.Applied);
-                        if (!Covers(digest.Applied, mine.Applied)) Push(link);
+                        if (!StableFrontier.Covers(digest.Applied, mine.Applied)) Push(link);
                     }
                     Reply(m, mine);
                     break;
@@ -583,13 +571,6 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
 
     private void Reply(SimulatedMessage request, object body) =>
         network.Send(new SimulatedMessage(Id, request.From, request.Request, body) { IsReply = true });
-
-    private static bool Covers(IReadOnlyDictionary<long, long> a, IReadOnlyDictionary<long, long> b)
-    {
-        foreach (var (o, s) in b)
-            if (a.GetValueOrDefault(o) < s) return false;
-        return true;
-    }
 
     // ---- the data API (DataEndpoints) ----
 
