@@ -153,8 +153,8 @@ public sealed class HandoffPlan
 
     /// <summary>
     /// The old shards whose keys this node must not answer "absent" for until each of their nodes (in the old view)
-    /// reported its handoff: <see cref="IncomingFromShards"/> except its own shard when it stays in it (those keys
-    /// are here already, or come by replication).
+    /// reported its handoff: <see cref="IncomingFromShards"/> except its own new shard, whose keys are here already or
+    /// come by replication from its <see cref="EstablishedPeers"/>, unless it has none (then they come by handoff).
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlySet<int>> FenceSources
     {
