@@ -6,7 +6,8 @@ namespace CausalKv.Bench;
 
 /// <summary>
 /// A soak of the deterministic simulation: SIM_SEEDS random seeds (default 1000) of SIM_OPERATIONS operations
-/// (default 300) each, every failing seed printed with its report so that <c>SIM_SEED=seed</c> replays it exactly.
+/// (default 300) each, every failing seed printed with its report so that <c>SIM_SEED=seed</c> replays it exactly;
+/// SIM_TRACE sets how many of the run's last trace lines a report prints (default 80).
 /// </summary>
 internal static class SimulationScenario
 {
@@ -14,6 +15,7 @@ internal static class SimulationScenario
     {
         var operations = Setting("SIM_OPERATIONS", 300);
         var prune = Environment.GetEnvironmentVariable("SIM_PRUNE") == "1";
+        var traceLines = Setting("SIM_TRACE", 80);
         var seeds = Environment.GetEnvironmentVariable("SIM_SEED") is { } one
             ? [int.Parse(one, CultureInfo.InvariantCulture)]
             : RandomSeeds(Setting("SIM_SEEDS", 1000));
@@ -22,7 +24,7 @@ internal static class SimulationScenario
         long ops = 0, waits = 0, crashes = 0, views = 0;
         foreach (var seed in seeds)
         {
-            var result = Simulation.Run(seed, operations, prune);
+            var result = Simulation.Run(seed, operations, prune, traceLines);
             (ops, waits, crashes, views) = (ops + result.Operations, waits + result.Waits, crashes + result.Crashes, views + result.ViewChanges);
             if (result.Passed) continue;
             failed.Add(result);

@@ -32,6 +32,7 @@ builder.Services.AddSingleton<NodeTelemetry>();
 builder.Services.AddSingleton<ClusterState>();
 builder.Services.AddSingleton(sp => new ReplicaStore(sp.GetRequiredService<TimeProvider>(),
     sp.GetRequiredService<IOptions<NodeOptions>>().Value.DataDirectory is { Length: > 0 } dir ? new WriteAheadLog(dir) : null));
+builder.Services.AddSingleton(sp => new MembershipFile(sp.GetRequiredService<IOptions<NodeOptions>>().Value.DataDirectory));
 builder.Services.AddSingleton<PeerClient>();
 builder.Services.AddSingleton<IPeerTransport>(sp => sp.GetRequiredService<PeerClient>());
 builder.Services.AddSingleton<ReplicationCoordinator>();
@@ -54,6 +55,8 @@ if (store.Durable)
     NodeLog.WriteAheadLogRecovered(app.Logger, app.Configuration["CausalKv:DataDirectory"], store.Recovered);
 else
     NodeLog.NoDataDirectory(app.Logger);
+// A node that stopped in the middle of a view change picks it up where it was (see MembershipFile).
+app.Services.GetRequiredService<ViewChanger>().Resume(app.Services.GetRequiredService<MembershipFile>().Load());
 if (identity.ClusterKey is null)
     NodeLog.NoClusterKey(app.Logger);
 if (app.Services.GetRequiredService<FaultInjector>().Enabled)

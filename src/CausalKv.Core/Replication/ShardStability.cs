@@ -4,18 +4,21 @@ namespace CausalKv.Replication;
 
 /// <summary>
 /// What every replica of this node's shard holds, per origin: the decision behind pruning client metadata.
-/// <see cref="Stable"/> is the pointwise minimum of the replicas' applied frontiers. Keys handed in from another
-/// shard add the old shard's stable frontier (what every replica there held of the moved keys' writes) once every
-/// replica here holds the import that brought them: from then on that frontier is "foreign" stable here too, and it
-/// travels in gossip so every replica learns it. <see cref="Effective"/> is the stable frontier joined with it.
-/// Invariant: a dependency covered by <see cref="Effective"/> is held by every replica of the shard.
+/// <see cref="Stable"/> is the pointwise minimum of the replicas' applied frontiers. A node of another shard that
+/// finished handing this shard every key it held for it adds its old shard's stable frontier (what every replica
+/// there held, so what the handed-off versions carry), once every replica here holds every import of that handoff:
+/// from then on that frontier is "foreign" stable here too, and it travels in gossip so every replica learns it.
+/// <see cref="Effective"/> is the stable frontier joined with it.
+/// Invariant: a dependency covered by <see cref="Effective"/> is held by every replica of the shard. It holds only
+/// if a recorded import is a whole handoff (a part of one says nothing of the keys still to come) and its source
+/// frontier is that of the shard the keys left, taken while the sender was a caught-up replica of it.
 /// Not thread-safe: its owner serialises calls.
 /// </summary>
 public sealed class ShardStability
 {
     private static readonly IReadOnlyDictionary<long, long> None = new Dictionary<long, long>();
     private readonly Dictionary<long, long> _foreign = [];
-    private readonly List<(long Origin, long Seq, IReadOnlyDictionary<long, long> SourceStable)> _imports = [];
+    private readonly List<(IReadOnlyDictionary<long, long> Requires, IReadOnlyDictionary<long, long> SourceStable)> _imports = [];
 
     /// <summary>The writes every replica of the shard holds (the minimum of their frontiers).</summary>
     public IReadOnlyDictionary<long, long> Stable { get; private set; } = None;
@@ -24,13 +27,15 @@ public sealed class ShardStability
     public IReadOnlyDictionary<long, long> Effective { get; private set; } = None;
 
     /// <summary>
-    /// This replica imported a handoff as its writes up to (<paramref name="origin"/>, <paramref name="seq"/>); once
-    /// every replica holds them, every replica holds what <paramref name="sourceStable"/> names for the moved keys.
+    /// A whole handoff arrived, imported as the writes <paramref name="requires"/> names (on whichever replicas took
+    /// its parts); once every replica holds them, every replica holds what <paramref name="sourceStable"/> names for
+    /// the moved keys.
     /// </summary>
-    public void RecordImport(long origin, long seq, IReadOnlyDictionary<long, long>? sourceStable)
+    public void RecordImport(IReadOnlyDictionary<long, long> requires, IReadOnlyDictionary<long, long>? sourceStable)
     {
+        ArgumentNullException.ThrowIfNull(requires);
         if (sourceStable is null || sourceStable.Count == 0) return;
-        _imports.Add((origin, seq, sourceStable));
+        _imports.Add((new Dictionary<long, long>(requires), sourceStable));
     }
 
     /// <summary>A peer's foreign frontier, from gossip; true when it taught this replica anything (then recompute).</summary>
@@ -51,7 +56,7 @@ public sealed class ShardStability
         Stable = stable;
         _imports.RemoveAll(i =>
         {
-            if (stable.GetValueOrDefault(i.Origin) < i.Seq) return false;
+            if (!StableFrontier.Covers(stable, i.Requires)) return false;
             StableFrontier.JoinInto(_foreign, i.SourceStable);
             return true;
         });

@@ -130,6 +130,23 @@ public sealed class HandoffFenceState
         return new HandoffFenceState(Epoch, OldRing, pending, Reports, Early);
     }
 
+    /// <summary>
+    /// The state a node wrote down before it stopped (see <see cref="Epoch"/>, <see cref="OldRing"/>,
+    /// <see cref="PendingShards"/> with <see cref="Outstanding"/> and <see cref="Requires"/>, <see cref="Reports"/>,
+    /// <see cref="Early"/>), so that a restart resumes the fence where it was instead of answering "absent" for keys
+    /// still on their way.
+    /// </summary>
+    public static HandoffFenceState Restore(long epoch, HashRing? oldRing,
+        IEnumerable<(string Shard, IReadOnlySet<int> Outstanding, IReadOnlyDictionary<long, long> Requires)> pending,
+        IEnumerable<HandoffReport> reports, IEnumerable<(long Epoch, HandoffReport Report)> early)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        var sources = new Dictionary<string, Source>(StringComparer.Ordinal);
+        foreach (var (shard, outstanding, requires) in pending) sources[shard] = new Source(outstanding.ToHashSet(), new Dictionary<long, long>(requires));
+        if (sources.Count > 0 && oldRing is null) throw new ArgumentException("A pending fence needs the ring that says which old shard held a key.", nameof(oldRing));
+        return new HandoffFenceState(epoch, oldRing, sources, reports.ToArray(), early.ToArray());
+    }
+
     /// <summary>Lifts every fence at once (the old shard never reported: its nodes are gone).</summary>
     public HandoffFenceState Clear() =>
         _pending.Count == 0 ? this : new HandoffFenceState(Epoch, OldRing, new Dictionary<string, Source>(StringComparer.Ordinal), Reports, Early);

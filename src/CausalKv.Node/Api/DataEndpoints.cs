@@ -85,7 +85,7 @@ public sealed class DataEndpoints(
             await forwarder.ForwardAsync(context, request.Membership, shard, request.Body);
             return;
         }
-        if (!await CaughtUpAsync(context, key, request.Dependencies)) return;
+        if (!await ReadyToWriteAsync(context, key, request.Dependencies)) return;
         var previous = store.Get(key);
         var stored = store.Write(key, request.Value, request.Dependencies, cluster.NodeId, replication.IsStable);
         var after = Prune(CausalRead.AfterObserving(request.Dependencies, key, stored));
@@ -105,10 +105,10 @@ public sealed class DataEndpoints(
             return;
         }
         var deps = request.Dependencies;
-        if (!await CaughtUpAsync(context, key, deps)) return;
+        if (!await ReadyToWriteAsync(context, key, deps)) return;
         var previous = store.Get(key);
         // A session that saw the key exist may delete it even where its write has not arrived yet.
-        if ((previous is null || previous.IsDeleted) && deps[key] is null && !fence.IsPending(key))
+        if ((previous is null || previous.IsDeleted) && deps[key] is null)
         {
             await JsonResponses.WriteAsync(context.Response, StatusCodes.Status404NotFound, w =>
             {
@@ -150,25 +150,31 @@ public sealed class DataEndpoints(
     }
 
     /// <summary>
-    /// A write at a replica new to its shard waits until it caught up: the session may have dropped a dependency on
-    /// a write every established replica holds, and a write made without it could lose the tie-break to a write it
-    /// follows (or a delete answer 404 for a key that exists). The wait is the short catch-up after a shard change.
+    /// A write at a replica new to its shard waits until it caught up, and a write of a key still on its way from its
+    /// previous shard waits for its handoff: the session may have dropped a dependency on a write every replica of
+    /// the key's shard held, and a write made without it could lose the tie-break to a write it follows (or a delete
+    /// answer 404 for a key that exists). The wait is the short catch-up or handoff after a view change.
     /// </summary>
-    private async Task<bool> CaughtUpAsync(HttpContext context, string key, DependencySet deps)
+    private async Task<bool> ReadyToWriteAsync(HttpContext context, string key, DependencySet deps)
     {
-        if (replication.CaughtUp) return true;
-        var outcome = await waiter.WaitAsync(key, () => replication.CaughtUp ? null : JoinedJustNow, context.RequestAborted);
+        if (replication.CaughtUp && !fence.IsPending(key)) return true;
+        var outcome = await waiter.WaitAsync(key, () => !replication.CaughtUp ? JoinedJustNow : fence.IsPending(key) ? Handoff(key) : null,
+            context.RequestAborted);
         return await AnsweredWaitFailure(context, outcome, deps);
     }
+
+    private static string Handoff(string key) => $"handoff of '{key}' from its previous shard";
 
     private const string JoinedJustNow = "state of the shard's other replicas (this replica just joined)";
 
     private string? MissingFor(string key, DependencySet deps, Membership membership)
     {
         if (!replication.CaughtUp) return JoinedJustNow;
+        // A key still on its way from its previous shard waits for it, also when a version is here: that is a copy
+        // left from an earlier stay of the key in this shard, and the session may have dropped its dependency on a
+        // later write (it was stable in the previous shard), so its own dependencies cannot tell.
+        if (fence.IsPending(key)) return Handoff(key);
         var local = store.Get(key);
-        // Only a read that would answer 404 waits for the handoff: a version held here answers (the session's own dependencies are checked next).
-        if (local is null && fence.IsPending(key)) return $"handoff of '{key}' from its previous shard";
         var dep = CausalRead.Missing(key, deps, local);
         return dep is null ? null : $"write {dep.Clock} to '{key}'";
     }

@@ -35,12 +35,13 @@ public static class InternalApi
             cluster.ObserveEpoch(message.Epoch);
             var versions = message.Versions.Select(v => new KeyValuePair<string, StoredVersion>(v.K, v.ToStored())).ToList();
             var (origin, last) = versions.Count > 0 ? store.Import(versions) : (0, 0);
-            if (versions.Count > 0) replication.RecordImport(origin, last, message.SourceStable);
             if (message.Complete)
             {
                 // What the other replicas must hold before they lift their fence: every import of this handoff, ours included.
                 var requires = new Dictionary<long, long>(message.Requires ?? []);
                 if (versions.Count > 0) StableFrontier.JoinInto(requires, new Dictionary<long, long> { [origin] = last });
+                // Only a whole handoff says what the moved keys carry: a part says nothing of the keys still to come.
+                replication.RecordImport(requires, message.SourceStable);
                 if (fence.Complete(message.Epoch, new HandoffReport(message.FromShard, message.From, requires))) store.Changed.Signal();
             }
             if (versions.Count > 0 || message.Complete)

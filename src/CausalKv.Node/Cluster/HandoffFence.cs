@@ -6,9 +6,10 @@ namespace CausalKv.Node.Cluster;
 /// <summary>
 /// After a view change, the keys this node's shard gains from other shards arrive by handoff. Until every node of
 /// a key's previous shard reported its handoff complete and this replica holds the writes those reports name
-/// (<see cref="HandoffFenceState"/> decides), a read of that key here waits instead of answering 404.
+/// (<see cref="HandoffFenceState"/> decides), a read of that key here waits instead of answering 404. Every change
+/// but a lift is written to <see cref="MembershipFile"/> (a lift follows again from the reports and the durable log).
 /// </summary>
-public sealed class HandoffFence(ReplicaStore store, TimeProvider time)
+public sealed class HandoffFence(ReplicaStore store, MembershipFile membership, TimeProvider time)
 {
     private readonly object _gate = new();
     private volatile HandoffFenceState _state = HandoffFenceState.None;
@@ -33,6 +34,7 @@ public sealed class HandoffFence(ReplicaStore store, TimeProvider time)
         {
             _since = time.GetUtcNow();
             _state = _state.Begin(epoch, oldRing, sources);
+            membership.SaveFence(_state);
         }
     }
 
@@ -43,7 +45,9 @@ public sealed class HandoffFence(ReplicaStore store, TimeProvider time)
         {
             var before = _state;
             _state = before.Report(epoch, report);
-            return !ReferenceEquals(before, _state);
+            if (ReferenceEquals(before, _state)) return false;
+            membership.SaveFence(_state);
+            return true;
         }
     }
 
@@ -55,7 +59,25 @@ public sealed class HandoffFence(ReplicaStore store, TimeProvider time)
 
     public void Clear()
     {
-        lock (_gate) _state = _state.Clear();
+        lock (_gate)
+        {
+            var before = _state;
+            _state = before.Clear();
+            if (!ReferenceEquals(before, _state)) membership.SaveFence(_state);
+        }
+    }
+
+    /// <summary>The state to write down with a new view.</summary>
+    public HandoffFenceState State => _state;
+
+    /// <summary>A restart: the fence as the node left it (<see cref="MembershipFile"/>); its age counts from now.</summary>
+    public void Resume(HandoffFenceState state)
+    {
+        lock (_gate)
+        {
+            _since = state.AnyPending ? time.GetUtcNow() : null;
+            _state = state;
+        }
     }
 
     public bool IsPending(string key) => _state.IsPending(key) && Lifted().IsPending(key);

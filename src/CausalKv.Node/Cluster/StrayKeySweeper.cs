@@ -35,7 +35,7 @@ public sealed class StrayKeySweeper(
             if (!store.All.Any(kv => !m.Owns(kv.Key))) continue;
             try
             {
-                var outcome = await handoff.HandOffStrayKeysAsync(CausalKv.Sharding.HandoffPlan.Unchanged(m.View, m.NodeId), stoppingToken, announce: false);
+                var outcome = await handoff.HandOffStrayKeysAsync(CausalKv.Sharding.HandoffPlan.Unchanged(m.View, m.NodeId), sourceStable: null, stoppingToken, announce: false);
                 if (outcome.Keys > 0) NodeLog.StrayKeysHandedOff(log, outcome.Keys);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)

@@ -11,7 +11,8 @@ public sealed record ViewChangeResult(long Epoch, string? Shard, bool Changed, i
 /// <summary>
 /// Installs views one at a time: a new incarnation when this node's shard
 /// changes, the new peers, and the handoff of every key that now belongs to
-/// another shard (answered only once that shard acknowledged it).
+/// another shard (answered only once that shard acknowledged it). Each view is written to
+/// <see cref="MembershipFile"/> with the fence and catch-up it starts, and a restarted node resumes from there.
 /// </summary>
 public sealed class ViewChanger(
     ClusterState cluster,
@@ -19,10 +20,26 @@ public sealed class ViewChanger(
     ReplicationCoordinator replication,
     HandoffFence fence,
     Handoff handoff,
+    MembershipFile membership,
     ILogger<ViewChanger> log)
 {
     private readonly SemaphoreSlim _serial = new(1, 1);
     private HandoffPlan? _installed;
+    private Dictionary<long, long>? _installedSource;
+
+    /// <summary>
+    /// At start, before any request: the view, fence and catch-up the node had when it stopped (nothing when it had
+    /// no view). The next <c>PUT /view</c> is then planned from that view, as if the node had never stopped.
+    /// </summary>
+    public void Resume(MembershipRecord record)
+    {
+        if (record.View is null) return;
+        cluster.Install(record.View);
+        fence.Resume(record.Fence);
+        replication.ExpectCatchUp(record.CatchUpFrom);
+        NodeLog.ViewResumed(log, record.View.Epoch, record.View.ShardOf(cluster.NodeId) ?? "(none)",
+            record.Fence.AnyPending ? string.Join(", ", record.Fence.PendingShards) : "(none)", record.CatchUpFrom.Count > 0);
+    }
 
     public async Task<ViewChangeResult> ApplyAsync(ShardView proposed, bool epochGiven, CancellationToken ct)
     {
@@ -36,23 +53,28 @@ public sealed class ViewChanger(
             if (decision.Verdict == ViewEpochVerdict.Retry)
             {
                 // The same view again (a retry needs an installed view): finish any handoff still owed, change nothing else.
-                var owed = _installed is { } p && p.NewView.Epoch == old.Epoch ? p : HandoffPlan.Unchanged(old.View!, cluster.NodeId);
-                var again = await handoff.HandOffStrayKeysAsync(owed, ct);
+                var again = _installed is { } p && p.NewView.Epoch == old.Epoch
+                    ? await handoff.HandOffStrayKeysAsync(p, _installedSource, ct)
+                    : await handoff.HandOffStrayKeysAsync(HandoffPlan.Unchanged(old.View!, cluster.NodeId), sourceStable: null, ct);
                 return new ViewChangeResult(old.Epoch, old.MyShard, false, again.Keys, again.Errors);
             }
             var view = decision.View;
             var plan = HandoffPlan.Create(old.View, view, cluster.NodeId);
+            // What every replica of the shard the keys leave holds, taken before this node leaves it.
+            var sourceStable = replication.SourceStable;
             if (plan.ShardChanged && plan.NewShard is not null) store.StartIncarnation(cluster.NodeId);
             if (old.Ring is not null)
                 // Also with nothing to wait for: the fence then keeps this epoch's reports, to pass on in gossip.
                 fence.Begin(view.Epoch, old.Ring, plan.FenceSources);
             cluster.Install(view);
             _installed = plan;
+            _installedSource = sourceStable;
             if (plan.ShardChanged && plan.NewShard is not null) replication.ExpectCatchUp(plan.EstablishedPeers);
+            membership.SaveView(view, fence.State, replication.CatchUpFrom);
             var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
             NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",
                 view.AllNodes.Count, view.ShardNames.Count, incoming);
-            var result = await handoff.HandOffStrayKeysAsync(plan, ct);
+            var result = await handoff.HandOffStrayKeysAsync(plan, sourceStable, ct);
             return new ViewChangeResult(view.Epoch, plan.NewShard, true, result.Keys, result.Errors);
         }
         finally

@@ -36,7 +36,10 @@ public sealed class Handoff(
 
     /// <param name="plan">the view change this handoff completes (for strays: <see cref="HandoffPlan.Unchanged"/>)</param>
     /// <param name="announce">tell every shard this node is done (after a view change), not only those that get keys</param>
-    public async Task<HandoffOutcome> HandOffStrayKeysAsync(HandoffPlan plan, CancellationToken ct, bool announce = true)
+    /// <param name="sourceStable">the stable frontier of the shard the keys leave, taken while this node was in it
+    /// (<see cref="ReplicationCoordinator.SourceStable"/>); null when it cannot tell, and receivers then learn nothing
+    /// from this handoff about what is stable</param>
+    public async Task<HandoffOutcome> HandOffStrayKeysAsync(HandoffPlan plan, Dictionary<long, long>? sourceStable, CancellationToken ct, bool announce = true)
     {
         var epoch = plan.NewView.Epoch;
         var fromShard = plan.OldShard ?? plan.NewShard ?? "";
@@ -50,14 +53,13 @@ public sealed class Handoff(
             if (!byShard.TryGetValue(disposition.TargetShard!, out var list)) byShard[disposition.TargetShard!] = list = [];
             list.Add(key);
         }
-        var sourceStable = new Dictionary<long, long>(replication.Effective);
         // Moved into the shard that owns these keys: its peers never held them. As this node's writes they reach
         // the peers by replication, and the peers' fence waits for exactly those writes.
         var adoptedAs = new Dictionary<long, long>();
         if (adopted.Count > 0)
         {
             var (origin, last) = store.Import(adopted);
-            replication.RecordImport(origin, last, sourceStable);
+            replication.RecordImport(new Dictionary<long, long> { [origin] = last }, sourceStable);
             adoptedAs[origin] = last;
         }
         var announcing = announce && plan.OldShard is not null;
@@ -89,7 +91,7 @@ public sealed class Handoff(
     private sealed record ShardResult(int Keys, long Bytes, IReadOnlyList<string> Errors);
 
     private async Task<ShardResult> HandOffToShardAsync(HandoffPlan plan, string fromShard, string shard,
-        List<string> keys, Dictionary<long, long> sourceStable, Dictionary<long, long> adoptedAs, bool complete, CancellationToken ct)
+        List<string> keys, Dictionary<long, long>? sourceStable, Dictionary<long, long> adoptedAs, bool complete, CancellationToken ct)
     {
         var replicas = plan.NewView.NodesOf(shard).Where(n => n.Id != plan.NodeId).ToList();
         if (replicas.Count == 0) return new ShardResult(0, 0, []);

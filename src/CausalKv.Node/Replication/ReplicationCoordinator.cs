@@ -33,11 +33,13 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     private IReadOnlySet<int> _catchUpFrom = new HashSet<int>();
 
     private readonly HandoffFence _fence;
+    private readonly MembershipFile _membership;
 
     public ReplicationCoordinator(ReplicaStore store, IPeerTransport client, TimeProvider time, NodeTelemetry telemetry, ClusterState cluster,
-        HandoffFence fence, IOptions<NodeOptions> options, ILogger<ReplicationCoordinator> log)
+        HandoffFence fence, MembershipFile membership, IOptions<NodeOptions> options, ILogger<ReplicationCoordinator> log)
     {
         _fence = fence;
+        _membership = membership;
         _store = store;
         _client = client;
         _time = time;
@@ -65,6 +67,12 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     /// </summary>
     public bool CaughtUp => _caughtUp;
 
+    /// <summary>The peers this replica must still catch up with (empty once it has).</summary>
+    public IReadOnlySet<int> CatchUpFrom
+    {
+        get { lock (_gate) return _caughtUp ? new HashSet<int>() : _catchUpFrom; }
+    }
+
     public IReadOnlyCollection<PeerLink> Links
     {
         get { lock (_gate) return _links.Values.ToArray(); }
@@ -91,15 +99,25 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     }
 
     /// <summary>
-    /// Remembers that this replica imported a handoff as its writes up to
-    /// <paramref name="seq"/>: once every replica holds those, every replica holds
-    /// what the old shard's frontier named for the moved keys.
+    /// Remembers that a whole handoff arrived in this shard as the writes <paramref name="requires"/> names: once
+    /// every replica holds those, every replica holds what the old shard's frontier named for the moved keys
+    /// (<see cref="ShardStability.RecordImport"/>).
     /// </summary>
-    public void RecordImport(long origin, long seq, Dictionary<long, long>? sourceStable)
+    public void RecordImport(IReadOnlyDictionary<long, long> requires, Dictionary<long, long>? sourceStable)
     {
         if (sourceStable is null || sourceStable.Count == 0) return;
-        lock (_gate) _stability.RecordImport(origin, seq, sourceStable);
+        lock (_gate) _stability.RecordImport(requires, sourceStable);
         RecomputeStable();
+    }
+
+    /// <summary>
+    /// What a handoff of this shard's keys may tell its receivers every replica here holds: the effective frontier,
+    /// or only the stable one while this replica has not caught up (it may lack what the foreign frontier names).
+    /// Taken before a view change takes this node out of the shard.
+    /// </summary>
+    public Dictionary<long, long> SourceStable
+    {
+        get { lock (_gate) return new Dictionary<long, long>(_caughtUp ? _effective : _stability.Stable); }
     }
 
     private void Reconcile(Membership next)
@@ -147,6 +165,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         if (!_caughtUp && _catchUpFrom.Contains(link.Peer.Id) && _store.Covers(link.KnownApplied))
         {
             _caughtUp = true;
+            _membership.SaveCatchUp(new HashSet<int>());
             NodeLog.CaughtUp(_log, link.Peer.Id);
             _store.Changed.Signal();
         }

@@ -35,6 +35,10 @@ internal static partial class NodeLog
         Message = "Installed view epoch {Epoch}: node {Node} in shard {Shard} (was {PreviousShard}), {Nodes} nodes in {Shards} shards; waiting for keys from shards {IncomingShards}")]
     public static partial void ViewInstalled(ILogger logger, long epoch, int node, string shard, string previousShard, int nodes, int shards, string incomingShards);
 
+    [LoggerMessage(EventId = 309, EventName = "ViewResumed", Level = LogLevel.Information,
+        Message = "Resumed view epoch {Epoch} from the data directory: shard {Shard}; waiting for keys from shards {IncomingShards}; catching up: {CatchingUp}")]
+    public static partial void ViewResumed(ILogger logger, long epoch, string shard, string incomingShards, bool catchingUp);
+
     [LoggerMessage(EventId = 301, EventName = "KeysHandedOff", Level = LogLevel.Information,
         Message = "Handoff for epoch {Epoch} from shard {FromShard}: {Keys} keys handed off to {Shards} shards in {Milliseconds} ms")]
     public static partial void KeysHandedOff(ILogger logger, long epoch, string fromShard, int keys, int shards, long milliseconds);

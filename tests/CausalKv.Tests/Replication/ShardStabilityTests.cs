@@ -18,7 +18,7 @@ public sealed class ShardStabilityTests
     {
         var s = new ShardStability();
         // This replica (origin 7) imported moved keys as its writes 1..10; the old shard had origin 3 stable to 40.
-        s.RecordImport(7, 10, F((3, 40)));
+        s.RecordImport(F((7, 10)), F((3, 40)));
         s.Recompute([F((7, 10)), F((7, 6))]);
         Assert.Equal(0, s.Effective.GetValueOrDefault(3)); // the peer lacks part of the import
         Assert.Null(s.ForeignSnapshot());
@@ -28,6 +28,18 @@ public sealed class ShardStabilityTests
         Assert.Equal(10, s.Effective[7]);
         Assert.Equal(F((3, 40)), s.ForeignSnapshot());
         Assert.Equal(F((7, 10)), s.Stable); // stable itself says only what the replicas hold
+    }
+
+    [Fact]
+    public void AHandoffImportedByTwoReplicas_CountsOnlyOnceEveryReplicaHoldsBothParts()
+    {
+        var s = new ShardStability();
+        // One part became writes of origin 7 (this replica), the other of origin 8 (its peer).
+        s.RecordImport(F((7, 4), (8, 6)), F((3, 40)));
+        s.Recompute([F((7, 4), (8, 5)), F((7, 4), (8, 6))]);
+        Assert.Equal(0, s.Effective.GetValueOrDefault(3));
+        s.Recompute([F((7, 4), (8, 6)), F((7, 4), (8, 6))]);
+        Assert.Equal(40, s.Effective[3]);
     }
 
     [Fact]
@@ -46,8 +58,8 @@ public sealed class ShardStabilityTests
     public void AnImportWithoutASourceFrontier_ChangesNothing()
     {
         var s = new ShardStability();
-        s.RecordImport(7, 10, null);
-        s.RecordImport(7, 10, F());
+        s.RecordImport(F((7, 10)), null);
+        s.RecordImport(F((7, 10)), F());
         s.Recompute([F((7, 10))]);
         Assert.Null(s.ForeignSnapshot());
         Assert.Equal(F((7, 10)), s.Effective);

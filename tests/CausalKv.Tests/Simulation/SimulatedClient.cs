@@ -58,8 +58,9 @@ internal sealed class SimulatedClient(
     {
         var node = Replica(key);
         var deps = _dependencies[session];
-        // A replica that has not caught up makes a write wait (DataEndpoints.CaughtUpAsync): the client gives up.
-        if (!node.Serves(key) || !node.CaughtUp)
+        // A replica that has not caught up, or whose key is still on its way from its previous shard, makes a write
+        // wait (DataEndpoints.CaughtUpAsync): the client gives up.
+        if (!node.Serves(key) || !node.CaughtUp || node.Fenced(key))
         {
             Record(session, true, key, value, executed: false, completed: false, node);
             return;

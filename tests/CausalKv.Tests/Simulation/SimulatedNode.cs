@@ -11,7 +11,8 @@ namespace CausalKv.Tests.Simulation;
 /// DataEndpoints reduced to message handlers. Replication pushes what a peer lacks by <see cref="ReplicaStore.Diff"/>
 /// with one batch in flight per peer (or pages the whole state when the log no longer reaches back), gossip
 /// exchanges frontiers, and a view change hands every key that left the shard to a replica of its new shard,
-/// forgetting it only once acknowledged. A crash drops everything in memory; a restart recovers the store from its log.
+/// forgetting it only once acknowledged. A crash drops everything in memory; a restart recovers the store from its log
+/// and its view, fence and catch-up from its <see cref="MembershipFile"/>, as the node does.
 /// </summary>
 internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwork network, SimulationTrace trace, SimulatedClock clock, bool prunesMetadata)
 {
@@ -27,6 +28,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     public const long HandoffDeadline = 2000;
     public const long HandoffRetryDelay = 50;
 
+    private readonly MembershipFile _membership = new(dataDirectory);
     private readonly Dictionary<int, PeerState> _links = [];
     private readonly Dictionary<string, HandoffJob> _handoffs = new(StringComparer.Ordinal);
     private readonly Dictionary<long, string> _frontierQueries = [];
@@ -37,6 +39,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     private bool _caughtUp = true;
     private IReadOnlySet<int> _catchUpFrom = new HashSet<int>();
     private HandoffPlan? _installed;
+    private Dictionary<long, long>? _installedSource;
     private long _highestEpochSeen;
     private int _generation;
     private int _rotation;
@@ -65,14 +68,14 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     /// least one acknowledged; the acknowledged imports join what the "done" requires.
     /// </summary>
     private sealed class HandoffJob(string shard, List<string> keys, string fromShard, long epoch, List<ViewNode> replicas,
-        Dictionary<long, long> sourceStable, Dictionary<long, long> requires, bool complete, long started)
+        Dictionary<long, long>? sourceStable, Dictionary<long, long> requires, bool complete, long started)
     {
         public string Shard { get; } = shard;
         public List<string> Keys { get; } = keys;
         public string FromShard { get; } = fromShard;
         public long Epoch { get; } = epoch;
         public List<ViewNode> Replicas { get; } = replicas;
-        public Dictionary<long, long> SourceStable { get; } = sourceStable;
+        public Dictionary<long, long>? SourceStable { get; } = sourceStable;
         public Dictionary<long, long> Requires { get; } = requires;
         public bool Complete { get; } = complete;
         public bool MustArrive { get; } = keys.Count > 0 || requires.Count > 0;
@@ -110,7 +113,33 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         var generation = _generation;
         network.After(Id % (int)GossipInterval + 1, () => Tick(generation));
         network.After(Id * 7 % (int)FrontierPollInterval + 1, () => PollRemoteFrontiers(generation));
+        Resume(_membership.Load());
         if (view is not null) InstallView(view);
+    }
+
+    /// <summary>ViewChanger.Resume: the view, fence and catch-up the node had when it stopped.</summary>
+    private void Resume(MembershipRecord record)
+    {
+        if (record.View is null) return;
+        View = record.View;
+        Ring = View.CreateRing();
+        _highestEpochSeen = View.Epoch;
+        _fence = record.Fence;
+        _catchUpFrom = record.CatchUpFrom;
+        _caughtUp = _catchUpFrom.Count == 0;
+        if (Shard is { } shard)
+            foreach (var peer in View.NodesOf(shard).Where(n => n.Id != Id)) _links[peer.Id] = new PeerState(peer);
+        RecomputeStable();
+        trace.Add(network.Now, $"node {Id} resumes epoch {View.Epoch} in {Shard ?? "-"}" +
+            (_fence.AnyPending ? $", fenced from [{string.Join(",", _fence.PendingShards)}]" : "") + (_caughtUp ? "" : ", catching up"));
+    }
+
+    /// <summary>HandoffFence: every change but a lift is written down.</summary>
+    private void SetFence(HandoffFenceState next)
+    {
+        if (ReferenceEquals(next, _fence)) return;
+        _fence = next;
+        _membership.SaveFence(next);
     }
 
     /// <summary>The process dies: whatever is not in the write-ahead log is gone.</summary>
@@ -131,6 +160,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         _fence = HandoffFenceState.None;
         _caughtUp = true;
         _installed = null;
+        _installedSource = null;
         _highestEpochSeen = 0;
         _generation++;
     }
@@ -149,16 +179,20 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         if (decision.Verdict == ViewEpochVerdict.Retry)
         {
             // The same view again: finish any handoff still owed, announcing it again.
-            HandOff(_installed is { } p && p.NewView.Epoch == View!.Epoch ? p : HandoffPlan.Unchanged(View!, Id), announce: true);
+            if (_installed is { } p && p.NewView.Epoch == View!.Epoch) HandOff(p, announce: true, _installedSource);
+            else HandOff(HandoffPlan.Unchanged(View!, Id), announce: true, sourceStable: null);
             return;
         }
         var view = decision.View;
         var plan = HandoffPlan.Create(View, view, Id);
+        // What every replica of the shard the keys leave holds, taken before this node leaves it (ViewChanger).
+        var sourceStable = SourceStable();
         if (plan.ShardChanged && plan.NewShard is not null) Store.StartIncarnation(Id);
-        if (Ring is not null) _fence = _fence.Begin(view.Epoch, Ring, plan.FenceSources);
+        if (Ring is not null) SetFence(_fence.Begin(view.Epoch, Ring, plan.FenceSources));
         View = view;
         Ring = plan.NewRing;
         _installed = plan;
+        _installedSource = sourceStable;
         _highestEpochSeen = Math.Max(_highestEpochSeen, view.Epoch);
         var wanted = plan.NewShard is null ? [] : view.NodesOf(plan.NewShard).Where(n => n.Id != Id).ToList();
         foreach (var gone in _links.Keys.Where(p => wanted.All(w => w.Id != p)).ToList()) _links.Remove(gone);
@@ -170,11 +204,15 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             _catchUpFrom = plan.EstablishedPeers;
             _caughtUp = _catchUpFrom.Count == 0;
         }
+        _membership.SaveView(view, _fence, _caughtUp ? new HashSet<int>() : _catchUpFrom);
         trace.Add(network.Now, $"node {Id} installs epoch {view.Epoch}: {plan.OldShard ?? "-"} -> {plan.NewShard ?? "-"}, origin {Describe(Store.Origin)}" +
             (_fence.AnyPending ? $", fenced from [{string.Join(",", _fence.PendingShards)}]" : "") + (_caughtUp ? "" : ", catching up"));
-        HandOff(plan, announce: true);
+        HandOff(plan, announce: true, sourceStable);
         WakeAll();
     }
+
+    /// <summary>ReplicationCoordinator.SourceStable: what a handoff may promise its receivers every replica here held.</summary>
+    private Dictionary<long, long> SourceStable() => new(_caughtUp ? _effective : _stability.Stable);
 
     // ---- handoff (Handoff, InternalApi /internal/handoff, StrayKeySweeper) ----
 
@@ -184,7 +222,9 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     /// <see cref="HandoffPlan.AnnounceTo"/> hears "done" with the writes the keys became. A shard with a handoff
     /// still in progress is left to it, unless this one announces (a view change replaces the handoff in progress).
     /// </summary>
-    private void HandOff(HandoffPlan plan, bool announce)
+    /// <param name="sourceStable">the stable frontier of the shard the keys leave, as this node knew it when it was in
+    /// it (null when it cannot tell: receivers then learn nothing from the handoff about stability)</param>
+    private void HandOff(HandoffPlan plan, bool announce, Dictionary<long, long>? sourceStable)
     {
         if (Store is null) return;
         var epoch = plan.NewView.Epoch;
@@ -199,18 +239,17 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             if (!byShard.TryGetValue(disposition.TargetShard!, out var list)) byShard[disposition.TargetShard!] = list = [];
             list.Add(key);
         }
-        var sourceStable = new Dictionary<long, long>(_effective);
         var adoptedAs = new Dictionary<long, long>();
         if (adopted.Count > 0)
         {
             var (origin, last) = Store.Import(adopted);
-            RecordImport(origin, last, sourceStable);
+            RecordImport(new Dictionary<long, long> { [origin] = last }, sourceStable);
             adoptedAs[origin] = last;
             trace.Add(network.Now, $"node {Id} adopts [{string.Join(",", adopted.Select(kv => kv.Key))}] as {Describe(origin)}:{last}");
         }
         var announcing = announce && plan.OldShard is not null;
         var targets = announcing ? plan.AnnounceTo.Union(byShard.Keys).Order(StringComparer.Ordinal).ToList() : byShard.Keys.ToList();
-        if (announcing) _fence = _fence.Report(epoch, new HandoffReport(fromShard, Id, adoptedAs));
+        if (announcing) SetFence(_fence.Report(epoch, new HandoffReport(fromShard, Id, adoptedAs)));
         foreach (var shard in targets)
         {
             if (!announcing && _handoffs.ContainsKey(shard)) continue;
@@ -301,12 +340,13 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         _highestEpochSeen = Math.Max(_highestEpochSeen, message.Epoch);
         var versions = message.Versions.Select(v => new KeyValuePair<string, StoredVersion>(v.K, v.ToStored())).ToList();
         var (origin, last) = versions.Count > 0 ? Store!.Import(versions) : (0, 0);
-        if (versions.Count > 0) RecordImport(origin, last, message.SourceStable);
         if (message.Complete)
         {
             var requires = new Dictionary<long, long>(message.Requires ?? []);
             if (versions.Count > 0) StableFrontier.JoinInto(requires, new Dictionary<long, long> { [origin] = last });
-            _fence = _fence.Report(message.Epoch, new HandoffReport(message.FromShard, message.From, requires));
+            // Only a whole handoff says what the moved keys carry (a part says nothing of the keys still to come).
+            RecordImport(requires, message.SourceStable);
+            SetFence(_fence.Report(message.Epoch, new HandoffReport(message.FromShard, message.From, requires)));
         }
         if (versions.Count > 0 || message.Complete)
             trace.Add(network.Now, $"node {Id} imports [{string.Join(",", versions.Select(kv => kv.Key))}] from node {m.From} #{m.Request}" +
@@ -326,10 +366,10 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     // ---- the stable frontier (ReplicationCoordinator) ----
 
     /// <summary>ReplicationCoordinator.RecordImport.</summary>
-    private void RecordImport(long origin, long seq, Dictionary<long, long>? sourceStable)
+    private void RecordImport(IReadOnlyDictionary<long, long> requires, Dictionary<long, long>? sourceStable)
     {
         if (sourceStable is null || sourceStable.Count == 0) return;
-        _stability.RecordImport(origin, seq, sourceStable);
+        _stability.RecordImport(requires, sourceStable);
         RecomputeStable();
     }
 
@@ -352,7 +392,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     private void OnPeerDigest(GossipDigest digest)
     {
         LearnForeign(digest.Foreign);
-        foreach (var report in digest.HandoffReports ?? []) _fence = _fence.Report(digest.FenceEpoch, report.ToReport());
+        foreach (var report in digest.HandoffReports ?? []) SetFence(_fence.Report(digest.FenceEpoch, report.ToReport()));
     }
 
     /// <summary>ReplicationCoordinator.IsStable: judged by the frontier of the shard that owns the key under this node's view.</summary>
@@ -414,7 +454,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             network.Send(new SimulatedMessage(Id, link.Peer.Id, network.NextRequestId(), Digest()));
         // StrayKeySweeper: keys this node holds but does not own go to their shard, without a "done" (a node whose view is behind waits).
         if (View is not null && _highestEpochSeen <= View.Epoch && Store.All.Any(kv => Ring!.ShardFor(kv.Key) != Shard))
-            HandOff(HandoffPlan.Unchanged(View, Id), announce: false);
+            HandOff(HandoffPlan.Unchanged(View, Id), announce: false, sourceStable: null);
         network.After(GossipInterval, () => Tick(generation));
     }
 
@@ -452,6 +492,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         if (!_caughtUp && _catchUpFrom.Contains(link.Peer.Id) && Store!.Covers(link.KnownApplied))
         {
             _caughtUp = true;
+            _membership.SaveCatchUp(new HashSet<int>());
             trace.Add(network.Now, $"node {Id} caught up with node {link.Peer.Id}");
         }
         RecomputeStable();
@@ -574,6 +615,9 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
 
     // ---- the data API (DataEndpoints) ----
 
+    /// <summary>True while the handoff of <paramref name="key"/> from its previous shard has not reached this replica.</summary>
+    public bool Fenced(string key) => FencePending(key);
+
     /// <summary>True when this node is up, follows a view and owns <paramref name="key"/> under it (else it would forward).</summary>
     public bool Serves(string key) => Store is not null && Ring is not null && Shard is not null && Ring.ShardFor(key) == Shard;
 
@@ -588,7 +632,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         version = Store!.Get(key);
         missing = null;
         if (!_caughtUp) missing = "the state of its shard's other replicas (it just joined)";
-        else if (version is null && FencePending(key)) missing = $"the handoff of '{key}' from its previous shard";
+        else if (FencePending(key)) missing = $"the handoff of '{key}' from its previous shard";
         else if (CausalRead.Missing(key, session, version) is { } dep) missing = $"{dep.Clock} of '{key}'";
         return missing is null;
     }
@@ -601,7 +645,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     {
         var store = Store!;
         var previous = store.Get(key);
-        if (value is null && (previous is null || previous.IsDeleted) && session[key] is null && !FencePending(key)) return null;
+        if (value is null && (previous is null || previous.IsDeleted) && session[key] is null) return null;
         var stored = store.Write(key, value, session, Id, prunesMetadata ? IsStable : null);
         WakeAll();
         return stored;

@@ -21,7 +21,7 @@ internal sealed class Simulation : IDisposable
 
     private readonly int _seed;
     private readonly Random _random;
-    private readonly SimulationTrace _trace = new();
+    private readonly SimulationTrace _trace;
     private readonly SimulatedNetwork _network;
     private readonly List<SimulatedNode> _nodes = [];
     private readonly List<HistoryOperation> _history = [];
@@ -41,9 +41,11 @@ internal sealed class Simulation : IDisposable
     private readonly double _viewChangeRate;
 
     /// <param name="pruneMetadata">answers drop dependencies every replica holds, as the node does (sessions otherwise carry them all)</param>
-    public Simulation(int seed, bool pruneMetadata = false)
+    /// <param name="traceLines">how many of the last trace lines a result keeps</param>
+    public Simulation(int seed, bool pruneMetadata = false, int traceLines = 80)
     {
         _seed = seed;
+        _trace = new SimulationTrace(traceLines);
         _random = new Random(seed);
         _network = new SimulatedNetwork(_random, _trace)
         {
@@ -78,9 +80,9 @@ internal sealed class Simulation : IDisposable
 
     private static ViewNode Node(int id) => new($"node{id}:8080", id);
 
-    public static SimulationResult Run(int seed, int operations, bool pruneMetadata = false)
+    public static SimulationResult Run(int seed, int operations, bool pruneMetadata = false, int traceLines = 80)
     {
-        using var simulation = new Simulation(seed, pruneMetadata);
+        using var simulation = new Simulation(seed, pruneMetadata, traceLines);
         return simulation.Run(operations);
     }
 
@@ -194,7 +196,15 @@ internal sealed class Simulation : IDisposable
             shards[to].Add(moved);
             what = $"move node {moved.Id} from {from} to {to}";
         }
-        _view = ShardView.Create(_view.Epoch + 1, shards.ToDictionary(s => s.Key, s => (IReadOnlyList<ViewNode>)s.Value, StringComparer.Ordinal));
+        var next = ShardView.Create(_view.Epoch + 1, shards.ToDictionary(s => s.Key, s => (IReadOnlyList<ViewNode>)s.Value, StringComparer.Ordinal));
+        // The router refuses a view while a node of the old or the new view does not answer (503, nothing installed).
+        var down = _nodes.Where(n => !n.IsUp && (_view.Contains(n.Id) || next.Contains(n.Id))).Select(n => n.Id).ToList();
+        if (down.Count > 0)
+        {
+            _trace.Add(_network.Now, $"view change refused ({what}): node {string.Join(",", down)} does not answer");
+            return;
+        }
+        _view = next;
         _ring = _view.CreateRing();
         _viewChanges++;
         _trace.Add(_network.Now, $"view change to {_view} ({what})");

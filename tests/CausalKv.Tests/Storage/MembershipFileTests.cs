@@ -1,0 +1,138 @@
+using CausalKv.Node.Storage;
+using CausalKv.Sharding;
+
+namespace CausalKv.Tests.Storage;
+
+/// <summary>
+/// A node restarted in the middle of a view change must resume it: the view it planned from, the keys still on their
+/// way to it (fenced), and the peers it had yet to catch up with. These tests restart by reading the file back.
+/// </summary>
+public sealed class MembershipFileTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("causalkv-membership-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly ShardView OldView = ShardView.Create(4, new Dictionary<string, IReadOnlyList<ViewNode>>
+    {
+        ["s0"] = [new("n0:8080", 0), new("n1:8080", 1)],
+        ["s1"] = [new("n2:8080", 2), new("n3:8080", 3)],
+    });
+
+    private static readonly ShardView NewView = ShardView.Create(5, new Dictionary<string, IReadOnlyList<ViewNode>>
+    {
+        ["s0"] = [new("n0:8080", 0)],
+        ["s1"] = [new("n2:8080", 2), new("n3:8080", 3)],
+        ["s2"] = [new("n1:8080", 1), new("n4:8080", 4)],
+    });
+
+    private static Dictionary<long, long> F(params (long Origin, long Seq)[] e) => e.ToDictionary(x => x.Origin, x => x.Seq);
+
+    /// <summary>Node 4 joins the new shard s2: keys of s0 and s1 come to it by handoff; s0 has reported half, s1 nothing yet.</summary>
+    private static HandoffFenceState MidHandoff()
+    {
+        return HandoffFenceState.None
+            .Begin(NewView.Epoch, OldView.CreateRing(), new Dictionary<string, IReadOnlySet<int>>(StringComparer.Ordinal)
+            {
+                ["s0"] = new HashSet<int> { 0, 1 },
+                ["s1"] = new HashSet<int> { 2, 3 },
+            })
+            .Report(5, new HandoffReport("s0", 0, F((70, 12))))
+            .Report(6, new HandoffReport("s1", 2, F((71, 3))));
+    }
+
+    private static string Show(HandoffReport r) =>
+        $"{r.Shard}/{r.Node}/{string.Join(",", r.Requires.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}:{kv.Value}"))}";
+
+    private static string KeyOwnedBefore(string shard) =>
+        Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => OldView.CreateRing().ShardFor(k) == shard && NewView.CreateRing().ShardFor(k) == "s2");
+
+    [Fact]
+    public void A_restart_resumes_the_view_the_fence_and_the_catch_up_as_they_were()
+    {
+        var fence = MidHandoff();
+        new MembershipFile(_dir).SaveView(NewView, fence, new HashSet<int> { 1 });
+
+        var record = new MembershipFile(_dir).Load();
+
+        Assert.NotNull(record.View);
+        Assert.True(record.View.SameLayoutAs(NewView));
+        Assert.Equal(NewView.Epoch, record.View.Epoch);
+        Assert.Equal([1], record.CatchUpFrom);
+        var resumed = record.Fence;
+        Assert.Equal(fence.Epoch, resumed.Epoch);
+        Assert.Equal(fence.PendingShards, resumed.PendingShards);
+        Assert.Equal(new HashSet<int> { 1 }, resumed.Outstanding("s0"));
+        Assert.Equal(F((70, 12)), resumed.Requires("s0"));
+        Assert.Equal(new HashSet<int> { 2, 3 }, resumed.Outstanding("s1"));
+        Assert.Equal(fence.Reports.Select(Show), resumed.Reports.Select(Show));
+        Assert.Equal(fence.Early.Select(e => $"{e.Epoch}:{Show(e.Report)}"), resumed.Early.Select(e => $"{e.Epoch}:{Show(e.Report)}"));
+        Assert.Single(resumed.Early);
+        Assert.True(resumed.IsPending(KeyOwnedBefore("s0")));
+        Assert.True(resumed.IsPending(KeyOwnedBefore("s1")));
+
+        // The resumed fence goes on as the old one would have: node 1's report and the writes it names lift s0.
+        var lifted = resumed.Report(5, new HandoffReport("s0", 1, F())).Lift(F((70, 12)));
+        Assert.Equal(["s1"], lifted.PendingShards);
+        Assert.False(lifted.IsPending(KeyOwnedBefore("s0")));
+    }
+
+    [Fact]
+    public void Later_changes_keep_what_they_do_not_change()
+    {
+        var first = new MembershipFile(_dir);
+        first.SaveView(NewView, MidHandoff(), new HashSet<int> { 1 });
+        first.SaveCatchUp(new HashSet<int>());
+        first.SaveFence(MidHandoff().Report(5, new HandoffReport("s0", 1, F())));
+
+        var record = new MembershipFile(_dir).Load();
+        Assert.Equal(NewView.Epoch, record.View!.Epoch);
+        Assert.Empty(record.CatchUpFrom);
+        Assert.Empty(record.Fence.Outstanding("s0"));
+
+        // A file loaded and saved again keeps the rest.
+        var again = new MembershipFile(_dir);
+        again.Load();
+        again.SaveCatchUp(new HashSet<int> { 3 });
+        var third = new MembershipFile(_dir).Load();
+        Assert.Equal(NewView.Epoch, third.View!.Epoch);
+        Assert.Equal(["s0", "s1"], third.Fence.PendingShards);
+        Assert.Equal([3], third.CatchUpFrom);
+    }
+
+    [Fact]
+    public void A_node_that_never_installed_a_view_starts_with_none()
+    {
+        var record = new MembershipFile(_dir).Load();
+        Assert.Null(record.View);
+        Assert.False(record.Fence.AnyPending);
+        Assert.Empty(record.CatchUpFrom);
+    }
+
+    [Fact]
+    public void Without_a_data_directory_nothing_is_kept()
+    {
+        var file = new MembershipFile(null);
+        file.SaveView(NewView, MidHandoff(), new HashSet<int> { 1 });
+        Assert.False(file.Durable);
+        Assert.Null(file.Load().View);
+    }
+
+    [Fact]
+    public void An_unreadable_file_stops_the_node_with_a_message_that_says_what_to_do()
+    {
+        File.WriteAllText(Path.Combine(_dir, MembershipFile.FileName), "{\"epoch\": 5, \"view\": ");
+        var error = Assert.Throws<InvalidDataException>(() => new MembershipFile(_dir).Load());
+        Assert.Contains(MembershipFile.FileName, error.Message, StringComparison.Ordinal);
+        Assert.Contains("Remove the file", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_invalid_view_in_the_file_is_refused()
+    {
+        File.WriteAllText(Path.Combine(_dir, MembershipFile.FileName),
+            "{\"epoch\": 5, \"view\": {\"s0\": [{\"address\": \"n0:8080\", \"id\": 0}, {\"address\": \"n1:8080\", \"id\": 0}]}}");
+        var error = Assert.Throws<InvalidDataException>(() => new MembershipFile(_dir).Load());
+        Assert.Contains("not valid", error.Message, StringComparison.Ordinal);
+    }
+}
