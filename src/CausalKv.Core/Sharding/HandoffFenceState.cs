@@ -9,8 +9,23 @@ namespace CausalKv.Sharding;
 public sealed record HandoffReport(string Shard, int Node, IReadOnlyDictionary<long, long> Requires);
 
 /// <summary>
-/// Which keys a replica may not yet answer "absent" for after a view change: those whose old shard's handoff has
-/// not reached it. Pure and immutable: every change returns a new state.
+/// The handoffs of one view change as a replica of a gaining shard has heard of them: for each old shard it waits
+/// for, the old nodes that have not reported and the writes the reports say this replica must hold; and every
+/// report heard for its epoch.
+/// </summary>
+/// <param name="Epoch">the epoch of the view the change installed</param>
+/// <param name="OldRing">the ring of the view before it, which says which old shard held a key</param>
+public sealed record HandoffFenceLayer(long Epoch, HashRing OldRing, IReadOnlyList<PendingHandoff> Pending, IReadOnlyList<HandoffReport> Reports)
+{
+    public PendingHandoff? PendingFor(string shard) => Pending.FirstOrDefault(p => string.Equals(p.Shard, shard, StringComparison.Ordinal));
+}
+
+/// <summary>An old shard not lifted yet: the nodes of it that must still report, and the writes the reports named.</summary>
+public sealed record PendingHandoff(string Shard, IReadOnlySet<int> Outstanding, IReadOnlyDictionary<long, long> Requires);
+
+/// <summary>
+/// Which keys a replica may not answer for yet after view changes: those whose old shard's handoff has not reached
+/// it. Pure and immutable: every change returns a new state.
 /// <para>
 /// Invariant: an old shard is lifted only when every node of it (in the old view) reported its handoff complete
 /// and this replica's applied frontier covers every write those reports require. A report requires the writes
@@ -18,73 +33,95 @@ public sealed record HandoffReport(string Shard, int Node, IReadOnlyDictionary<l
 /// reporting node itself, when it joined the gaining shard and kept the keys). A replica that hears of a report
 /// in gossip therefore lifts its fence only once ordinary replication brought it the keys, never before.
 /// </para>
+/// <para>
+/// Each view change adds a layer; a later view does not lift what an earlier one still waits for (the keys are
+/// still on their way), so layers stay until lifted, and reports count for the layer of their epoch. The
+/// <see cref="KeptLayers"/> newest layers stay, lifted or not, to pass their reports on in gossip.
+/// </para>
 /// </summary>
 public sealed class HandoffFenceState
 {
     private static readonly IReadOnlyDictionary<long, long> NoFrontier = new Dictionary<long, long>();
 
+    /// <summary>How many of the newest layers are kept once lifted, for their reports (older ones go once lifted).</summary>
+    public const int KeptLayers = 4;
+
+    private static HandoffFenceLayer[] Trim(IReadOnlyList<HandoffFenceLayer> layers) =>
+        layers.Where((l, i) => l.Pending.Count > 0 || i >= layers.Count - KeptLayers).ToArray();
+
     /// <summary>No fence: nothing is pending.</summary>
-    public static readonly HandoffFenceState None = new(0, null, new Dictionary<string, Source>(StringComparer.Ordinal), [], []);
+    public static readonly HandoffFenceState None = new([], []);
 
-    private readonly IReadOnlyDictionary<string, Source> _pending;
-
-    private HandoffFenceState(long epoch, HashRing? oldRing, IReadOnlyDictionary<string, Source> pending,
-        IReadOnlyList<HandoffReport> reports, IReadOnlyList<(long Epoch, HandoffReport Report)> early)
+    private HandoffFenceState(IReadOnlyList<HandoffFenceLayer> layers, IReadOnlyList<(long Epoch, HandoffReport Report)> early)
     {
-        Epoch = epoch;
-        OldRing = oldRing;
-        _pending = pending;
-        Reports = reports;
+        Layers = layers;
         Early = early;
     }
 
-    private sealed record Source(IReadOnlySet<int> Outstanding, IReadOnlyDictionary<long, long> Requires);
+    /// <summary>The view changes whose handoffs are still awaited (oldest first), and the newest in any case.</summary>
+    public IReadOnlyList<HandoffFenceLayer> Layers { get; }
 
-    /// <summary>The epoch of the view the fence belongs to.</summary>
-    public long Epoch { get; }
+    private HandoffFenceLayer? Newest => Layers.Count == 0 ? null : Layers[^1];
 
-    /// <summary>The ring that says which old shard held a key.</summary>
-    public HashRing? OldRing { get; }
+    /// <summary>The epoch of the newest view the fence belongs to.</summary>
+    public long Epoch => Newest?.Epoch ?? 0;
 
-    /// <summary>Every report heard for <see cref="Epoch"/> (passed on in gossip to the replicas that missed them).</summary>
-    public IReadOnlyList<HandoffReport> Reports { get; }
+    /// <summary>The ring that says which old shard held a key, for the newest view change.</summary>
+    public HashRing? OldRing => Newest?.OldRing;
+
+    /// <summary>Every report heard for <see cref="Epoch"/>.</summary>
+    public IReadOnlyList<HandoffReport> Reports => Newest?.Reports ?? [];
+
+    /// <summary>Every report of every layer with its epoch (passed on in gossip to the replicas that missed them).</summary>
+    public IReadOnlyList<(long Epoch, HandoffReport Report)> AllReports =>
+        Layers.SelectMany(l => l.Reports.Select(r => (l.Epoch, r))).ToArray();
 
     /// <summary>Reports heard for a later epoch than this replica's view: they apply once that view is installed.</summary>
     public IReadOnlyList<(long Epoch, HandoffReport Report)> Early { get; }
 
-    /// <summary>Old shards not lifted yet (sorted ordinal).</summary>
-    public IReadOnlyList<string> PendingShards => _pending.Keys.Order(StringComparer.Ordinal).ToArray();
+    /// <summary>Old shards not lifted yet, in any layer (sorted ordinal).</summary>
+    public IReadOnlyList<string> PendingShards =>
+        Layers.SelectMany(l => l.Pending.Select(p => p.Shard)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>True while some old shard is not lifted.</summary>
-    public bool AnyPending => _pending.Count > 0;
+    public bool AnyPending => Layers.Any(l => l.Pending.Count > 0);
 
     /// <summary>True when some old shard has every report and waits only for writes to arrive (see <see cref="Lift"/>).</summary>
-    public bool AwaitsWrites => _pending.Values.Any(s => s.Outstanding.Count == 0);
+    public bool AwaitsWrites => Layers.Any(l => l.Pending.Any(p => p.Outstanding.Count == 0));
 
-    /// <summary>The old nodes of <paramref name="shard"/> that have not reported (empty if the shard is not pending).</summary>
-    public IReadOnlySet<int> Outstanding(string shard) =>
-        _pending.TryGetValue(shard, out var s) ? s.Outstanding : new HashSet<int>();
+    /// <summary>The old nodes of <paramref name="shard"/> that have not reported, in the newest layer that waits for it.</summary>
+    public IReadOnlySet<int> Outstanding(string shard) => NewestPending(shard)?.Outstanding ?? new HashSet<int>();
 
-    /// <summary>What this replica must hold before <paramref name="shard"/> lifts (empty if it is not pending).</summary>
-    public IReadOnlyDictionary<long, long> Requires(string shard) =>
-        _pending.TryGetValue(shard, out var s) ? s.Requires : NoFrontier;
+    /// <summary>What this replica must hold before <paramref name="shard"/> lifts, in the newest layer that waits for it.</summary>
+    public IReadOnlyDictionary<long, long> Requires(string shard) => NewestPending(shard)?.Requires ?? NoFrontier;
 
-    /// <summary>True when a read of <paramref name="key"/> must not answer "absent" yet.</summary>
-    public bool IsPending(string key) =>
-        _pending.Count > 0 && OldRing is not null && _pending.ContainsKey(OldRing.ShardFor(key));
+    private PendingHandoff? NewestPending(string shard)
+    {
+        for (var i = Layers.Count - 1; i >= 0; i--)
+            if (Layers[i].PendingFor(shard) is { } p) return p;
+        return null;
+    }
+
+    /// <summary>True when a read of <paramref name="key"/> must not answer yet.</summary>
+    public bool IsPending(string key)
+    {
+        foreach (var layer in Layers)
+            if (layer.Pending.Count > 0 && layer.PendingFor(layer.OldRing.ShardFor(key)) is not null) return true;
+        return false;
+    }
 
     /// <summary>
     /// A new view: keys that belonged to a shard of <paramref name="sources"/> under <paramref name="oldRing"/> are
     /// fenced until every listed node of that shard reported and the reported writes are here. Reports that arrived
-    /// early for this epoch count at once.
+    /// early for this epoch count at once. Earlier layers still waiting stay.
     /// </summary>
     public HandoffFenceState Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources)
     {
         ArgumentNullException.ThrowIfNull(oldRing);
         ArgumentNullException.ThrowIfNull(sources);
-        var pending = new Dictionary<string, Source>(StringComparer.Ordinal);
-        foreach (var (shard, nodes) in sources) pending[shard] = new Source(nodes.ToHashSet(), NoFrontier);
-        var state = new HandoffFenceState(epoch, oldRing, pending, [], Early.Where(e => e.Epoch > epoch).ToArray());
+        var pending = sources.Select(s => new PendingHandoff(s.Key, s.Value.ToHashSet(), NoFrontier)).ToArray();
+        var layers = Trim(Layers.Where(l => l.Epoch < epoch).Append(new HandoffFenceLayer(epoch, oldRing, pending, [])).ToArray());
+        var state = new HandoffFenceState(layers, Early.Where(e => e.Epoch > epoch).ToArray());
         foreach (var (e, report) in Early)
             if (e == epoch) state = state.Report(epoch, report);
         return state;
@@ -92,8 +129,8 @@ public sealed class HandoffFenceState
 
     /// <summary>
     /// <paramref name="report"/>.Node finished handing off the keys of its old shard for <paramref name="epoch"/>.
-    /// Reports of older epochs are ignored; those of newer ones are kept for <see cref="Begin"/>. Returns this
-    /// state when nothing changed.
+    /// Reports of an epoch with no layer here are ignored; those of a newer one are kept for <see cref="Begin"/>.
+    /// Returns this state when nothing changed.
     /// </summary>
     public HandoffFenceState Report(long epoch, HandoffReport report)
     {
@@ -101,19 +138,26 @@ public sealed class HandoffFenceState
         if (epoch > Epoch)
         {
             if (Early.Any(e => e.Epoch == epoch && SameSender(e.Report, report))) return this;
-            return new HandoffFenceState(Epoch, OldRing, _pending, Reports, [.. Early, (epoch, report)]);
+            return new HandoffFenceState(Layers, [.. Early, (epoch, report)]);
         }
-        if (epoch < Epoch || Reports.Any(r => SameSender(r, report))) return this;
-        var pending = _pending;
-        if (_pending.TryGetValue(report.Shard, out var source) && source.Outstanding.Contains(report.Node))
+        var index = -1;
+        for (var i = 0; i < Layers.Count; i++)
+            if (Layers[i].Epoch == epoch) index = i;
+        if (index < 0) return this;
+        var layer = Layers[index];
+        if (layer.Reports.Any(r => SameSender(r, report))) return this;
+        var pending = layer.Pending.Select(p =>
         {
-            var outstanding = source.Outstanding.ToHashSet();
+            if (!string.Equals(p.Shard, report.Shard, StringComparison.Ordinal) || !p.Outstanding.Contains(report.Node)) return p;
+            var outstanding = p.Outstanding.ToHashSet();
             outstanding.Remove(report.Node);
-            var requires = new Dictionary<long, long>(source.Requires);
+            var requires = new Dictionary<long, long>(p.Requires);
             StableFrontier.JoinInto(requires, report.Requires);
-            pending = new Dictionary<string, Source>(_pending, StringComparer.Ordinal) { [report.Shard] = new Source(outstanding, requires) };
-        }
-        return new HandoffFenceState(Epoch, OldRing, pending, [.. Reports, report], Early);
+            return new PendingHandoff(p.Shard, outstanding, requires);
+        }).ToArray();
+        var layers = Layers.ToArray();
+        layers[index] = layer with { Pending = pending, Reports = [.. layer.Reports, report] };
+        return new HandoffFenceState(layers, Early);
     }
 
     /// <summary>
@@ -123,33 +167,32 @@ public sealed class HandoffFenceState
     public HandoffFenceState Lift(IReadOnlyDictionary<long, long> applied)
     {
         ArgumentNullException.ThrowIfNull(applied);
-        var lifted = _pending.Where(s => s.Value.Outstanding.Count == 0 && Covers(applied, s.Value.Requires)).Select(s => s.Key).ToList();
-        if (lifted.Count == 0) return this;
-        var pending = new Dictionary<string, Source>(_pending, StringComparer.Ordinal);
-        foreach (var shard in lifted) pending.Remove(shard);
-        return new HandoffFenceState(Epoch, OldRing, pending, Reports, Early);
-    }
-
-    /// <summary>
-    /// The state a node wrote down before it stopped (see <see cref="Epoch"/>, <see cref="OldRing"/>,
-    /// <see cref="PendingShards"/> with <see cref="Outstanding"/> and <see cref="Requires"/>, <see cref="Reports"/>,
-    /// <see cref="Early"/>), so that a restart resumes the fence where it was instead of answering "absent" for keys
-    /// still on their way.
-    /// </summary>
-    public static HandoffFenceState Restore(long epoch, HashRing? oldRing,
-        IEnumerable<(string Shard, IReadOnlySet<int> Outstanding, IReadOnlyDictionary<long, long> Requires)> pending,
-        IEnumerable<HandoffReport> reports, IEnumerable<(long Epoch, HandoffReport Report)> early)
-    {
-        ArgumentNullException.ThrowIfNull(pending);
-        var sources = new Dictionary<string, Source>(StringComparer.Ordinal);
-        foreach (var (shard, outstanding, requires) in pending) sources[shard] = new Source(outstanding.ToHashSet(), new Dictionary<long, long>(requires));
-        if (sources.Count > 0 && oldRing is null) throw new ArgumentException("A pending fence needs the ring that says which old shard held a key.", nameof(oldRing));
-        return new HandoffFenceState(epoch, oldRing, sources, reports.ToArray(), early.ToArray());
+        if (!AwaitsWrites) return this;
+        var changed = false;
+        var layers = new List<HandoffFenceLayer>();
+        foreach (var layer in Layers)
+        {
+            var pending = layer.Pending.Where(p => p.Outstanding.Count > 0 || !Covers(applied, p.Requires)).ToArray();
+            changed |= pending.Length != layer.Pending.Count;
+            layers.Add(pending.Length == layer.Pending.Count ? layer : layer with { Pending = pending });
+        }
+        return changed ? new HandoffFenceState(Trim(layers), Early) : this;
     }
 
     /// <summary>Lifts every fence at once (the old shard never reported: its nodes are gone).</summary>
     public HandoffFenceState Clear() =>
-        _pending.Count == 0 ? this : new HandoffFenceState(Epoch, OldRing, new Dictionary<string, Source>(StringComparer.Ordinal), Reports, Early);
+        !AnyPending ? this : new HandoffFenceState(Trim(Layers.Select(l => l with { Pending = [] }).ToArray()), Early);
+
+    /// <summary>
+    /// The state a node wrote down before it stopped (<see cref="Layers"/> and <see cref="Early"/>), so that a restart
+    /// resumes the fence where it was instead of answering "absent" for keys still on their way.
+    /// </summary>
+    public static HandoffFenceState Restore(IEnumerable<HandoffFenceLayer> layers, IEnumerable<(long Epoch, HandoffReport Report)> early)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(early);
+        return new HandoffFenceState(layers.OrderBy(l => l.Epoch).ToArray(), early.ToArray());
+    }
 
     private static bool SameSender(HandoffReport a, HandoffReport b) =>
         a.Node == b.Node && string.Equals(a.Shard, b.Shard, StringComparison.Ordinal);

@@ -51,10 +51,10 @@ public sealed class HandoffFence(ReplicaStore store, MembershipFile membership, 
         }
     }
 
-    /// <summary>The reports heard for the current epoch, to tell the other replicas in gossip.</summary>
-    public (long Epoch, IReadOnlyList<HandoffReport> Reports) Reported
+    /// <summary>The newest view change's epoch and every report heard with its epoch, to tell the other replicas in gossip.</summary>
+    public (long Epoch, IReadOnlyList<(long Epoch, HandoffReport Report)> Reports) Reported
     {
-        get { var s = _state; return (s.Epoch, s.Reports); }
+        get { var s = _state; return (s.Epoch, s.AllReports); }
     }
 
     public void Clear()

@@ -240,7 +240,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         Applied = _store.AppliedSnapshot(),
             Foreign = ForeignSnapshot(),
             FenceEpoch = fenceEpoch,
-            HandoffReports = reports.Count == 0 ? null : reports.Select(WireHandoffReport.From).ToList(),
+            HandoffReports = reports.Count == 0 ? null : reports.Select(r => WireHandoffReport.From(r.Report, r.Epoch == fenceEpoch ? null : r.Epoch)).ToList(),
         };
     }
 
@@ -254,7 +254,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         LearnForeign(digest.Foreign);
         var cleared = false;
         // A report heard here lifts nothing by itself: the fence waits until this replica holds the writes it names.
-        foreach (var report in digest.HandoffReports ?? []) cleared |= _fence.Complete(digest.FenceEpoch, report.ToReport());
+        foreach (var report in digest.HandoffReports ?? []) cleared |= _fence.Complete(report.Epoch ?? digest.FenceEpoch, report.ToReport());
         if (cleared) _store.Changed.Signal();
     }
 

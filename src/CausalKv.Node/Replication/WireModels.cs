@@ -91,7 +91,7 @@ public sealed class GossipDigest
     public Dictionary<long, long> Applied { get; set; } = [];
     /// <summary>Writes of other shards' origins that every replica of this shard holds (from completed handoffs).</summary>
     public Dictionary<long, long>? Foreign { get; set; }
-    /// <summary>Handoffs reported complete for <see cref="FenceEpoch"/>, so replicas they missed learn them too.</summary>
+    /// <summary>Handoffs reported complete (each for its <see cref="WireHandoffReport.Epoch"/>, or else for <see cref="FenceEpoch"/>), so replicas they missed learn them too.</summary>
     public long FenceEpoch { get; set; }
     public List<WireHandoffReport>? HandoffReports { get; set; }
 }
@@ -99,12 +99,14 @@ public sealed class GossipDigest
 /// <summary>A node of an old shard finished its handoff; a replica may lift its fence once it holds <see cref="Requires"/>.</summary>
 public sealed class WireHandoffReport
 {
+    /// <summary>The view change the report belongs to; absent for the digest's <see cref="GossipDigest.FenceEpoch"/>.</summary>
+    public long? Epoch { get; set; }
     public string Shard { get; set; } = "";
     public int Node { get; set; }
     public Dictionary<long, long> Requires { get; set; } = [];
 
-    public static WireHandoffReport From(CausalKv.Sharding.HandoffReport r) =>
-        new() { Shard = r.Shard, Node = r.Node, Requires = new Dictionary<long, long>(r.Requires) };
+    public static WireHandoffReport From(CausalKv.Sharding.HandoffReport r, long? epoch = null) =>
+        new() { Epoch = epoch, Shard = r.Shard, Node = r.Node, Requires = new Dictionary<long, long>(r.Requires) };
 
     public CausalKv.Sharding.HandoffReport ToReport() => new(Shard, Node, Requires);
 }

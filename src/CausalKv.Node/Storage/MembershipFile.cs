@@ -105,34 +105,40 @@ internal sealed class MembershipJson
 
 internal sealed class FenceJson
 {
-    public long Epoch { get; set; }
-    public List<string>? OldShards { get; set; }
-    public int VirtualNodesPerShard { get; set; }
-    public List<PendingJson> Pending { get; set; } = [];
-    public List<HandoffReport> Reports { get; set; } = [];
+    public List<LayerJson> Layers { get; set; } = [];
     public List<EarlyJson> Early { get; set; } = [];
 
     public static FenceJson From(HandoffFenceState state) => new()
     {
-        Epoch = state.Epoch,
-        OldShards = state.OldRing?.Shards.ToList(),
-        VirtualNodesPerShard = state.OldRing?.VirtualNodesPerShard ?? 0,
-        Pending = state.PendingShards.Select(s => new PendingJson
+        Layers = state.Layers.Select(l => new LayerJson
         {
-            Shard = s,
-            Outstanding = state.Outstanding(s).Order().ToList(),
-            Requires = new Dictionary<long, long>(state.Requires(s)),
+            Epoch = l.Epoch,
+            OldShards = l.OldRing.Shards.ToList(),
+            VirtualNodesPerShard = l.OldRing.VirtualNodesPerShard,
+            Pending = l.Pending.Select(p => new PendingJson
+            {
+                Shard = p.Shard,
+                Outstanding = p.Outstanding.Order().ToList(),
+                Requires = new Dictionary<long, long>(p.Requires),
+            }).ToList(),
+            Reports = l.Reports.ToList(),
         }).ToList(),
-        Reports = state.Reports.ToList(),
         Early = state.Early.Select(e => new EarlyJson { Epoch = e.Epoch, Report = e.Report }).ToList(),
     };
 
     public HandoffFenceState ToState() => HandoffFenceState.Restore(
-        Epoch,
-        OldShards is null ? null : new HashRing(OldShards, VirtualNodesPerShard),
-        Pending.Select(p => (p.Shard, (IReadOnlySet<int>)p.Outstanding.ToHashSet(), (IReadOnlyDictionary<long, long>)p.Requires)),
-        Reports,
+        Layers.Select(l => new HandoffFenceLayer(l.Epoch, new HashRing(l.OldShards, l.VirtualNodesPerShard),
+            l.Pending.Select(p => new PendingHandoff(p.Shard, p.Outstanding.ToHashSet(), p.Requires)).ToList(), l.Reports)),
         Early.Select(e => (e.Epoch, e.Report)));
+}
+
+internal sealed class LayerJson
+{
+    public long Epoch { get; set; }
+    public List<string> OldShards { get; set; } = [];
+    public int VirtualNodesPerShard { get; set; }
+    public List<PendingJson> Pending { get; set; } = [];
+    public List<HandoffReport> Reports { get; set; } = [];
 }
 
 internal sealed class PendingJson

@@ -62,8 +62,9 @@ public sealed class HandoffFenceStateTests
         state = state.Begin(6, OldRing, Sources(("s2", [2])));
         Assert.Empty(state.Early);
         Assert.Empty(state.Outstanding("s2"));
-        Assert.True(state.Lift(F()).AnyPending);
-        Assert.False(state.Lift(F((9, 1))).AnyPending);
+        Assert.Equal(["s2", "s3"], state.Lift(F()).PendingShards);
+        // s2 lifts; s3 of epoch 5 has not reported yet and stays fenced.
+        Assert.Equal(["s3"], state.Lift(F((9, 1))).PendingShards);
     }
 
     [Fact]
@@ -77,6 +78,41 @@ public sealed class HandoffFenceStateTests
         var other = state.Report(5, new HandoffReport("s1", 1, F()));
         Assert.Equal(2, other.Reports.Count);
         Assert.Equal(["s3"], other.PendingShards);
+    }
+
+    [Fact]
+    public void A_later_view_does_not_lift_what_an_earlier_one_still_waits_for()
+    {
+        // Epoch 5 waits for s3's keys (old ring of three shards); epoch 6 comes before s3 reported.
+        var newRing = new HashRing(["s1", "s2"]);
+        var key = Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => OldRing.ShardFor(k) == "s3" && newRing.ShardFor(k) == "s2");
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4])))
+            .Begin(6, newRing, Sources(("s1", [0])));
+        Assert.True(state.IsPending(key), "the keys of s3 are still on their way");
+        Assert.Equal(["s1", "s3"], state.PendingShards);
+        Assert.Equal(6, state.Epoch);
+
+        // s3's report belongs to epoch 5 and still counts there; epoch 6's layer is unaffected.
+        state = state.Report(5, new HandoffReport("s3", 4, F((77, 2)))).Lift(F((77, 2)));
+        Assert.False(state.IsPending(key));
+        Assert.Equal(["s1"], state.PendingShards);
+        Assert.Contains(5L, state.AllReports.Select(r => r.Epoch));
+
+        // Once epoch 6 lifts too, nothing is pending; the layers stay a while, to pass their reports on.
+        state = state.Report(6, new HandoffReport("s1", 0, F())).Lift(F());
+        Assert.False(state.AnyPending);
+        Assert.Equal([5L, 6L], state.Layers.Select(l => l.Epoch));
+    }
+
+    [Fact]
+    public void Lifted_layers_are_forgotten_beyond_the_newest_few_and_pending_ones_never()
+    {
+        var state = HandoffFenceState.None.Begin(1, OldRing, Sources(("s3", [4])));
+        for (var epoch = 2; epoch <= 10; epoch++)
+            state = state.Begin(epoch, OldRing, Sources(("s1", [epoch]))).Report(epoch, new HandoffReport("s1", epoch, F())).Lift(F());
+        Assert.Equal([1L, 7L, 8L, 9L, 10L], state.Layers.Select(l => l.Epoch));
+        Assert.Equal(["s3"], state.PendingShards);
+        Assert.True(state.IsPending(KeyOf("s3")));
     }
 
     [Fact]

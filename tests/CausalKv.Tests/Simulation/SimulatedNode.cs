@@ -392,7 +392,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     private void OnPeerDigest(GossipDigest digest)
     {
         LearnForeign(digest.Foreign);
-        foreach (var report in digest.HandoffReports ?? []) SetFence(_fence.Report(digest.FenceEpoch, report.ToReport()));
+        foreach (var report in digest.HandoffReports ?? []) SetFence(_fence.Report(report.Epoch ?? digest.FenceEpoch, report.ToReport()));
     }
 
     /// <summary>ReplicationCoordinator.IsStable: judged by the frontier of the shard that owns the key under this node's view.</summary>
@@ -466,7 +466,8 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         Applied = Store.AppliedSnapshot(),
         Foreign = _stability.ForeignSnapshot(),
         FenceEpoch = _fence.Epoch,
-        HandoffReports = _fence.Reports.Count == 0 ? null : _fence.Reports.Select(WireHandoffReport.From).ToList(),
+        HandoffReports = _fence.AllReports.Count == 0 ? null
+            : _fence.AllReports.Select(r => WireHandoffReport.From(r.Report, r.Epoch == _fence.Epoch ? null : r.Epoch)).ToList(),
     };
 
     private void WakeAll()
