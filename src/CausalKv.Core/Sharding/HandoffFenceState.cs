@@ -3,10 +3,15 @@ using CausalKv.Causality;
 namespace CausalKv.Sharding;
 
 /// <summary>
-/// One old shard's handoff as a replica of a gaining shard has heard of it: who must still report, and what the
-/// reports say this replica must hold.
+/// A node of old shard <paramref name="Shard"/> finished handing shard <paramref name="To"/> every key it held for
+/// it; the keys became the writes <paramref name="Requires"/> names there. It says nothing of the keys of any other
+/// shard (null <paramref name="To"/>: a report from a node that does not say, taken to be about the hearer's shard).
 /// </summary>
-public sealed record HandoffReport(string Shard, int Node, IReadOnlyDictionary<long, long> Requires);
+public sealed record HandoffReport(string Shard, int Node, IReadOnlyDictionary<long, long> Requires, string? To = null)
+{
+    /// <summary>True when the report is about the keys of <paramref name="shard"/> (this replica's, at the report's view).</summary>
+    public bool IsFor(string? shard) => To is null || shard is null || string.Equals(To, shard, StringComparison.Ordinal);
+}
 
 /// <summary>
 /// The handoffs of one view change as a replica of a gaining shard has heard of them: for each old shard it waits
@@ -15,7 +20,8 @@ public sealed record HandoffReport(string Shard, int Node, IReadOnlyDictionary<l
 /// </summary>
 /// <param name="Epoch">the epoch of the view the change installed</param>
 /// <param name="OldRing">the ring of the view before it, which says which old shard held a key</param>
-public sealed record HandoffFenceLayer(long Epoch, HashRing OldRing, IReadOnlyList<PendingHandoff> Pending, IReadOnlyList<HandoffReport> Reports)
+/// <param name="Shard">this replica's shard in that view: only reports of handoffs to it count</param>
+public sealed record HandoffFenceLayer(long Epoch, HashRing OldRing, IReadOnlyList<PendingHandoff> Pending, IReadOnlyList<HandoffReport> Reports, string? Shard = null)
 {
     public PendingHandoff? PendingFor(string shard) => Pending.FirstOrDefault(p => string.Equals(p.Shard, shard, StringComparison.Ordinal));
 }
@@ -115,12 +121,13 @@ public sealed class HandoffFenceState
     /// fenced until every listed node of that shard reported and the reported writes are here. Reports that arrived
     /// early for this epoch count at once. Earlier layers still waiting stay.
     /// </summary>
-    public HandoffFenceState Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources)
+    /// <param name="shard">this replica's shard in the new view (reports of handoffs to other shards do not count)</param>
+    public HandoffFenceState Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard = null)
     {
         ArgumentNullException.ThrowIfNull(oldRing);
         ArgumentNullException.ThrowIfNull(sources);
         var pending = sources.Select(s => new PendingHandoff(s.Key, s.Value.ToHashSet(), NoFrontier)).ToArray();
-        var layers = Trim(Layers.Where(l => l.Epoch < epoch).Append(new HandoffFenceLayer(epoch, oldRing, pending, [])).ToArray());
+        var layers = Trim(Layers.Where(l => l.Epoch < epoch).Append(new HandoffFenceLayer(epoch, oldRing, pending, [], shard)).ToArray());
         var state = new HandoffFenceState(layers, Early.Where(e => e.Epoch > epoch).ToArray());
         foreach (var (e, report) in Early)
             if (e == epoch) state = state.Report(epoch, report);
@@ -129,8 +136,9 @@ public sealed class HandoffFenceState
 
     /// <summary>
     /// <paramref name="report"/>.Node finished handing off the keys of its old shard for <paramref name="epoch"/>.
-    /// Reports of an epoch with no layer here are ignored; those of a newer one are kept for <see cref="Begin"/>.
-    /// Returns this state when nothing changed.
+    /// It counts for that epoch's layer and for every earlier one: a node that finished a later handoff from the
+    /// same shard has handed off (or kept, under the later view) whatever an earlier one still owed. Reports of a
+    /// newer epoch than any layer are kept for <see cref="Begin"/>. Returns this state when nothing changed.
     /// </summary>
     public HandoffFenceState Report(long epoch, HandoffReport report)
     {
@@ -140,24 +148,27 @@ public sealed class HandoffFenceState
             if (Early.Any(e => e.Epoch == epoch && SameSender(e.Report, report))) return this;
             return new HandoffFenceState(Layers, [.. Early, (epoch, report)]);
         }
-        var index = -1;
-        for (var i = 0; i < Layers.Count; i++)
-            if (Layers[i].Epoch == epoch) index = i;
-        if (index < 0) return this;
-        var layer = Layers[index];
-        if (layer.Reports.Any(r => SameSender(r, report))) return this;
-        var pending = layer.Pending.Select(p =>
-        {
-            if (!string.Equals(p.Shard, report.Shard, StringComparison.Ordinal) || !p.Outstanding.Contains(report.Node)) return p;
-            var outstanding = p.Outstanding.ToHashSet();
-            outstanding.Remove(report.Node);
-            var requires = new Dictionary<long, long>(p.Requires);
-            StableFrontier.JoinInto(requires, report.Requires);
-            return new PendingHandoff(p.Shard, outstanding, requires);
-        }).ToArray();
+        var changed = false;
         var layers = Layers.ToArray();
-        layers[index] = layer with { Pending = pending, Reports = [.. layer.Reports, report] };
-        return new HandoffFenceState(layers, Early);
+        for (var i = 0; i < layers.Length; i++)
+        {
+            var layer = layers[i];
+            if (layer.Epoch > epoch || !report.IsFor(layer.Shard)) continue;
+            var pending = layer.Pending;
+            if (layer.PendingFor(report.Shard) is { } source && source.Outstanding.Contains(report.Node))
+            {
+                var outstanding = source.Outstanding.ToHashSet();
+                outstanding.Remove(report.Node);
+                var requires = new Dictionary<long, long>(source.Requires);
+                StableFrontier.JoinInto(requires, report.Requires);
+                pending = layer.Pending.Select(p => ReferenceEquals(p, source) ? new PendingHandoff(p.Shard, outstanding, requires) : p).ToArray();
+            }
+            var reports = layer.Epoch == epoch && !layer.Reports.Any(r => SameSender(r, report)) ? [.. layer.Reports, report] : layer.Reports;
+            if (ReferenceEquals(pending, layer.Pending) && ReferenceEquals(reports, layer.Reports)) continue;
+            layers[i] = layer with { Pending = pending, Reports = reports };
+            changed = true;
+        }
+        return changed ? new HandoffFenceState(layers, Early) : this;
     }
 
     /// <summary>
@@ -195,7 +206,7 @@ public sealed class HandoffFenceState
     }
 
     private static bool SameSender(HandoffReport a, HandoffReport b) =>
-        a.Node == b.Node && string.Equals(a.Shard, b.Shard, StringComparison.Ordinal);
+        a.Node == b.Node && string.Equals(a.Shard, b.Shard, StringComparison.Ordinal) && string.Equals(a.To, b.To, StringComparison.Ordinal);
 
     private static bool Covers(IReadOnlyDictionary<long, long> applied, IReadOnlyDictionary<long, long> required)
     {

@@ -42,7 +42,8 @@ public static class InternalApi
                 if (versions.Count > 0) StableFrontier.JoinInto(requires, new Dictionary<long, long> { [origin] = last });
                 // Only a whole handoff says what the moved keys carry: a part says nothing of the keys still to come.
                 replication.RecordImport(requires, message.SourceStable);
-                if (fence.Complete(message.Epoch, new HandoffReport(message.FromShard, message.From, requires))) store.Changed.Signal();
+                var to = message.ToShard ?? cluster.Current.MyShard;
+                if (fence.Complete(message.Epoch, new HandoffReport(message.FromShard, message.From, requires, to))) store.Changed.Signal();
             }
             if (versions.Count > 0 || message.Complete)
                 NodeLog.KeysGained(log, message.Epoch, versions.Count, message.FromShard, message.From, message.Complete);

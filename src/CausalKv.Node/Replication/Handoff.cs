@@ -23,6 +23,7 @@ public sealed record HandoffOutcome(int Keys, IReadOnlyList<string> Errors);
 /// a replica lifts its fence only once it holds them.
 /// </summary>
 public sealed class Handoff(
+    ClusterState cluster,
     ReplicaStore store,
     IPeerTransport client,
     ReplicationCoordinator replication,
@@ -64,7 +65,9 @@ public sealed class Handoff(
         }
         var announcing = announce && plan.OldShard is not null;
         var targets = announcing ? plan.AnnounceTo.Union(byShard.Keys).ToList() : byShard.Keys.ToList();
-        if (announcing) fence.Complete(epoch, new HandoffReport(fromShard, plan.NodeId, adoptedAs));
+        // Moved into a shard: its new peers' fence hears from it too (in gossip), naming the keys it adopted. A node that
+        // stays has nothing to tell its own shard, and a report of it there would travel on as if its handoff were done.
+        if (announcing && plan.ShardChanged && plan.NewShard is not null) fence.Complete(epoch, new HandoffReport(fromShard, plan.NodeId, adoptedAs, plan.NewShard));
         if (targets.Count == 0) return new HandoffOutcome(0, []);
 
         using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.Handoff);
@@ -111,7 +114,8 @@ public sealed class Handoff(
             while (next < keys.Count && sent.Count < _batch && chunkBytes < ReplicaStore.MaxBatchBytes)
             {
                 var k = keys[next++];
-                if (store.Get(k) is not { } v) continue;
+                // A later view may have given the key back to this node's shard while the handoff went on.
+                if (cluster.Current.Owns(k) || store.Get(k) is not { } v) continue;
                 versions.Add(WireVersion.From(k, v));
                 sent.Add(new(k, v));
                 chunkBytes += v.ApproximateWireBytes(k);
@@ -123,6 +127,7 @@ public sealed class Handoff(
                 Epoch = plan.NewView.Epoch,
                 Versions = versions,
                 Complete = complete && next >= keys.Count,
+                ToShard = shard,
                 SourceStable = sourceStable,
                 Requires = requires.Count == 0 ? null : new Dictionary<long, long>(requires),
             };
@@ -133,8 +138,8 @@ public sealed class Handoff(
             bytes += acks.Sum(a => a.Bytes);
             foreach (var (ack, _) in acks)
                 if (ack.Imported > 0) StableFrontier.JoinInto(requires, new Dictionary<long, long> { [ack.Origin] = ack.Last });
-            // Acknowledged by the new shard: only now may this node forget these keys.
-            store.RemoveIfUnchanged(sent);
+            // Acknowledged by the new shard: only now may this node forget these keys (not those a later view gave back).
+            store.RemoveIfUnchanged(sent.Where(kv => !cluster.Current.Owns(kv.Key)));
             moved += versions.Count;
         }
         while (next < keys.Count);

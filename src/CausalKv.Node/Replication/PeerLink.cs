@@ -68,7 +68,10 @@ public sealed class PeerLink : IAsyncDisposable
     /// (a gossip digest sent before the last ack), so while the peer keeps its
     /// origin the knowledge only grows; a new origin means it restarted empty.
     /// </summary>
-    internal void Learned(long peerOrigin, IReadOnlyDictionary<long, long> peerApplied)
+    /// <param name="current">true when the report was made after this node installed its view (an answer to this
+    /// link's own request, or a digest of the peer's at this node's epoch or later), not one sent long before and
+    /// delivered late: only such a report can tell that this node caught up with the peer</param>
+    internal void Learned(long peerOrigin, IReadOnlyDictionary<long, long> peerApplied, bool current = true)
     {
         lock (_learnGate)
         {
@@ -86,7 +89,7 @@ public sealed class PeerLink : IAsyncDisposable
         }
         Reachable = true;
         LastContact = _time.GetUtcNow();
-        _owner.OnPeerFrontier(this);
+        _owner.OnPeerFrontier(this, peerApplied, current);
     }
 
     private void Lost() => Reachable = false;

@@ -159,10 +159,11 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         foreach (var link in links) link.Wake();
     }
 
-    internal void OnPeerFrontier(PeerLink link)
+    internal void OnPeerFrontier(PeerLink link, IReadOnlyDictionary<long, long> reported, bool current)
     {
-        // Only a peer that held the shard before this view holds its data: another newcomer may lack it too.
-        if (!_caughtUp && _catchUpFrom.Contains(link.Peer.Id) && _store.Covers(link.KnownApplied))
+        // Only a peer that held the shard before this view holds its data: another newcomer may lack it too. And
+        // only what it reported since: a digest sent before this node joined, delivered late, says too little.
+        if (!_caughtUp && current && _catchUpFrom.Contains(link.Peer.Id) && _store.Covers(reported))
         {
             _caughtUp = true;
             _membership.SaveCatchUp(new HashSet<int>());
@@ -266,7 +267,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         var link = LinkTo(digest.From);
         if (link is not null)
         {
-            link.Learned(digest.Origin, digest.Applied);
+            link.Learned(digest.Origin, digest.Applied, current: digest.Epoch >= _cluster.Current.Epoch);
             if (!StableFrontier.Covers(digest.Applied, mine.Applied)) link.Wake();
         }
         return mine;

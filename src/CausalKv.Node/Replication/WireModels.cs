@@ -104,11 +104,13 @@ public sealed class WireHandoffReport
     public string Shard { get; set; } = "";
     public int Node { get; set; }
     public Dictionary<long, long> Requires { get; set; } = [];
+    /// <summary>The shard the reported handoff went to.</summary>
+    public string? To { get; set; }
 
     public static WireHandoffReport From(CausalKv.Sharding.HandoffReport r, long? epoch = null) =>
-        new() { Epoch = epoch, Shard = r.Shard, Node = r.Node, Requires = new Dictionary<long, long>(r.Requires) };
+        new() { Epoch = epoch, Shard = r.Shard, Node = r.Node, Requires = new Dictionary<long, long>(r.Requires), To = r.To };
 
-    public CausalKv.Sharding.HandoffReport ToReport() => new(Shard, Node, Requires);
+    public CausalKv.Sharding.HandoffReport ToReport() => new(Shard, Node, Requires, To);
 }
 
 /// <summary>A shard's stable frontier, as one of its replicas knows it: what every replica of the shard holds.</summary>
@@ -134,6 +136,8 @@ public sealed class HandoffMessage
     public List<WireVersion> Versions { get; set; } = [];
     /// <summary>Set on the last message of a handoff: the sender has nothing more for the receiver's shard.</summary>
     public bool Complete { get; set; }
+    /// <summary>The shard the sender hands these keys to (its receiver's shard in the sender's view).</summary>
+    public string? ToShard { get; set; }
     /// <summary>The old shard's stable frontier when the handoff started (see ForeignFrontier).</summary>
     public Dictionary<long, long>? SourceStable { get; set; }
     /// <summary>

@@ -122,13 +122,14 @@ internal sealed class FenceJson
                 Requires = new Dictionary<long, long>(p.Requires),
             }).ToList(),
             Reports = l.Reports.ToList(),
+            Shard = l.Shard,
         }).ToList(),
         Early = state.Early.Select(e => new EarlyJson { Epoch = e.Epoch, Report = e.Report }).ToList(),
     };
 
     public HandoffFenceState ToState() => HandoffFenceState.Restore(
         Layers.Select(l => new HandoffFenceLayer(l.Epoch, new HashRing(l.OldShards, l.VirtualNodesPerShard),
-            l.Pending.Select(p => new PendingHandoff(p.Shard, p.Outstanding.ToHashSet(), p.Requires)).ToList(), l.Reports)),
+            l.Pending.Select(p => new PendingHandoff(p.Shard, p.Outstanding.ToHashSet(), p.Requires)).ToList(), l.Reports, l.Shard)),
         Early.Select(e => (e.Epoch, e.Report)));
 }
 
@@ -139,6 +140,7 @@ internal sealed class LayerJson
     public int VirtualNodesPerShard { get; set; }
     public List<PendingJson> Pending { get; set; } = [];
     public List<HandoffReport> Reports { get; set; } = [];
+    public string? Shard { get; set; }
 }
 
 internal sealed class PendingJson

@@ -116,6 +116,29 @@ public sealed class HandoffFenceStateTests
     }
 
     [Fact]
+    public void A_report_of_a_handoff_to_another_shard_does_not_lift_this_one()
+    {
+        // This replica is in s9; node 4 of s3 reported its handoff to s8 (heard from a peer that was in s8 then).
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4])), shard: "s9");
+        Assert.Same(state, state.Report(5, new HandoffReport("s3", 4, F(), To: "s8")));
+        state = state.Report(5, new HandoffReport("s3", 4, F((7, 1)), To: "s9"));
+        Assert.Empty(state.Outstanding("s3"));
+        Assert.False(state.Lift(F((7, 1))).AnyPending);
+    }
+
+    [Fact]
+    public void A_later_report_of_the_same_node_and_shard_settles_what_an_earlier_view_still_owed()
+    {
+        // Node 4's handoff for epoch 5 never arrived; it finished the one for epoch 6, which hands off or keeps
+        // whatever it still held.
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4])), shard: "s9")
+            .Begin(6, OldRing, Sources(("s3", [4])), shard: "s9")
+            .Report(6, new HandoffReport("s3", 4, F((7, 2)), To: "s9"));
+        Assert.Equal(["s3"], state.PendingShards);
+        Assert.False(state.Lift(F((7, 2))).AnyPending);
+    }
+
+    [Fact]
     public void Clear_lifts_everything()
     {
         var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s2", [2]), ("s3", [4]))).Clear();

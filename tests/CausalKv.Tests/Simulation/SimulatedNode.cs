@@ -188,7 +188,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         // What every replica of the shard the keys leave holds, taken before this node leaves it (ViewChanger).
         var sourceStable = SourceStable();
         if (plan.ShardChanged && plan.NewShard is not null) Store.StartIncarnation(Id);
-        if (Ring is not null) SetFence(_fence.Begin(view.Epoch, Ring, plan.FenceSources));
+        if (Ring is not null) SetFence(_fence.Begin(view.Epoch, Ring, plan.FenceSources, plan.NewShard));
         View = view;
         Ring = plan.NewRing;
         _installed = plan;
@@ -249,7 +249,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         }
         var announcing = announce && plan.OldShard is not null;
         var targets = announcing ? plan.AnnounceTo.Union(byShard.Keys).Order(StringComparer.Ordinal).ToList() : byShard.Keys.ToList();
-        if (announcing) SetFence(_fence.Report(epoch, new HandoffReport(fromShard, Id, adoptedAs)));
+        if (announcing && plan.ShardChanged && plan.NewShard is not null) SetFence(_fence.Report(epoch, new HandoffReport(fromShard, Id, adoptedAs, plan.NewShard)));
         foreach (var shard in targets)
         {
             if (!announcing && _handoffs.ContainsKey(shard)) continue;
@@ -262,6 +262,8 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         }
     }
 
+    private bool OwnsNow(string key) => Ring is not null && Shard is not null && Ring.ShardFor(key) == Shard;
+
     private void SendChunk(HandoffJob job)
     {
         var store = Store!;
@@ -269,7 +271,8 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         while (job.Next < job.Keys.Count && sent.Count < BatchEntries)
         {
             var k = job.Keys[job.Next++];
-            if (store.Get(k) is { } v) sent.Add(new(k, v));
+            // A later view may have given the key back to this node's shard while the handoff went on.
+            if (!OwnsNow(k) && store.Get(k) is { } v) sent.Add(new(k, v));
         }
         var message = new HandoffMessage
         {
@@ -278,6 +281,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             Epoch = job.Epoch,
             Versions = sent.Select(kv => WireVersion.From(kv.Key, kv.Value)).ToList(),
             Complete = job.Complete && job.Next >= job.Keys.Count,
+            ToShard = job.Shard,
             SourceStable = job.SourceStable,
             Requires = job.Requires.Count == 0 ? null : new Dictionary<long, long>(job.Requires),
         };
@@ -327,7 +331,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         }
         foreach (var ack in job.Acks)
             if (ack.Imported > 0) StableFrontier.JoinInto(job.Requires, new Dictionary<long, long> { [ack.Origin] = ack.Last });
-        var removed = Store!.RemoveIfUnchanged(job.Sent);
+        var removed = Store!.RemoveIfUnchanged(job.Sent.Where(kv => !OwnsNow(kv.Key)));
         job.Moved += job.Sent.Count;
         trace.Add(network.Now, $"node {Id} handoff to shard {job.Shard} acknowledged by [{string.Join(",", job.Acks.Select(a => a.Node))}]: {removed} of {job.Sent.Count} keys removed");
         if (job.Next < job.Keys.Count) SendChunk(job);
@@ -346,7 +350,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             if (versions.Count > 0) StableFrontier.JoinInto(requires, new Dictionary<long, long> { [origin] = last });
             // Only a whole handoff says what the moved keys carry (a part says nothing of the keys still to come).
             RecordImport(requires, message.SourceStable);
-            SetFence(_fence.Report(message.Epoch, new HandoffReport(message.FromShard, message.From, requires)));
+            SetFence(_fence.Report(message.Epoch, new HandoffReport(message.FromShard, message.From, requires, message.ToShard ?? Shard)));
         }
         if (versions.Count > 0 || message.Complete)
             trace.Add(network.Now, $"node {Id} imports [{string.Join(",", versions.Select(kv => kv.Key))}] from node {m.From} #{m.Request}" +
@@ -476,7 +480,9 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     }
 
     /// <summary>PeerLink.Learned: a new origin means the peer restarted and its frontier may have shrunk.</summary>
-    private void Learned(PeerState link, long peerOrigin, IReadOnlyDictionary<long, long> peerApplied)
+    /// <param name="current">the report was made at this node's epoch or later (a digest sent before it joined and
+    /// delivered late says too little to call it caught up)</param>
+    private void Learned(PeerState link, long peerOrigin, IReadOnlyDictionary<long, long> peerApplied, bool current)
     {
         if (peerOrigin != link.PeerOrigin)
         {
@@ -490,7 +496,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             link.KnownApplied = joined;
         }
         // ReplicationCoordinator.OnPeerFrontier: a replica new to its shard has caught up once it covers a peer.
-        if (!_caughtUp && _catchUpFrom.Contains(link.Peer.Id) && Store!.Covers(link.KnownApplied))
+        if (!_caughtUp && current && _catchUpFrom.Contains(link.Peer.Id) && Store!.Covers(peerApplied))
         {
             _caughtUp = true;
             _membership.SaveCatchUp(new HashSet<int>());
@@ -561,7 +567,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
                     OnPeerDigest(digest);
                     if (_links.TryGetValue(digest.From, out var link))
                     {
-                        Learned(link, digest.Origin, digest.Applied);
+                        Learned(link, digest.Origin, digest.Applied, current: digest.Epoch >= (View?.Epoch ?? 0));
                         if (!StableFrontier.Covers(digest.Applied, mine.Applied)) Push(link);
                     }
                     Reply(m, mine);
@@ -570,7 +576,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             case GossipDigest theirs:
                 if (_links.TryGetValue(m.From, out var asked))
                 {
-                    Learned(asked, theirs.Origin, theirs.Applied);
+                    Learned(asked, theirs.Origin, theirs.Applied, current: theirs.Epoch >= (View?.Epoch ?? 0));
                     OnPeerDigest(theirs);
                     Push(asked);
                 }
@@ -592,7 +598,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
                 {
                     pushed.InFlight = 0;
                     if (pushed.InFlightEndsSnapshot) pushed.Snapshot = null;
-                    Learned(pushed, ack.Origin, ack.Applied);
+                    Learned(pushed, ack.Origin, ack.Applied, current: true);
                     Push(pushed);
                 }
                 break;

@@ -40,13 +40,20 @@ public sealed class SimulationTests(ITestOutputHelper output)
     /// Seeds that failed with pruned metadata before the bugs they found were fixed (a change to the simulation can
     /// send them down other paths since): a fence lost in a restart (5), a handoff that promised its receivers more
     /// than they held (1737196316), a stale copy of a key answered while its newer version was still on its way from
-    /// the shard it left (11599099), and a node that missed views planning from a stale one (42457150).
+    /// the shard it left (11599099), a node that missed views planning from a stale one (42457150), a later view
+    /// lifting the fence of an earlier one (224334939), a replica new to its shard counted as caught up on a
+    /// digest its peer sent before it joined (789811624), a handoff of an earlier view removing a key a later view
+    /// gave back (135236447), and a report of a handoff to another shard lifting this one's fence (1333718786).
     /// </summary>
     [Theory]
     [InlineData(5)]
     [InlineData(1737196316)]
     [InlineData(11599099)]
     [InlineData(42457150)]
+    [InlineData(224334939)]
+    [InlineData(789811624)]
+    [InlineData(135236447)]
+    [InlineData(1333718786)]
     public void A_run_with_pruned_metadata_keeps_every_guarantee_where_one_was_broken(int seed)
     {
         var result = Simulation.Run(seed, Operations, pruneMetadata: true);
