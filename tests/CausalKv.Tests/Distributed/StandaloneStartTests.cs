@@ -5,13 +5,18 @@ using System.Text.Json;
 
 namespace CausalKv.Tests.Distributed;
 
-/// <summary>A node started with nothing but its id: pings at once, refuses data until a view names it, then joins.</summary>
+/// <summary>
+/// A node started with nothing but its id: pings at once, refuses data until a view names it, then joins; the keys
+/// its shard takes over from a shard whose node never answers wait for that handoff until the fence times out.
+/// </summary>
 public sealed class StandaloneStartTests
 {
     [Fact]
     public async Task A_node_without_a_view_answers_ping_refuses_data_with_503_and_joins_when_a_view_names_it()
     {
-        await using var app = await KvApp.Create(nodes: 1, shards: 1).WithoutInitialView().StartAsync();
+        // A short causal-wait deadline: the fence on the unreachable old shard lifts after twice that.
+        await using var app = await KvApp.Create(nodes: 1, shards: 1).WithoutInitialView()
+            .WithNodeSetting("CausalWaitDeadline", "00:00:02").StartAsync();
         using var node = app.CreateHttpClient("node0");
 
         Assert.Equal(HttpStatusCode.OK, (await node.GetAsync("/ping")).StatusCode);
@@ -32,14 +37,21 @@ public sealed class StandaloneStartTests
 
         using var put = await admin.PutAsync("/view", new StringContent(app.ViewBody(app.Layout, null).ToJsonString(), Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
-        var session = new KvSession();
-        Assert.Equal(HttpStatusCode.Created, (await session.PutAsync(node, "k", "v")).Status);
-        Assert.Equal("v", (await session.GetAsync(node, "k")).Value);
         var view = await node.GetFromJsonAsync<JsonElement>("/view");
         Assert.Equal(2, view.GetProperty("epoch").GetInt64());
         // Not ready yet: the view before said shard "s" held the data, and no node of it has handed its keys over.
-        using var health = await node.GetAsync("/health");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
-        Assert.Contains("waiting for handoff from s", await health.Content.ReadAsStringAsync());
+        using (var health = await node.GetAsync("/health"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Contains("waiting for handoff from s", await health.Content.ReadAsStringAsync());
+        }
+        var early = await new KvSession().PutAsync(node, "k", "v");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, early.Status);
+
+        // Node 7 of "s" never answers: the fence lifts after its timeout, and the node serves.
+        var session = new KvSession();
+        await Eventually.HoldsAsync(async () => (await session.PutAsync(node, "k", "v")).Status == HttpStatusCode.Created,
+            TimeSpan.FromSeconds(60), "a write once the fence on the unreachable shard timed out");
+        Assert.Equal("v", (await session.GetAsync(node, "k")).Value);
     }
 }
