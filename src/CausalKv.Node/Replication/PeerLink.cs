@@ -68,10 +68,9 @@ public sealed class PeerLink : IAsyncDisposable
     /// (a gossip digest sent before the last ack), so while the peer keeps its
     /// origin the knowledge only grows; a new origin means it restarted empty.
     /// </summary>
-    /// <param name="current">true when the report was made after this node installed its view (an answer to this
-    /// link's own request, or a digest of the peer's at this node's epoch or later), not one sent long before and
-    /// delivered late: only such a report can tell that this node caught up with the peer</param>
-    internal void Learned(long peerOrigin, IReadOnlyDictionary<long, long> peerApplied, bool current = true)
+    /// <param name="current">true when the report is one this node may judge its catch-up by: a digest the peer made
+    /// at this node's epoch or later (not one sent long before and delivered late) while it had caught up itself</param>
+    internal void Learned(long peerOrigin, IReadOnlyDictionary<long, long> peerApplied, bool current)
     {
         lock (_learnGate)
         {
@@ -131,7 +130,7 @@ public sealed class PeerLink : IAsyncDisposable
             _telemetry.ReplicationWrites.Add(writes);
             activity?.SetTag(NodeTelemetry.Tags.BytesSent, sent);
             if (message.SnapshotApplied is not null) _snapshot = null;
-            Learned(ack.Origin, ack.Applied);
+            Learned(ack.Origin, ack.Applied, current: false);
             return true;
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
@@ -201,7 +200,7 @@ public sealed class PeerLink : IAsyncDisposable
             _telemetry.GossipBytes.Add(sent + received);
             round?.SetTag(NodeTelemetry.Tags.BytesSent, sent);
             round?.SetTag(NodeTelemetry.Tags.BytesReceived, received);
-            Learned(theirs.Origin, theirs.Applied);
+            Learned(theirs.Origin, theirs.Applied, current: theirs.Epoch >= _owner.Epoch && theirs.CatchingUp != true);
             _owner.OnPeerDigest(theirs);
             outcome = GossipRoundOutcome.Compare(digest.Applied, theirs.Applied);
             if (outcome.EntriesToSend > 0) Wake();

@@ -67,6 +67,9 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     /// </summary>
     public bool CaughtUp => _caughtUp;
 
+    /// <summary>The epoch of the view this node follows.</summary>
+    internal long Epoch => _cluster.Current.Epoch;
+
     /// <summary>The peers this replica must still catch up with (empty once it has).</summary>
     public IReadOnlySet<int> CatchUpFrom
     {
@@ -240,6 +243,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         Origin = _store.Origin,
         Applied = _store.AppliedSnapshot(),
             Foreign = ForeignSnapshot(),
+            // A peer new to this shard catches up only from a replica that holds everything: not one still catching up or fenced.
+            CatchingUp = _caughtUp && !_fence.AnyPending ? null : true,
             FenceEpoch = fenceEpoch,
             HandoffReports = reports.Count == 0 ? null : reports.Select(r => WireHandoffReport.From(r.Report, r.Epoch == fenceEpoch ? null : r.Epoch)).ToList(),
         };
@@ -267,7 +272,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         var link = LinkTo(digest.From);
         if (link is not null)
         {
-            link.Learned(digest.Origin, digest.Applied, current: digest.Epoch >= _cluster.Current.Epoch);
+            link.Learned(digest.Origin, digest.Applied, current: digest.Epoch >= _cluster.Current.Epoch && digest.CatchingUp != true);
             if (!StableFrontier.Covers(digest.Applied, mine.Applied)) link.Wake();
         }
         return mine;

@@ -89,6 +89,8 @@ public sealed class GossipDigest
     public long Epoch { get; set; }
     public long Origin { get; set; }
     public Dictionary<long, long> Applied { get; set; } = [];
+    /// <summary>True while the sender may lack what its shard holds: new to it and not caught up, or keys still on their way to it.</summary>
+    public bool? CatchingUp { get; set; }
     /// <summary>Writes of other shards' origins that every replica of this shard holds (from completed handoffs).</summary>
     public Dictionary<long, long>? Foreign { get; set; }
     /// <summary>Handoffs reported complete (each for its <see cref="WireHandoffReport.Epoch"/>, or else for <see cref="FenceEpoch"/>), so replicas they missed learn them too.</summary>

@@ -441,6 +441,13 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         else WakeAll();
     }
 
+    /// <summary>HandoffFence.AnyPending: some old shard not lifted by the writes this replica now holds.</summary>
+    private bool FenceAnyPending()
+    {
+        if (_fence.AwaitsWrites) _fence = _fence.Lift(Store!.AppliedSnapshot());
+        return _fence.AnyPending;
+    }
+
     /// <summary>HandoffFence.IsPending: fenced, and not lifted by the writes this replica now holds.</summary>
     private bool FencePending(string key)
     {
@@ -469,6 +476,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         Origin = Store!.Origin,
         Applied = Store.AppliedSnapshot(),
         Foreign = _stability.ForeignSnapshot(),
+        CatchingUp = _caughtUp && !FenceAnyPending() ? null : true,
         FenceEpoch = _fence.Epoch,
         HandoffReports = _fence.AllReports.Count == 0 ? null
             : _fence.AllReports.Select(r => WireHandoffReport.From(r.Report, r.Epoch == _fence.Epoch ? null : r.Epoch)).ToList(),
@@ -480,8 +488,8 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     }
 
     /// <summary>PeerLink.Learned: a new origin means the peer restarted and its frontier may have shrunk.</summary>
-    /// <param name="current">the report was made at this node's epoch or later (a digest sent before it joined and
-    /// delivered late says too little to call it caught up)</param>
+    /// <param name="current">a digest made at this node's epoch or later (one sent before it joined and delivered late
+    /// says too little to call it caught up) by a peer that has caught up itself</param>
     private void Learned(PeerState link, long peerOrigin, IReadOnlyDictionary<long, long> peerApplied, bool current)
     {
         if (peerOrigin != link.PeerOrigin)
@@ -567,7 +575,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
                     OnPeerDigest(digest);
                     if (_links.TryGetValue(digest.From, out var link))
                     {
-                        Learned(link, digest.Origin, digest.Applied, current: digest.Epoch >= (View?.Epoch ?? 0));
+                        Learned(link, digest.Origin, digest.Applied, current: digest.Epoch >= (View?.Epoch ?? 0) && digest.CatchingUp != true);
                         if (!StableFrontier.Covers(digest.Applied, mine.Applied)) Push(link);
                     }
                     Reply(m, mine);
@@ -576,7 +584,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             case GossipDigest theirs:
                 if (_links.TryGetValue(m.From, out var asked))
                 {
-                    Learned(asked, theirs.Origin, theirs.Applied, current: theirs.Epoch >= (View?.Epoch ?? 0));
+                    Learned(asked, theirs.Origin, theirs.Applied, current: theirs.Epoch >= (View?.Epoch ?? 0) && theirs.CatchingUp != true);
                     OnPeerDigest(theirs);
                     Push(asked);
                 }
@@ -598,7 +606,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
                 {
                     pushed.InFlight = 0;
                     if (pushed.InFlightEndsSnapshot) pushed.Snapshot = null;
-                    Learned(pushed, ack.Origin, ack.Applied, current: true);
+                    Learned(pushed, ack.Origin, ack.Applied, current: false);
                     Push(pushed);
                 }
                 break;

@@ -43,7 +43,9 @@ public sealed class SimulationTests(ITestOutputHelper output)
     /// the shard it left (11599099), a node that missed views planning from a stale one (42457150), a later view
     /// lifting the fence of an earlier one (224334939), a replica new to its shard counted as caught up on a
     /// digest its peer sent before it joined (789811624), a handoff of an earlier view removing a key a later view
-    /// gave back (135236447), and a report of a handoff to another shard lifting this one's fence (1333718786).
+    /// gave back (135236447), a report of a handoff to another shard lifting this one's fence (1333718786), and a
+    /// replica new to its shard catching up from a peer that was still catching up (1092401165) or still waiting
+    /// for keys on their way to it (1363292680).
     /// </summary>
     [Theory]
     [InlineData(5)]
@@ -54,6 +56,8 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [InlineData(789811624)]
     [InlineData(135236447)]
     [InlineData(1333718786)]
+    [InlineData(1092401165)]
+    [InlineData(1363292680)]
     public void A_run_with_pruned_metadata_keeps_every_guarantee_where_one_was_broken(int seed)
     {
         var result = Simulation.Run(seed, Operations, pruneMetadata: true);
