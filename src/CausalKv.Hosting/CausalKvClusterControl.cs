@@ -8,6 +8,7 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using CausalKv.Protocol;
+using CausalKv.Sharding;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -178,9 +179,11 @@ public sealed class CausalKvClusterControl
                     {
                         if (_kv.InstallInitialView)
                         {
-                            await PutViewAsync(first, _layout, 1, ct);
-                            Interlocked.Exchange(ref _epoch, 1);
-                            _log.LogInformation("Cluster {Cluster} serving: view epoch 1, {Layout}", _kv.Name, ClusterLayout.Describe(_layout));
+                            // Nodes started on a data directory of an earlier run resume the view they had: go on from it.
+                            var epoch = await HighestEpochAsync(first, ct) + 1;
+                            await PutViewAsync(first, _layout, epoch, ct);
+                            Interlocked.Exchange(ref _epoch, epoch);
+                            _log.LogInformation("Cluster {Cluster} serving: view epoch {Epoch}, {Layout}", _kv.Name, epoch, ClusterLayout.Describe(_layout));
                         }
                         else
                         {
@@ -272,6 +275,18 @@ public sealed class CausalKvClusterControl
             .Where(id => !pending.Done.Contains(id)).Where(IsAlive).ToArray();
         _pending = null;
         await PutViewAsync(targets, pending.Layout, pending.Epoch, ct);
+    }
+
+    /// <summary>The newest view epoch any of <paramref name="ids"/> follows (0 when none has a view).</summary>
+    private async Task<long> HighestEpochAsync(IEnumerable<int> ids, CancellationToken ct)
+    {
+        var epochs = await Task.WhenAll(ids.Select(async id =>
+        {
+            using var response = await _http.GetAsync(new Uri(_kv.Node(id).Url, "/view"), ct);
+            var body = await response.Content.ReadAsByteArrayAsync(ct);
+            return response.IsSuccessStatusCode && ViewJson.TryReadNodeAnswer(body, out var epoch, out _) ? epoch : 0;
+        }));
+        return epochs.Length == 0 ? 0 : epochs.Max();
     }
 
     private async Task PutViewAsync(IReadOnlyCollection<int> targets, IReadOnlyDictionary<string, int[]> layout, long epoch, CancellationToken ct)

@@ -179,6 +179,9 @@ public sealed class KvApp : IAsyncDisposable
 
         public Builder WithSpares(int spares) => Arg($"--spares={spares}");
 
+        /// <summary>Node data under <paramref name="path"/> (one folder per node), kept when the app stops.</summary>
+        public Builder WithDataDirectory(string path) => Arg($"--CausalKv:AppHost:DataDirectory={path}");
+
         /// <summary>The Aspire dashboard on (it is off under Aspire.Hosting.Testing), on free loopback ports, with a known browser token.</summary>
         public Builder WithDashboard(int port, int otlpPort, string browserToken)
         {
