@@ -247,6 +247,11 @@ public sealed class CausalKvClient : IDisposable
                 lastError = e;
                 RefreshInBackground();
             }
+            catch (Exception e) when (!ct.IsCancellationRequested && e is HttpRequestException or IOException)
+            {
+                throw new CausalKvException(
+                    $"{replica} failed after the {method} of /{path} was sent ({e.Message}): it may or may not have been applied.", null, e);
+            }
             finally
             {
                 replica.End();
@@ -329,7 +334,9 @@ public sealed class CausalKvClient : IDisposable
         Task<RoutingTable?> task;
         lock (_refreshGate)
         {
-            task = _refreshing ??= FetchViewAsync();
+            // A finished refresh is never reused: the next caller wants news from after its own request.
+            if (_refreshing is null || _refreshing.IsCompleted) _refreshing = FetchViewAsync();
+            task = _refreshing;
         }
         return task.WaitAsync(ct);
     }
@@ -343,23 +350,16 @@ public sealed class CausalKvClient : IDisposable
 
     private async Task<RoutingTable?> FetchViewAsync()
     {
-        try
-        {
-            var current = Volatile.Read(ref _table);
-            var targets = _endpoints.Concat(current?.AllReplicas.Select(r => r.BaseUri) ?? []).Distinct().ToArray();
-            var answers = await Task.WhenAll(targets.Select(AskViewAsync));
-            var newest = answers.Where(v => v is not null).MaxBy(v => v!.Epoch);
-            var now = Environment.TickCount64;
-            current = Volatile.Read(ref _table);
-            if (newest is null) return current;
-            var next = RoutingTable.ShouldAdopt(current, newest) ? RoutingTable.For(newest, now, current) : current!.Confirmed(now);
-            Volatile.Write(ref _table, next);
-            return next;
-        }
-        finally
-        {
-            lock (_refreshGate) _refreshing = null;
-        }
+        var current = Volatile.Read(ref _table);
+        var targets = _endpoints.Concat(current?.AllReplicas.Select(r => r.BaseUri) ?? []).Distinct().ToArray();
+        var answers = await Task.WhenAll(targets.Select(AskViewAsync));
+        var newest = answers.Where(v => v is not null).MaxBy(v => v!.Epoch);
+        var now = Environment.TickCount64;
+        current = Volatile.Read(ref _table);
+        if (newest is null) return current;
+        var next = RoutingTable.ShouldAdopt(current, newest) ? RoutingTable.For(newest, now, current) : current!.Confirmed(now);
+        Volatile.Write(ref _table, next);
+        return next;
     }
 
     private async Task<ShardView?> AskViewAsync(Uri target)
