@@ -290,18 +290,20 @@ public sealed class CausalKvClient : IDisposable
 
     private async Task<DataAnswer> SendOnceAsync(Uri baseUri, HttpMethod method, string path, byte[]? body, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(method, new Uri(baseUri, path));
+        using var request = new HttpRequestMessage(method, new Uri(baseUri.OriginalString + path));
         if (body is not null)
         {
             request.Content = new ByteArrayContent(body);
             request.Content.Headers.ContentType = JsonContentType;
         }
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_options.RequestTimeout);
+        // The request timeout's source is pooled, and linked to the caller's token only when there is one to follow.
+        var timeout = RentTimeout();
+        var linked = ct.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token) : null;
+        var token = linked?.Token ?? timeout.Token;
         try
         {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
-            var bytes = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, token);
+            var bytes = await response.Content.ReadAsByteArrayAsync(token);
             return DataAnswer.Read((int)response.StatusCode, response.Headers.Contains(NotServingHeader), bytes);
         }
         catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
@@ -309,6 +311,26 @@ public sealed class CausalKvClient : IDisposable
             throw new CausalKvException($"{baseUri.Authority} did not answer {method} /{path} within {_options.RequestTimeout.TotalSeconds:0.#} s; a write may or may not have been applied.",
                 null, e);
         }
+        finally
+        {
+            linked?.Dispose();
+            ReturnTimeout(timeout);
+        }
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<CancellationTokenSource> _timeouts = new();
+
+    private CancellationTokenSource RentTimeout()
+    {
+        if (!_timeouts.TryDequeue(out var timeout)) timeout = new CancellationTokenSource();
+        timeout.CancelAfter(_options.RequestTimeout);
+        return timeout;
+    }
+
+    private void ReturnTimeout(CancellationTokenSource timeout)
+    {
+        if (timeout.TryReset() && _timeouts.Count < 1024) _timeouts.Enqueue(timeout);
+        else timeout.Dispose();
     }
 
     private static readonly System.Net.Http.Headers.MediaTypeHeaderValue JsonContentType = new("application/json");
