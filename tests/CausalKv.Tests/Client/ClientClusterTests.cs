@@ -17,7 +17,7 @@ public sealed class ClientClusterFixture : ClusterFixture
 /// The client against a cluster started through the AppHost. The tests run one after the other on one cluster; each uses
 /// its own keys, and the ones that cut, kill or change the view put the cluster back as it was.
 /// </summary>
-public sealed class ClientClusterTests(ClientClusterFixture cluster, ITestOutputHelper output) : IClassFixture<ClientClusterFixture>, IAsyncLifetime
+public sealed partial class ClientClusterTests(ClientClusterFixture cluster, ITestOutputHelper output) : IClassFixture<ClientClusterFixture>, IAsyncLifetime
 {
     private static readonly TimeSpan AfterHeal = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(1);
