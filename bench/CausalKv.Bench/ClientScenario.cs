@@ -30,7 +30,7 @@ internal static class ClientScenario
     private static int Setting(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out var v) && v > 0 ? v : fallback;
 
-    private sealed record Run(string Op, string Target, double OpsPerSecond, double P50Ms, double P99Ms, long Errors, double ClusterCpuMicros);
+    private sealed record Run(string Op, string Target, double OpsPerSecond, double P50Ms, double P99Ms, long Errors, double ClusterCpuMicros, double LoopCpuMicros);
 
     public static async Task RunAsync(Report report)
     {
@@ -56,9 +56,9 @@ internal static class ClientScenario
         var pids = new List<int>();
         foreach (var name in new[] { "node0", "node1", "node2", "node3", "router" }) pids.Add(await app.ProcessIdAsync(name));
         report.Notes.Add($"The load loop runs in the bench process on the same 2 cores as the 4 nodes and the router: {Concurrency} workers, each with its own session, " +
-                         $"random keys of {Keys} preloaded (100-byte values), {Duration.TotalSeconds:0} s per run, {Rounds} interleaved rounds, medians. " +
+                         $"random keys of {Keys} preloaded (100-byte values), {Duration.TotalSeconds:0} s per run after the cluster settled (up to 5 s), {Rounds} rounds with the targets' order rotated, medians. " +
                          "The raw loop hashes the key with the same ring, builds the URL of a random replica of its shard, and carries the session's metadata like the client (reads it back with JsonDocument). " +
-                         "Cluster CPU = CPU time of the 4 nodes and the router per request.");
+                         "Cluster CPU = CPU time of the 4 nodes and the router per request; load loop CPU = the bench process's (the client's own cost, with the loop's).");
 
         Console.WriteLine("Warming up...");
         foreach (var op in Ops)
@@ -70,11 +70,12 @@ internal static class ClientScenario
         {
             Console.WriteLine($"Round {round} of {Rounds} (load average {Machine.LoadAverage()})");
             foreach (var op in Ops)
-                foreach (var target in round % 2 == 1 ? Targets : Targets.Reverse())
+                foreach (var target in Rotated(Targets, round + Array.IndexOf(Ops, op)))
                 {
+                    await SettleAsync(pids);
                     var r = await LoadAsync(Operation(target, op), keys, Duration, pids) with { Op = op, Target = target };
                     runs.Add(r);
-                    Console.WriteLine($"  {op,-4} {target,-24} {r.OpsPerSecond,8:0} ops/s  p50 {r.P50Ms:0.00} ms  p99 {r.P99Ms:0.00} ms  errors {r.Errors}  cluster {r.ClusterCpuMicros:0} µs CPU/request");
+                    Console.WriteLine($"  {op,-4} {target,-24} {r.OpsPerSecond,8:0} ops/s  p50 {r.P50Ms:0.00} ms  p99 {r.P99Ms:0.00} ms  errors {r.Errors}  cluster {r.ClusterCpuMicros:0} µs, loop {r.LoopCpuMicros:0} µs CPU/request");
                 }
         }
 
@@ -84,7 +85,7 @@ internal static class ClientScenario
             {
                 var xs = runs.Where(r => r.Op == op && r.Target == target).ToList();
                 return new Run(op, target, Median(xs.Select(x => x.OpsPerSecond)), Median(xs.Select(x => x.P50Ms)), Median(xs.Select(x => x.P99Ms)),
-                    xs.Sum(x => x.Errors), Median(xs.Select(x => x.ClusterCpuMicros)));
+                    xs.Sum(x => x.Errors), Median(xs.Select(x => x.ClusterCpuMicros)), Median(xs.Select(x => x.LoopCpuMicros)));
             }
             var (d, v, w) = (M(Targets[0]), M(Targets[1]), M(Targets[2]));
             report.Add(new()
@@ -98,6 +99,7 @@ internal static class ClientScenario
                 ["p50/p99 ms direct / router / raw"] = string.Create(CultureInfo.InvariantCulture,
                     $"{d.P50Ms:0.00}/{d.P99Ms:0.00} / {v.P50Ms:0.00}/{v.P99Ms:0.00} / {w.P50Ms:0.00}/{w.P99Ms:0.00}"),
                 ["cluster CPU µs/request direct / router / raw"] = string.Create(CultureInfo.InvariantCulture, $"{d.ClusterCpuMicros:0} / {v.ClusterCpuMicros:0} / {w.ClusterCpuMicros:0}"),
+                ["load loop CPU µs/request direct / router / raw"] = string.Create(CultureInfo.InvariantCulture, $"{d.LoopCpuMicros:0} / {v.LoopCpuMicros:0} / {w.LoopCpuMicros:0}"),
                 ["errors"] = d.Errors + v.Errors + w.Errors,
             });
         }
@@ -135,6 +137,7 @@ internal static class ClientScenario
     private static async Task<Run> LoadAsync(Func<CausalKvSession, string, string, Task> operation, string[] keys, TimeSpan duration, IReadOnlyList<int> pids)
     {
         var cpuBefore = pids.Sum(p => Machine.CpuTime(p).TotalMicroseconds);
+        var loopBefore = Machine.CpuTime(Environment.ProcessId).TotalMicroseconds;
         var stop = Stopwatch.StartNew();
         long errors = 0;
         var latencies = new List<double>[Concurrency];
@@ -161,9 +164,27 @@ internal static class ClientScenario
         await Task.WhenAll(workers);
         var elapsed = stop.Elapsed.TotalSeconds;
         var cpu = pids.Sum(p => Machine.CpuTime(p).TotalMicroseconds) - cpuBefore;
+        var loop = Machine.CpuTime(Environment.ProcessId).TotalMicroseconds - loopBefore;
         var all = latencies.SelectMany(l => l).Order().ToArray();
         double Percentile(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(q * all.Length))];
-        return new Run("", "", all.Length / elapsed, Percentile(0.5), Percentile(0.99), errors, cpu / Math.Max(1, all.Length));
+        return new Run("", "", all.Length / elapsed, Percentile(0.5), Percentile(0.99), errors, cpu / Math.Max(1, all.Length), loop / Math.Max(1, all.Length));
+    }
+
+    /// <summary>Each round starts with another target, so that none always runs first after the other op (whose trailing replication and GC land on whatever runs next).</summary>
+    private static IEnumerable<string> Rotated(string[] targets, int by) => targets.Skip(by % targets.Length).Concat(targets.Take(by % targets.Length));
+
+    /// <summary>Waits (up to 5 s) until the cluster is about idle: what the previous run left (replication, gossip, GC) is not billed to the next.</summary>
+    private static async Task SettleAsync(IReadOnlyList<int> pids)
+    {
+        var deadline = Stopwatch.StartNew();
+        var before = pids.Sum(p => Machine.CpuTime(p).TotalMilliseconds);
+        while (deadline.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(250);
+            var now = pids.Sum(p => Machine.CpuTime(p).TotalMilliseconds);
+            if (now - before <= 25) return; // at most a tenth of a core over the last 250 ms
+            before = now;
+        }
     }
 
     private static double Median(IEnumerable<double> xs)
