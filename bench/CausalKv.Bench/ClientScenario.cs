@@ -39,8 +39,12 @@ internal static class ClientScenario
         var keys = Enumerable.Range(0, Keys).Select(i => "k" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
         using (var router = app.CreateHttpClient("router")) await Cluster.LoadAsync(router, keys);
 
-        using var direct = new CausalKvClient(new CausalKvClientOptions { Endpoints = [app.Endpoint("router")] });
-        using var viaRouter = new CausalKvClient(new CausalKvClientOptions { Endpoints = [app.Endpoint("router")], Routing = CausalKvRouting.ViaRouter });
+        var directOptions = new CausalKvClientOptions { Endpoints = [app.Endpoint("router")] };
+        var routerOptions = new CausalKvClientOptions { Endpoints = [app.Endpoint("router")], Routing = CausalKvRouting.ViaRouter };
+        var directFailures = new FailureCounter(directOptions.ConnectTimeout);
+        var routerFailures = new FailureCounter(routerOptions.ConnectTimeout);
+        using var direct = new CausalKvClient(directOptions, directFailures);
+        using var viaRouter = new CausalKvClient(routerOptions, routerFailures);
         using var raw = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(1) });
         var view = await direct.RefreshViewAsync() ?? throw new InvalidOperationException("The router has no view.");
         var ring = view.CreateRing();
@@ -73,8 +77,11 @@ internal static class ClientScenario
                 foreach (var target in Rotated(Targets, round + Array.IndexOf(Ops, op)))
                 {
                     await SettleAsync(pids);
+                    var failuresBefore = directFailures.Count + routerFailures.Count;
                     var r = await LoadAsync(Operation(target, op), keys, Duration, pids) with { Op = op, Target = target };
                     runs.Add(r);
+                    var failed = directFailures.Count + routerFailures.Count - failuresBefore;
+                    if (failed > 0) Console.WriteLine($"  ({failed} requests of the client failed at the transport: {directFailures.Last ?? routerFailures.Last})");
                     Console.WriteLine($"  {op,-4} {target,-24} {r.OpsPerSecond,8:0} ops/s  p50 {r.P50Ms:0.00} ms  p99 {r.P99Ms:0.00} ms  errors {r.Errors}  cluster {r.ClusterCpuMicros:0} µs, loop {r.LoopCpuMicros:0} µs CPU/request");
                 }
         }
@@ -168,6 +175,31 @@ internal static class ClientScenario
         var all = latencies.SelectMany(l => l).Order().ToArray();
         double Percentile(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(q * all.Length))];
         return new Run("", "", all.Length / elapsed, Percentile(0.5), Percentile(0.99), errors, cpu / Math.Max(1, all.Length), loop / Math.Max(1, all.Length));
+    }
+
+    /// <summary>The client's transport, counting the requests that failed before an answer (connect timeouts, refusals).</summary>
+    private sealed class FailureCounter(TimeSpan connectTimeout)
+        : DelegatingHandler(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = connectTimeout, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1) })
+    {
+        private long _count;
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public string? Last { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+            catch (Exception e)
+            {
+                Interlocked.Increment(ref _count);
+                Last = $"{e.GetType().Name}: {e.Message}";
+                throw;
+            }
+        }
     }
 
     /// <summary>Each round starts with another target, so that none always runs first after the other op (whose trailing replication and GC land on whatever runs next).</summary>
