@@ -114,6 +114,7 @@ public sealed class CausalKvClient : IDisposable
             var items = new Dictionary<string, string>(StringComparer.Ordinal);
             var metadata = session.CausalMetadata;
             var moved = ViewRefreshReason.None;
+            (string Shard, ShardAttempt Attempt)? failed = null;
             foreach (var shard in table.View.ShardNames)
             {
                 var attempt = await SendToShardAsync(table, shard, HttpMethod.Get, "data", RequestBody.Write(null, metadata), isRead: true, cancellationToken);
@@ -130,6 +131,7 @@ public sealed class CausalKvClient : IDisposable
                     continue;
                 }
                 if (answer is null) moved = attempt.Reason;
+                failed = (shard, attempt);
                 break;
             }
             if (moved == ViewRefreshReason.None)
@@ -139,7 +141,16 @@ public sealed class CausalKvClient : IDisposable
             }
             var refreshed = await RefreshAsync(cancellationToken);
             if (retry >= MaxViewRetries || refreshed is null || !ViewRefresh.RetryAfterRefresh(moved, table.Epoch, refreshed.Epoch))
-                throw new CausalKvShardUnreachableException($"Reading every key failed: {moved} under view epoch {table.Epoch}.", null, []);
+            {
+                var (shard, attempt) = failed!.Value;
+                throw attempt.Answer switch
+                {
+                    null => Unreachable(shard, attempt),
+                    { IsSuccess: true } moving => new CausalKvException(
+                        $"Asked for shard '{shard}', a node answered for shard '{moving.Shard}' under every view the client found: the view is changing; retry."),
+                    var last => Failure(last, shard),
+                };
+            }
             table = refreshed;
         }
     }

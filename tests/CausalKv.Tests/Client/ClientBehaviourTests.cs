@@ -184,6 +184,18 @@ public sealed class ClientBehaviourTests : IDisposable
     }
 
     [Fact]
+    public async Task Reading_every_key_names_the_shard_none_of_whose_replicas_connects()
+    {
+        foreach (var a in AddressesOf("s1")) _nodes.Down[a] = true;
+        _nodes.Answer = _ => (HttpStatusCode.OK, "{\"items\": {}, \"causal-metadata\": {}, \"shard\": \"s0\"}", false);
+        var session = new CausalKvSession();
+        var e = await Assert.ThrowsAsync<CausalKvShardUnreachableException>(() => _client.GetAllAsync(session));
+        Assert.Equal("s1", e.Shard);
+        Assert.Equal(AddressesOf("s1").Order(), e.Tried.Distinct().Order());
+        Assert.Null(session.CausalMetadata);
+    }
+
+    [Fact]
     public async Task Through_a_router_every_request_goes_to_the_router()
     {
         using var viaRouter = new CausalKvClient(new CausalKvClientOptions
