@@ -1,0 +1,3 @@
+using CausalKv.Cli;
+
+return await Ckv.RunAsync(args, Console.Out, Console.Error);
