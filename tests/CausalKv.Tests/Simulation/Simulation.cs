@@ -197,11 +197,14 @@ internal sealed class Simulation : IDisposable
             what = $"move node {moved.Id} from {from} to {to}";
         }
         var next = ShardView.Create(_view.Epoch + 1, shards.ToDictionary(s => s.Key, s => (IReadOnlyList<ViewNode>)s.Value, StringComparer.Ordinal));
-        // The router refuses a view while a node of the old or the new view does not answer (503, nothing installed).
+        // The router refuses a view while a node of the old or the new view does not answer (503, nothing installed),
+        // and sends the next one only once the last reached every node (a PUT /view answers when every node did).
         var down = _nodes.Where(n => !n.IsUp && (_view.Contains(n.Id) || next.Contains(n.Id))).Select(n => n.Id).ToList();
-        if (down.Count > 0)
+        var behind = _nodes.Where(n => n.IsUp && n.View?.Epoch != _view.Epoch).Select(n => n.Id).ToList();
+        if (down.Count > 0 || behind.Count > 0)
         {
-            _trace.Add(_network.Now, $"view change refused ({what}): node {string.Join(",", down)} does not answer");
+            _trace.Add(_network.Now, $"view change refused ({what}): " +
+                (down.Count > 0 ? $"node {string.Join(",", down)} does not answer" : $"node {string.Join(",", behind)} has not installed epoch {_view.Epoch} yet"));
             return;
         }
         _view = next;
