@@ -132,6 +132,7 @@ public sealed class NodeFailureTests(ITestOutputHelper output)
             return !p.HasExited && File.Exists($"/proc/{pid}/status") && !File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ");
         }
         catch (ArgumentException) { return false; }
+        catch (IOException) { return false; } // it exited while /proc was read
     }
 
     private static int FreePort()

@@ -118,6 +118,8 @@ public sealed class ViewAllOrNothingTests(ViewAllOrNothingFixture cluster, ITest
         await NothingChangedAsync(before, [0, 1, 2]);
 
         await cluster.App.StartResourceAsync("node3");
+        // Running is not answering: wait until the node's new run answers and has its view back.
+        await cluster.App.Control.WaitForJoinAsync(3);
         Step("node3 back");
         (status, answer) = await PutViewAsync(Router, body);
         Step($"the same PUT /view again: {(int)status} {answer.ToJsonString()}");
