@@ -47,7 +47,7 @@ public sealed class DataEndpoints(
             return;
         }
         var outcome = await waiter.WaitAsync(key, () => MissingFor(key, deps, membership), context.RequestAborted);
-        if (!await AnsweredWaitFailure(context, outcome, deps)) return;
+        if (!await AnsweredWaitFailure(context, outcome, deps, () => MissingFor(key, deps, membership))) return;
         var version = store.Get(key);
         if (version is null)
         {
@@ -128,7 +128,7 @@ public sealed class DataEndpoints(
         if (request is null) return;
         var (membership, deps) = (request.Membership, request.Dependencies);
         var outcome = await waiter.WaitAsync("*", () => MissingInShard(deps, membership), context.RequestAborted);
-        if (!await AnsweredWaitFailure(context, outcome, deps)) return;
+        if (!await AnsweredWaitFailure(context, outcome, deps, () => MissingInShard(deps, membership))) return;
         var after = deps;
         var items = new List<KeyValuePair<string, string>>();
         foreach (var (k, v) in store.All)
@@ -158,9 +158,9 @@ public sealed class DataEndpoints(
     private async Task<bool> ReadyToWriteAsync(HttpContext context, string key, DependencySet deps)
     {
         if (replication.CaughtUp && !fence.IsPending(key)) return true;
-        var outcome = await waiter.WaitAsync(key, () => !replication.CaughtUp ? JoinedJustNow : fence.IsPending(key) ? Handoff(key) : null,
-            context.RequestAborted);
-        return await AnsweredWaitFailure(context, outcome, deps);
+        string? Missing() => !replication.CaughtUp ? JoinedJustNow : fence.IsPending(key) ? Handoff(key) : null;
+        var outcome = await waiter.WaitAsync(key, Missing, context.RequestAborted);
+        return await AnsweredWaitFailure(context, outcome, deps, Missing);
     }
 
     private static string Handoff(string key) => $"handoff of '{key}' from its previous shard";
@@ -189,7 +189,8 @@ public sealed class DataEndpoints(
 
     private DependencySet Prune(DependencySet deps) => deps.Prune(replication.IsStable);
 
-    private async Task<bool> AnsweredWaitFailure(HttpContext context, WaitOutcome outcome, DependencySet deps)
+    /// <param name="missing">what the replica still lacks, to name in the 503 at the deadline</param>
+    private async Task<bool> AnsweredWaitFailure(HttpContext context, WaitOutcome outcome, DependencySet deps, Func<string?> missing)
     {
         switch (outcome)
         {
@@ -201,7 +202,8 @@ public sealed class DataEndpoints(
             default:
                 await JsonResponses.WriteAsync(context.Response, StatusCodes.Status503ServiceUnavailable, w =>
                 {
-                    w.WriteString("error", $"This replica has not received a write the session depends on within {waiter.Deadline.TotalSeconds:0.#} s (it is probably cut off from the replica that accepted it). Retry later or on another replica.");
+                    var what = missing() is { } m ? $": it still lacks the {m}" : "";
+                    w.WriteString("error", $"This replica has not received a write the session depends on within {waiter.Deadline.TotalSeconds:0.#} s{what} (it is probably cut off from the replica that has it). Retry later or on another replica.");
                     JsonResponses.Metadata(w, _codec, deps);
                 });
                 return false;

@@ -47,6 +47,7 @@ public sealed class StandaloneStartTests
         }
         var early = await new KvSession().PutAsync(node, "k", "v");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, early.Status);
+        Assert.Contains("it still lacks the handoff of 'k' from its previous shard", early.Error);
 
         // Node 7 of "s" never answers: the fence lifts after its timeout, and the node serves.
         var session = new KvSession();
