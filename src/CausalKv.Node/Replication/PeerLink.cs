@@ -200,7 +200,7 @@ public sealed class PeerLink : IAsyncDisposable
             _telemetry.GossipBytes.Add(sent + received);
             round?.SetTag(NodeTelemetry.Tags.BytesSent, sent);
             round?.SetTag(NodeTelemetry.Tags.BytesReceived, received);
-            Learned(theirs.Origin, theirs.Applied, current: theirs.Epoch >= _owner.Epoch && theirs.CatchingUp != true);
+            Learned(theirs.Origin, theirs.Applied, current: _owner.CountsForCatchUp(theirs));
             _owner.OnPeerDigest(theirs);
             outcome = GossipRoundOutcome.Compare(digest.Applied, theirs.Applied);
             if (outcome.EntriesToSend > 0) Wake();

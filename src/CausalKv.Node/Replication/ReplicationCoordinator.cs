@@ -67,8 +67,11 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     /// </summary>
     public bool CaughtUp => _caughtUp;
 
-    /// <summary>The epoch of the view this node follows.</summary>
-    internal long Epoch => _cluster.Current.Epoch;
+    /// <summary>
+    /// True when a peer's digest may tell this node it caught up: made at this node's epoch or later (one sent before
+    /// it joined and delivered late says too little) by a peer that lacks nothing itself.
+    /// </summary>
+    internal bool CountsForCatchUp(GossipDigest digest) => digest.Epoch >= _cluster.Current.Epoch && digest.CatchingUp != true;
 
     /// <summary>The peers this replica must still catch up with (empty once it has).</summary>
     public IReadOnlySet<int> CatchUpFrom
@@ -272,7 +275,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         var link = LinkTo(digest.From);
         if (link is not null)
         {
-            link.Learned(digest.Origin, digest.Applied, current: digest.Epoch >= _cluster.Current.Epoch && digest.CatchingUp != true);
+            link.Learned(digest.Origin, digest.Applied, current: CountsForCatchUp(digest));
             if (!StableFrontier.Covers(digest.Applied, mine.Applied)) link.Wake();
         }
         return mine;

@@ -1,3 +1,5 @@
+using CausalKv.Sharding;
+
 namespace CausalKv.Router.Routing;
 
 /// <summary>
@@ -25,17 +27,8 @@ internal static class ReplicaSelector
         if (n <= 1) return n - 1;
         // Health changes under our feet (probes, failures): decide on one snapshot of it.
         Span<bool> available = n <= 64 ? stackalloc bool[n] : new bool[n];
-        var availableCount = Snapshot(replicas, nowMs, available);
-        // Candidates: the available replicas, or every replica when none is available.
-        var everyReplica = availableCount == 0;
-        var candidates = everyReplica ? n : availableCount;
-        if (candidates == 1) return NthCandidate(available, everyReplica, 0);
-        var a = random.Next(candidates);
-        var b = random.Next(candidates - 1);
-        if (b >= a) b++;
-        var ia = NthCandidate(available, everyReplica, a);
-        var ib = NthCandidate(available, everyReplica, b);
-        return replicas[ib].Outstanding < replicas[ia].Outstanding ? ib : ia;
+        var (a, b) = ReplicaChoice.TwoCandidates(available, Snapshot(replicas, nowMs, available), random);
+        return replicas[b].Outstanding < replicas[a].Outstanding ? b : a;
     }
 
     /// <summary>
@@ -45,23 +38,12 @@ internal static class ReplicaSelector
     public static Replica[] AttemptOrder(IReadOnlyList<Replica> replicas, int first, long nowMs)
     {
         var n = replicas.Count;
-        ArgumentOutOfRangeException.ThrowIfNegative(first);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(first, n);
         Span<bool> available = n <= 64 ? stackalloc bool[n] : new bool[n];
         Snapshot(replicas, nowMs, available);
+        Span<int> indices = n <= 64 ? stackalloc int[n] : new int[n];
+        ReplicaChoice.AttemptOrder(available, first, indices);
         var order = new Replica[n];
-        order[0] = replicas[first];
-        var next = 1;
-        // Two passes over the replicas after the first, in view order: the available ones, then the ruled-out ones.
-        for (var pass = 0; pass < 2; pass++)
-        {
-            var wantAvailable = pass == 0;
-            for (var step = 1; step < n; step++)
-            {
-                var i = (first + step) % n;
-                if (available[i] == wantAvailable) order[next++] = replicas[i];
-            }
-        }
+        for (var i = 0; i < n; i++) order[i] = replicas[indices[i]];
         return order;
     }
 
@@ -74,15 +56,5 @@ internal static class ReplicaSelector
             if (available[i]) count++;
         }
         return count;
-    }
-
-    private static int NthCandidate(ReadOnlySpan<bool> available, bool everyReplica, int nth)
-    {
-        if (everyReplica) return nth;
-        for (var i = 0; i < available.Length; i++)
-        {
-            if (available[i] && nth-- == 0) return i;
-        }
-        throw new InvalidOperationException("Fewer available replicas than counted.");
     }
 }

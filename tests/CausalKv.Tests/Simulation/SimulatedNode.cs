@@ -487,6 +487,9 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         foreach (var link in _links.Values.OrderBy(l => l.Peer.Id)) Push(link);
     }
 
+    /// <summary>ReplicationCoordinator.CountsForCatchUp.</summary>
+    private bool CountsForCatchUp(GossipDigest digest) => digest.Epoch >= (View?.Epoch ?? 0) && digest.CatchingUp != true;
+
     /// <summary>PeerLink.Learned: a new origin means the peer restarted and its frontier may have shrunk.</summary>
     /// <param name="current">a digest made at this node's epoch or later (one sent before it joined and delivered late
     /// says too little to call it caught up) by a peer that has caught up itself</param>
@@ -575,7 +578,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
                     OnPeerDigest(digest);
                     if (_links.TryGetValue(digest.From, out var link))
                     {
-                        Learned(link, digest.Origin, digest.Applied, current: digest.Epoch >= (View?.Epoch ?? 0) && digest.CatchingUp != true);
+                        Learned(link, digest.Origin, digest.Applied, current: CountsForCatchUp(digest));
                         if (!StableFrontier.Covers(digest.Applied, mine.Applied)) Push(link);
                     }
                     Reply(m, mine);
@@ -584,7 +587,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             case GossipDigest theirs:
                 if (_links.TryGetValue(m.From, out var asked))
                 {
-                    Learned(asked, theirs.Origin, theirs.Applied, current: theirs.Epoch >= (View?.Epoch ?? 0) && theirs.CatchingUp != true);
+                    Learned(asked, theirs.Origin, theirs.Applied, current: CountsForCatchUp(theirs));
                     OnPeerDigest(theirs);
                     Push(asked);
                 }
