@@ -37,6 +37,7 @@ public sealed class CausalKvClusterControl
     private HttpClient _http = null!;
     private ResourceNotificationService _notifications = null!;
     private ResourceCommandService _commands = null!;
+    private ResourceLoggerService _consoleLogs = null!;
     private ILogger _log = null!;
     private PacketFilter? _filter;
     private Dictionary<string, int[]> _layout = [];
@@ -101,6 +102,7 @@ public sealed class CausalKvClusterControl
     {
         _notifications = services.GetRequiredService<ResourceNotificationService>();
         _commands = services.GetRequiredService<ResourceCommandService>();
+        _consoleLogs = services.GetRequiredService<ResourceLoggerService>();
         _log = services.GetRequiredService<ILoggerFactory>().CreateLogger("CausalKv.Hosting");
         _http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2), UseProxy = false }) { Timeout = TimeSpan.FromSeconds(100) };
         if (_kv.RealPartitions) _filter = new PacketFilter();
@@ -129,7 +131,10 @@ public sealed class CausalKvClusterControl
                 {
                     if (run.End()) _statuses.TryRemove(node.Id, out _);
                     if (!_serving.Task.IsCompleted && !node.IsSpare && (state == KnownResourceStates.FailedToStart || state == KnownResourceStates.Exited || state == KnownResourceStates.Finished))
-                        Fail($"{node.Name} {state.ToLowerInvariant()} before the cluster was serving (exit code {e.Snapshot.ExitCode}); its console log says why.");
+                    {
+                        var why = $"{node.Name} {state.ToLowerInvariant()} before the cluster was serving (exit code {e.Snapshot.ExitCode})";
+                        _ = Task.Run(async () => Fail(why + await ConsoleTailAsync(e.Resource)), CancellationToken.None);
+                    }
                 }
             }
         }
@@ -139,6 +144,29 @@ public sealed class CausalKvClusterControl
             Fail(e.Message);
             _log.LogError(e, "Watching the nodes of {Cluster} failed", _kv.Name);
         }
+    }
+
+    /// <summary>The last lines a resource printed, for an error that has to say why it stopped.</summary>
+    private async Task<string> ConsoleTailAsync(IResource resource)
+    {
+        const int Lines = 20;
+        var tail = new Queue<string>();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await foreach (var batch in _consoleLogs.GetAllAsync(resource).WithCancellation(timeout.Token))
+            {
+                foreach (var line in batch)
+                {
+                    tail.Enqueue(line.Content);
+                    if (tail.Count > Lines) tail.Dequeue();
+                }
+            }
+        }
+        catch (OperationCanceledException) { }
+        return tail.Count == 0
+            ? "; its console log is empty."
+            : $". The last lines of its console log:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}";
     }
 
     private void Fail(string why)

@@ -12,6 +12,15 @@ namespace CausalKv.Tests.Distributed;
 public sealed class StandaloneStartTests
 {
     [Fact]
+    public async Task A_node_that_cannot_start_fails_the_cluster_start_with_the_node_own_words()
+    {
+        var start = KvApp.Create(nodes: 1, shards: 1).WithoutRouter().WithNodeSetting("GossipInterval", "-00:00:01").StartAsync();
+        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => start);
+        Assert.Contains("kv-node0", failed.Message);
+        Assert.Contains("must be positive", failed.Message); // the node's own error, from its console log
+    }
+
+    [Fact]
     public async Task A_node_without_a_view_answers_ping_refuses_data_with_503_and_joins_when_a_view_names_it()
     {
         // A short causal-wait deadline: the fence on the unreachable old shard lifts after twice that.
