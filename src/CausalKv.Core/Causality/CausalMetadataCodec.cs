@@ -10,8 +10,8 @@ namespace CausalKv.Causality;
 
 /// <summary>
 /// The wire form of <c>causal-metadata</c>, opaque to clients:
-/// <c>{"ckv":"&lt;cluster id&gt;","d":{"&lt;key&gt;":{"c":{"&lt;origin&gt;":seq,...},"t":[ts,node]}},"m":"&lt;mac&gt;"}</c>,
-/// or <c>{}</c> when the session depends on nothing still in flight.
+/// <c>{"ckv":"&lt;cluster id&gt;","d":{"&lt;key&gt;":{"c":{"&lt;origin&gt;":seq,...},"t":[ts,node]}},"h":[ts,node],"m":"&lt;mac&gt;"}</c>
+/// (<c>h</c>: the highest tag the session observed, <see cref="DependencySet.HighestTag"/>), or <c>{}</c> for a new session.
 /// Invariant: only metadata this cluster issued is accepted. <c>m</c> is an HMAC-SHA256 (truncated to 128 bits)
 /// under a key derived from the cluster key, computed over a canonical encoding of the dependencies as parsed, not
 /// of the JSON text: a client may re-serialize the metadata (spacing, field order) but cannot change or invent a
@@ -75,10 +75,17 @@ public sealed class CausalMetadataCodec
             return Fail("causal-metadata was issued by another cluster: start a new session with {} or pass metadata from this cluster", out error);
         var builder = new List<KeyValuePair<string, Dependency>>();
         JsonElement mac = default;
+        var highest = WriteTag.Zero;
         foreach (var prop in element.EnumerateObject())
         {
             if (prop.NameEquals("ckv")) continue;
             if (prop.NameEquals("m")) { mac = prop.Value; continue; }
+            if (prop.NameEquals("h"))
+            {
+                if (!TryReadTag(prop.Value, out highest))
+                    return Fail("causal-metadata is broken: 'h' must be [timestamp, node]; pass back the causal-metadata a response gave you, unchanged", out error);
+                continue;
+            }
             if (!prop.NameEquals("d"))
                 return Fail($"causal-metadata has an unknown field '{prop.Name}': pass it back unchanged", out error);
             if (prop.Value.ValueKind != JsonValueKind.Object)
@@ -90,8 +97,8 @@ public sealed class CausalMetadataCodec
                 builder.Add(new(entry.Name, dep!));
             }
         }
-        var read = DependencySet.Of(builder);
-        if (_sign && !read.IsEmpty && !MacMatches(read, mac))
+        var read = DependencySet.Of(builder).Observing(highest);
+        if (_sign && !read.IsBlank && !MacMatches(read, mac))
             return Fail("causal-metadata failed its integrity check: it was altered or not issued by this cluster. " +
                 "Pass back exactly the causal-metadata a response gave you (or {} to start a new session)", out error);
         deps = read;
@@ -127,12 +134,13 @@ public sealed class CausalMetadataCodec
 
     /// <summary>
     /// The MAC of <paramref name="deps"/>: HMAC-SHA256 over, per key in ordinal order, the key's UTF-8 length and
-    /// bytes, the clock's length and (origin, seq) pairs, and the tag; truncated to <see cref="MacBytes"/>.
+    /// bytes, the clock's length and (origin, seq) pairs, and the tag; then the highest observed tag; truncated to
+    /// <see cref="MacBytes"/>.
     /// </summary>
     private void ComputeMac(DependencySet deps, Span<byte> destination)
     {
         var keys = ArrayPool<string>.Shared.Rent(deps.Count);
-        var size = 0;
+        var size = 12;
         var count = 0;
         foreach (var (k, d) in deps.Entries)
         {
@@ -163,6 +171,9 @@ public sealed class CausalMetadataCodec
                 BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(at + 8), dep.Tag.Node);
                 at += 12;
             }
+            BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(at), deps.HighestTag.Timestamp);
+            BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(at + 8), deps.HighestTag.Node);
+            at += 12;
             Span<byte> full = stackalloc byte[32];
             var hmac = ThreadHmac();
             hmac.AppendData(buffer.AsSpan(0, at));
@@ -182,9 +193,7 @@ public sealed class CausalMetadataCodec
         dep = null;
         if (e.ValueKind != JsonValueKind.Object) return false;
         if (!e.TryGetProperty("c", out var c) || c.ValueKind != JsonValueKind.Object) return false;
-        if (!e.TryGetProperty("t", out var t) || t.ValueKind != JsonValueKind.Array || t.GetArrayLength() != 2) return false;
-        if (t[0].ValueKind != JsonValueKind.Number || t[1].ValueKind != JsonValueKind.Number) return false;
-        if (!t[0].TryGetInt64(out var ts) || ts < 0 || !t[1].TryGetInt32(out var node) || node < 0) return false;
+        if (!e.TryGetProperty("t", out var t) || !TryReadTag(t, out var tag)) return false;
         var entries = new List<VersionVector.Entry>();
         foreach (var p in c.EnumerateObject())
         {
@@ -193,7 +202,17 @@ public sealed class CausalMetadataCodec
             entries.Add(new VersionVector.Entry(origin, seq));
         }
         if (entries.Count == 0) return false;
-        dep = new Dependency(VersionVector.Of(entries.ToArray()), new WriteTag(ts, node));
+        dep = new Dependency(VersionVector.Of(entries.ToArray()), tag);
+        return true;
+    }
+
+    private static bool TryReadTag(JsonElement t, out WriteTag tag)
+    {
+        tag = WriteTag.Zero;
+        if (t.ValueKind != JsonValueKind.Array || t.GetArrayLength() != 2) return false;
+        if (t[0].ValueKind != JsonValueKind.Number || t[1].ValueKind != JsonValueKind.Number) return false;
+        if (!t[0].TryGetInt64(out var ts) || ts < 0 || !t[1].TryGetInt32(out var node) || node < 0) return false;
+        tag = new WriteTag(ts, node);
         return true;
     }
 
@@ -206,7 +225,7 @@ public sealed class CausalMetadataCodec
     public void Write(Utf8JsonWriter writer, DependencySet deps)
     {
         writer.WriteStartObject();
-        if (!deps.IsEmpty)
+        if (!deps.IsBlank)
         {
             writer.WriteString("ckv", _clusterId);
             writer.WriteStartObject("d");
@@ -221,6 +240,10 @@ public sealed class CausalMetadataCodec
                 writer.WriteEndObject();
             }
             writer.WriteEndObject();
+            writer.WriteStartArray("h");
+            writer.WriteNumberValue(deps.HighestTag.Timestamp);
+            writer.WriteNumberValue(deps.HighestTag.Node);
+            writer.WriteEndArray();
             if (_sign)
             {
                 Span<byte> mac = stackalloc byte[MacBytes];

@@ -3,21 +3,42 @@ using System.Collections.Immutable;
 namespace CausalKv.Causality;
 
 /// <summary>
-/// A session's causal dependencies: at most one <see cref="Dependency"/> per key.
+/// A session's causal dependencies: at most one <see cref="Dependency"/> per key, and the highest write tag the
+/// session has observed (<see cref="HighestTag"/>).
 /// Immutable; joins are pointwise, so the set never grows past one entry per key,
 /// and entries every replica already holds are pruned away (see <see cref="Prune"/>).
+/// Invariant: <see cref="HighestTag"/> is at least the tag of every dependency the set ever held, pruned ones included.
 /// </summary>
 public sealed class DependencySet
 {
-    public static readonly DependencySet Empty = new(ImmutableDictionary<string, Dependency>.Empty.WithComparers(StringComparer.Ordinal));
+    public static readonly DependencySet Empty = new(ImmutableDictionary<string, Dependency>.Empty.WithComparers(StringComparer.Ordinal), WriteTag.Zero);
 
     private readonly ImmutableDictionary<string, Dependency> _map;
 
-    private DependencySet(ImmutableDictionary<string, Dependency> map) => _map = map;
+    private DependencySet(ImmutableDictionary<string, Dependency> map, WriteTag highest)
+    {
+        _map = map;
+        HighestTag = highest;
+    }
 
     public int Count => _map.Count;
 
+    /// <summary>No dependency is left (a pruned set may still remember its <see cref="HighestTag"/>).</summary>
     public bool IsEmpty => _map.IsEmpty;
+
+    /// <summary>Nothing at all: no dependency and no observed tag; what a new session sends.</summary>
+    public bool IsBlank => _map.IsEmpty && HighestTag == WriteTag.Zero;
+
+    /// <summary>
+    /// The highest tag of any write the session observed, also after its dependency was pruned. A write takes a tag
+    /// above it (<see cref="StoredVersion.NewWrite"/>), so it wins the tie-break against every write it follows even at
+    /// a replica that never received them: a dependency every replica of the old shard held is pruned, and a replica
+    /// new to the key's shard may not hold it yet. Writes therefore never wait for one.
+    /// </summary>
+    public WriteTag HighestTag { get; }
+
+    /// <summary>This set remembering <paramref name="tag"/> as observed (a no-op when it knows a higher one).</summary>
+    public DependencySet Observing(WriteTag tag) => tag <= HighestTag ? this : new DependencySet(_map, tag);
 
     public IEnumerable<KeyValuePair<string, Dependency>> Entries => _map;
 
@@ -36,9 +57,9 @@ public sealed class DependencySet
         if (_map.TryGetValue(key, out var existing))
         {
             var joined = existing.Join(dependency);
-            return joined == existing ? this : new DependencySet(_map.SetItem(key, joined));
+            return joined == existing ? this : new DependencySet(_map.SetItem(key, joined), WriteTag.Max(HighestTag, joined.Tag));
         }
-        return new DependencySet(_map.Add(key, dependency));
+        return new DependencySet(_map.Add(key, dependency), WriteTag.Max(HighestTag, dependency.Tag));
     }
 
     /// <summary>
@@ -57,7 +78,7 @@ public sealed class DependencySet
             if (!_map.ContainsKey(k)) map = map.Remove(k);
         foreach (var (k, d) in _map)
             if (!map.TryGetValue(k, out var there) || !there.Equals(d)) map = map.SetItem(k, d);
-        return ReferenceEquals(map, basis._map) ? basis : new DependencySet(map);
+        return ReferenceEquals(map, basis._map) && basis.HighestTag == HighestTag ? basis : new DependencySet(map, HighestTag);
     }
 
     /// <summary>The entry with the highest write tag: the latest write the session depends on; null when empty.</summary>
@@ -69,16 +90,18 @@ public sealed class DependencySet
         return latest;
     }
 
-    public DependencySet Without(string key) => _map.ContainsKey(key) ? new DependencySet(_map.Remove(key)) : this;
+    /// <summary>The set without <paramref name="key"/>'s dependency; its tag stays observed.</summary>
+    public DependencySet Without(string key) => _map.ContainsKey(key) ? new DependencySet(_map.Remove(key), HighestTag) : this;
 
     public DependencySet Join(DependencySet other)
     {
-        if (other.IsEmpty || ReferenceEquals(this, other)) return this;
-        if (IsEmpty) return other;
+        if (ReferenceEquals(this, other)) return this;
+        if (other.IsEmpty) return Observing(other.HighestTag);
+        if (IsEmpty) return other.Observing(HighestTag);
         var (big, small) = Count >= other.Count ? (this, other) : (other, this);
         var result = big;
         foreach (var (k, d) in small._map) result = result.With(k, d);
-        return result;
+        return result.Observing(small.HighestTag);
     }
 
     /// <summary>
@@ -95,9 +118,10 @@ public sealed class DependencySet
             builder ??= _map.ToBuilder();
             builder.Remove(k);
         }
-        return builder is null ? this : builder.Count == 0 ? Empty : new DependencySet(builder.ToImmutable());
+        return builder is null ? this : new DependencySet(builder.ToImmutable(), HighestTag);
     }
 
+    /// <summary>The same dependencies and the same <see cref="HighestTag"/>.</summary>
     public bool SetEquals(DependencySet other) =>
-        Count == other.Count && _map.All(kv => other._map.TryGetValue(kv.Key, out var d) && d == kv.Value);
+        Count == other.Count && HighestTag == other.HighestTag && _map.All(kv => other._map.TryGetValue(kv.Key, out var d) && d == kv.Value);
 }

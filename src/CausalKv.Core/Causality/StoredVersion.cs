@@ -34,7 +34,8 @@ public sealed record StoredVersion(string? Value, WriteTag Tag, VersionVector Cl
     /// A new write of <paramref name="value"/> to <paramref name="key"/>, accepted
     /// by <paramref name="origin"/> as its write number <paramref name="seq"/>. It
     /// follows the local version and whatever the session depends on for this key,
-    /// even if this replica has not received those writes yet.
+    /// even if this replica has not received those writes yet; its tag is above every
+    /// tag the session observed (<see cref="DependencySet.HighestTag"/>), pruned dependencies included.
     /// </summary>
     public static StoredVersion NewWrite(
         string key, string? value, StoredVersion? local, DependencySet session,
@@ -44,7 +45,7 @@ public sealed record StoredVersion(string? Value, WriteTag Tag, VersionVector Cl
         var clock = (local?.Clock ?? VersionVector.Empty);
         if (onKey is not null) clock = clock.Join(onKey.Clock);
         clock = clock.With(origin, seq);
-        var floor = Math.Max(local?.Tag.Timestamp ?? 0, onKey?.Tag.Timestamp ?? 0);
+        var floor = Math.Max(Math.Max(local?.Tag.Timestamp ?? 0, onKey?.Tag.Timestamp ?? 0), session.HighestTag.Timestamp);
         var tag = new WriteTag(Math.Max(nowMs, floor + 1), nodeId);
         // The new version's clock includes the local version, so it carries that version's dependencies too.
         var deps = session.Without(key);

@@ -20,4 +20,10 @@ public static class ProtocolHeaders
     /// causal-wait deadline. Nothing was applied, so a forwarder tries the shard's next replica.
     /// </summary>
     public const string NotServing = "X-CausalKv-Not-Serving";
+
+    /// <summary>
+    /// On a data answer: the milliseconds the replica held the request in a causal wait before it answered (absent when
+    /// it answered at once). Clients count and time causal waits by it.
+    /// </summary>
+    public const string CausalWait = "X-CausalKv-Waited-Ms";
 }

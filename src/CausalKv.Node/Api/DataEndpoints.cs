@@ -46,7 +46,7 @@ public sealed class DataEndpoints(
             await forwarder.ForwardAsync(context, membership, shard, body);
             return;
         }
-        var outcome = await waiter.WaitAsync(key, () => MissingFor(key, deps, membership), context.RequestAborted);
+        var outcome = await waiter.WaitAsync(key, () => MissingFor(key, deps, membership), context.RequestAborted, context.Response.Headers);
         if (!await AnsweredWaitFailure(context, outcome, deps, () => MissingFor(key, deps, membership))) return;
         var version = store.Get(key);
         if (version is null)
@@ -85,7 +85,6 @@ public sealed class DataEndpoints(
             await forwarder.ForwardAsync(context, request.Membership, shard, request.Body);
             return;
         }
-        if (!await ReadyToWriteAsync(context, key, request.Dependencies)) return;
         var previous = store.Get(key);
         var stored = store.Write(key, request.Value, request.Dependencies, cluster.NodeId, replication.IsStable);
         var after = Prune(CausalRead.AfterObserving(request.Dependencies, key, stored));
@@ -105,9 +104,16 @@ public sealed class DataEndpoints(
             return;
         }
         var deps = request.Dependencies;
-        if (!await ReadyToWriteAsync(context, key, deps)) return;
         var previous = store.Get(key);
         // A session that saw the key exist may delete it even where its write has not arrived yet.
+        if ((previous is null || previous.IsDeleted) && deps[key] is null)
+        {
+            // Whether the key exists is then this replica's to tell, unless it may still lack the key's latest write
+            // through no fault of the session: it joined its shard just now, or the key is on its way from its
+            // previous shard. As a read would, the answer waits for those; the delete itself never waits.
+            if (!await ExistenceKnownAsync(context, key, deps)) return;
+            previous = store.Get(key);
+        }
         if ((previous is null || previous.IsDeleted) && deps[key] is null)
         {
             await JsonResponses.WriteAsync(context.Response, StatusCodes.Status404NotFound, w =>
@@ -127,7 +133,7 @@ public sealed class DataEndpoints(
         var request = await ReadAsync(context, key: null, expectValue: false);
         if (request is null) return;
         var (membership, deps) = (request.Membership, request.Dependencies);
-        var outcome = await waiter.WaitAsync("*", () => MissingInShard(deps, membership), context.RequestAborted);
+        var outcome = await waiter.WaitAsync("*", () => MissingInShard(deps, membership), context.RequestAborted, context.Response.Headers);
         if (!await AnsweredWaitFailure(context, outcome, deps, () => MissingInShard(deps, membership))) return;
         var after = deps;
         var items = new List<KeyValuePair<string, string>>();
@@ -150,16 +156,16 @@ public sealed class DataEndpoints(
     }
 
     /// <summary>
-    /// A write at a replica new to its shard waits until it caught up, and a write of a key still on its way from its
-    /// previous shard waits for its handoff: the session may have dropped a dependency on a write every replica of
-    /// the key's shard held, and a write made without it could lose the tie-break to a write it follows (or a delete
-    /// answer 404 for a key that exists). The wait is the short catch-up or handoff after a view change.
+    /// Waits until this replica can tell whether <paramref name="key"/> exists: at a replica new to its shard, until
+    /// it caught up; for a key on its way from its previous shard, until its handoff arrived. Only a DELETE of a key
+    /// absent here asks; no write waits (its tag is above every tag the session observed, so it wins the tie-break
+    /// against every write it follows, received here or not).
     /// </summary>
-    private async Task<bool> ReadyToWriteAsync(HttpContext context, string key, DependencySet deps)
+    private async Task<bool> ExistenceKnownAsync(HttpContext context, string key, DependencySet deps)
     {
         if (replication.CaughtUp && !fence.IsPending(key)) return true;
         string? Missing() => !replication.CaughtUp ? JoinedJustNow : fence.IsPending(key) ? Handoff(key) : null;
-        var outcome = await waiter.WaitAsync(key, Missing, context.RequestAborted);
+        var outcome = await waiter.WaitAsync(key, Missing, context.RequestAborted, context.Response.Headers);
         return await AnsweredWaitFailure(context, outcome, deps, Missing);
     }
 

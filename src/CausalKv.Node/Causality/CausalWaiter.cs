@@ -2,6 +2,7 @@ using System.Diagnostics;
 using CausalKv.Node.Hosting;
 using CausalKv.Node.Storage;
 using CausalKv.Node.Telemetry;
+using CausalKv.Protocol;
 using Microsoft.Extensions.Options;
 
 namespace CausalKv.Node.Causality;
@@ -21,7 +22,8 @@ public sealed class CausalWaiter(ReplicaStore store, NodeTelemetry telemetry, IO
 
     /// <param name="scope">the key, or "*" for the whole shard</param>
     /// <param name="missing">what the read still lacks, described for a person; null when it may answer</param>
-    public async Task<WaitOutcome> WaitAsync(string scope, Func<string?> missing, CancellationToken clientGone)
+    /// <param name="answer">the headers of the answer, which say how long a wait took (<see cref="ProtocolHeaders.CausalWait"/>)</param>
+    public async Task<WaitOutcome> WaitAsync(string scope, Func<string?> missing, CancellationToken clientGone, IHeaderDictionary? answer = null)
     {
         var next = store.Changed.Next;
         var lacking = missing();
@@ -56,6 +58,7 @@ public sealed class CausalWaiter(ReplicaStore store, NodeTelemetry telemetry, IO
             var waited = time.GetElapsedTime(started).TotalMilliseconds;
             telemetry.CausalWaitDuration.Record(waited, new KeyValuePair<string, object?>("outcome", Name(outcome)));
             activity?.SetTag("causalkv.waited_ms", Math.Round(waited, 1));
+            if (answer is not null) answer[ProtocolHeaders.CausalWait] = Math.Round(waited, 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
             activity?.SetTag("causalkv.outcome", Name(outcome));
             if (outcome == WaitOutcome.Deadline)
             {

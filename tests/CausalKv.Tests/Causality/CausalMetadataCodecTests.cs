@@ -78,8 +78,8 @@ public sealed class CausalMetadataCodecTests
         var a = DependencySet.Empty.With("b", d1).With("a", d2);
         var b = DependencySet.Empty.With("a", d2).With("b", d1);
         Assert.Equal(Codec.ToJson(a), Codec.ToJson(b));
-        Assert.Equal("""{"ckv":"test-cluster","d":{"a":{"c":{"5":2,"9":1},"t":[11,1]},"b":{"c":{"5":1},"t":[10,0]}}}""", Unsigned.ToJson(a));
-        Assert.Matches("""^\{"ckv":"test-cluster","d":\{.*\},"m":"[A-Za-z0-9_-]{22}"\}$""", Codec.ToJson(a));
+        Assert.Equal("""{"ckv":"test-cluster","d":{"a":{"c":{"5":2,"9":1},"t":[11,1]},"b":{"c":{"5":1},"t":[10,0]}},"h":[11,1]}""", Unsigned.ToJson(a));
+        Assert.Matches("""^\{"ckv":"test-cluster","d":\{.*\},"h":\[11,1\],"m":"[A-Za-z0-9_-]{22}"\}$""", Codec.ToJson(a));
     }
 
     [Fact]
@@ -87,9 +87,27 @@ public sealed class CausalMetadataCodecTests
     {
         Assert.Equal("{}", Codec.ToJson(DependencySet.Empty));
         Assert.Equal("{}", WriteWithWriter(DependencySet.Empty));
-        // a set whose entries were all pruned is empty too
-        var d = new Dependency(VersionVector.Of(new VersionVector.Entry(5, 1)), new WriteTag(1, 0));
-        Assert.Equal("{}", Codec.ToJson(DependencySet.Empty.With("x", d).Prune((_, _) => true)));
+    }
+
+    [Fact]
+    public void A_pruned_set_keeps_its_highest_tag_signed_and_a_changed_tag_is_refused()
+    {
+        var d = new Dependency(VersionVector.Of(new VersionVector.Entry(5, 1)), new WriteTag(1234, 2));
+        var pruned = DependencySet.Empty.With("x", d).Prune((_, _) => true);
+        var json = Codec.ToJson(pruned);
+        Assert.Matches("""^\{"ckv":"test-cluster","d":\{\},"h":\[1234,2\],"m":"[A-Za-z0-9_-]{22}"\}$""", json);
+        var (ok, read, error) = Read(json);
+        Assert.True(ok, error);
+        Assert.True(read.IsEmpty);
+        Assert.Equal(new WriteTag(1234, 2), read.HighestTag);
+
+        // Raising the tag would let a session's writes win over writes it never saw: the MAC covers it.
+        var (forgedOk, _, forgedError) = Read(json.Replace("[1234,2]", "[99999999,2]"));
+        Assert.False(forgedOk);
+        Assert.Contains("integrity", forgedError);
+        var (brokenOk, _, brokenError) = Read(json.Replace("[1234,2]", "\"soon\""));
+        Assert.False(brokenOk);
+        Assert.Contains("'h'", brokenError);
     }
 
     [Theory]

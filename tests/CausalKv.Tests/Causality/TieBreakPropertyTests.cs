@@ -55,4 +55,22 @@ public sealed class TieBreakPropertyTests
         var session = DependencySet.Empty.With("x", missing.AsDependency());
         Assert.NotNull(CausalRead.Missing("x", session, local));
     }
+
+    /// <summary>
+    /// A write made after observing w wins the tie-break against w also where w never arrived and the session's
+    /// dependency on w was pruned (every replica of the old shard held it): the write's tag is above every tag the
+    /// session observed. This is why a write never waits for a replica to catch up.
+    /// </summary>
+    [Property]
+    public void AWrite_AfterAPrunedObservation_WinsAgainstTheWriteItFollows(StoredVersion observed, StoredVersion? local, long nowMs)
+    {
+        var session = CausalRead.AfterObserving(DependencySet.Empty, "x", observed).Prune((_, _) => true);
+        Assert.True(session.IsEmpty);
+        const long FreshOrigin = long.MaxValue / 2;
+        var written = StoredVersion.NewWrite("x", "new", local, session, FreshOrigin, 1, nodeId: 0, nowMs: Math.Abs(nowMs % 1000));
+        Assert.True(written.Tag > observed.Tag, $"tag {written.Tag} after observing {observed.Tag}");
+        var atReplica = StoredVersion.Merge(local, written);
+        Assert.Equal("new", StoredVersion.Merge(atReplica, observed).Value);
+        Assert.Equal("new", StoredVersion.Merge(observed, atReplica).Value);
+    }
 }

@@ -58,14 +58,20 @@ internal sealed class SimulatedClient(
     {
         var node = Replica(key);
         var deps = _dependencies[session];
-        // A replica that has not caught up, or whose key is still on its way from its previous shard, makes a write
-        // wait (DataEndpoints.CaughtUpAsync): the client gives up.
-        if (!node.Serves(key) || !node.CaughtUp || node.Fenced(key))
+        if (!node.Serves(key))
         {
             Record(session, true, key, value, executed: false, completed: false, node);
             return;
         }
         var previous = node.Store!.Get(key);
+        // A write never waits. A DELETE of a key absent here that the session knows nothing of waits to tell 404 at a
+        // replica that has not caught up, or whose key is still on its way from its previous shard
+        // (DataEndpoints.ExistenceKnownAsync): the client gives up.
+        if (value is null && (previous is null || previous.IsDeleted) && deps[key] is null && (!node.CaughtUp || node.Fenced(key)))
+        {
+            Record(session, true, key, value, executed: false, completed: false, node);
+            return;
+        }
         var stored = node.Write(key, value, deps);
         var answered = random.NextDouble() >= LostAnswerRate;
         if (stored is null)

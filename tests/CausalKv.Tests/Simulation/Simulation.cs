@@ -56,12 +56,15 @@ internal sealed class Simulation : IDisposable
         _cutRate = Pick(0.005, 0.02, 0.05);
         _crashRate = Pick(0.001, 0.005, 0.015);
         _viewChangeRate = Pick(0.002, 0.006, 0.015);
+        // How far apart the nodes' wall clocks are: mostly a few ms, in some runs seconds. Drawn apart from the run's
+        // other choices, so a seed with little skew replays as it did before skew grew.
+        var skewScale = new[] { 1, 1, 20, 200 }[new Random(~seed).Next(4)];
         _trace.Add(0, $"seed {seed}: drops {_network.DropRate}, duplicates {_network.DuplicateRate}, delays up to {_network.MaxDelay} ms, " +
-            $"per {ChaosTick} ms: cut {_cutRate}, crash {_crashRate}, view change {_viewChangeRate}");
+            $"per {ChaosTick} ms: cut {_cutRate}, crash {_crashRate}, view change {_viewChangeRate}, clock skew up to {30 * skewScale} ms");
         _root = Directory.CreateTempSubdirectory($"causalkv-sim-{seed}-").FullName;
         for (var i = 0; i < NodeCount; i++)
         {
-            var skew = _random.Next(-30, 31);
+            var skew = _random.Next(-30, 31) * skewScale;
             _nodes.Add(new SimulatedNode(i, Path.Combine(_root, $"node{i}"), _network, _trace, new SimulatedClock(() => _network.Now, skew), pruneMetadata));
         }
         _network.IsUp = id => _nodes[id].IsUp;
