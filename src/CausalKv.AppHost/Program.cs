@@ -25,4 +25,14 @@ if (layout.GetValue("Router", true))
         .WithRouterEndpoint(layout.GetValue<int?>("RouterPort"));
 }
 
+// A sample service on the store: a comment thread written with CausalKv.Client through its Aspire integration.
+if (layout.GetValue("Sample", true))
+{
+    builder.AddProject<Projects.CausalKv_Samples_Comments>("comments")
+        .WithReference(kv)
+        .WaitFor(kv)
+        .WithHttpEndpoint()
+        .WithHttpHealthCheck("/health");
+}
+
 builder.Build().Run();

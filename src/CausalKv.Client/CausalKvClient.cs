@@ -22,6 +22,7 @@ namespace CausalKv.Client;
 public sealed class CausalKvClient : IDisposable
 {
     private const string NotServingHeader = CausalKv.Protocol.ProtocolHeaders.NotServing;
+    private const string CausalWaitHeader = CausalKv.Protocol.ProtocolHeaders.CausalWait;
     private const int MaxViewRetries = 2;
     private static readonly TimeSpan ViewRequestTimeout = TimeSpan.FromSeconds(3);
 
@@ -101,9 +102,28 @@ public sealed class CausalKvClient : IDisposable
     public async Task<IReadOnlyDictionary<string, string>> GetAllAsync(CausalKvSession session, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(session);
+        const string Operation = "GET_ALL";
+        var started = Stopwatch.GetTimestamp();
+        var activity = CausalKvClientTelemetry.Start(Operation, key: null);
+        try
+        {
+            var items = await GetAllRoutedAsync(session, activity, cancellationToken);
+            CausalKvClientTelemetry.Ended(activity, Operation, started, "ok");
+            return items;
+        }
+        catch (Exception e)
+        {
+            CausalKvClientTelemetry.Ended(activity, Operation, started, CausalKvClientTelemetry.OutcomeOf(e), e);
+            throw;
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<string, string>> GetAllRoutedAsync(CausalKvSession session, Activity? activity, CancellationToken cancellationToken)
+    {
         if (_options.Routing == CausalKvRouting.ViaRouter)
         {
-            var answer = await SendViaRouterAsync(HttpMethod.Get, "data", RequestBody.Write(null, session.CausalMetadata), cancellationToken);
+            var (answer, router) = await SendViaRouterAsync(HttpMethod.Get, "data", RequestBody.Write(null, session.CausalMetadata), cancellationToken);
+            CausalKvClientTelemetry.Answered(activity, null, router, answer.WaitedMs);
             session.Observe(answer.Metadata);
             if (!answer.IsSuccess) throw Failure(answer, answer.Shard);
             return answer.Items ?? [];
@@ -121,6 +141,7 @@ public sealed class CausalKvClient : IDisposable
                 var answer = attempt.Answer;
                 if (answer is not null && (moved = ViewRefresh.ForAnswer(answer.Status, answer.NotServing, answer.Shard, shard)) == ViewRefreshReason.None)
                 {
+                    if (answer.WaitedMs is not null) CausalKvClientTelemetry.Answered(activity, shard, attempt.AnsweredBy, answer.WaitedMs);
                     metadata = answer.Metadata ?? metadata;
                     if (!answer.IsSuccess)
                     {
@@ -191,13 +212,36 @@ public sealed class CausalKvClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentException.ThrowIfNullOrEmpty(key);
+        var started = Stopwatch.GetTimestamp();
+        var activity = CausalKvClientTelemetry.Start(method.Method, key);
+        try
+        {
+            var answer = await SendKeyRoutedAsync(method, session, key, value, activity, ct);
+            var outcome = OutcomeOf(answer);
+            CausalKvClientTelemetry.Ended(activity, method.Method, started, outcome,
+                outcome is "ok" or "not_found" ? null : Failure(answer, null));
+            return answer;
+        }
+        catch (Exception e)
+        {
+            CausalKvClientTelemetry.Ended(activity, method.Method, started, CausalKvClientTelemetry.OutcomeOf(e), e);
+            throw;
+        }
+    }
+
+    private static string OutcomeOf(DataAnswer answer) =>
+        answer.IsSuccess ? "ok" : answer.Status == (int)HttpStatusCode.NotFound ? "not_found" : CausalKvClientTelemetry.OutcomeOf(Failure(answer, null));
+
+    private async Task<DataAnswer> SendKeyRoutedAsync(HttpMethod method, CausalKvSession session, string key, string? value, Activity? activity, CancellationToken ct)
+    {
         var path = "data/" + Uri.EscapeDataString(key);
         var body = RequestBody.Write(value, session.CausalMetadata);
         var isRead = method == HttpMethod.Get;
         DataAnswer answer;
         if (_options.Routing == CausalKvRouting.ViaRouter)
         {
-            answer = await SendViaRouterAsync(method, path, body, ct);
+            (answer, var router) = await SendViaRouterAsync(method, path, body, ct);
+            CausalKvClientTelemetry.Answered(activity, null, router, answer.WaitedMs);
         }
         else
         {
@@ -209,6 +253,7 @@ public sealed class CausalKvClient : IDisposable
                 if (attempt.Answer is { } a && ViewRefresh.ForAnswer(a.Status, a.NotServing) == ViewRefreshReason.None)
                 {
                     answer = a;
+                    CausalKvClientTelemetry.Answered(activity, shard, attempt.AnsweredBy, a.WaitedMs);
                     break;
                 }
                 var reason = attempt.Answer is { } loop ? ViewRefresh.ForAnswer(loop.Status, loop.NotServing) : attempt.Reason;
@@ -225,7 +270,7 @@ public sealed class CausalKvClient : IDisposable
     }
 
     /// <summary>The outcome of trying one shard's replicas: an answer, or why there is none.</summary>
-    private readonly record struct ShardAttempt(DataAnswer? Answer, ViewRefreshReason Reason, List<string> Tried, Exception? LastError);
+    private readonly record struct ShardAttempt(DataAnswer? Answer, ViewRefreshReason Reason, List<string> Tried, Exception? LastError, Uri? AnsweredBy = null);
 
     private async Task<ShardAttempt> SendToShardAsync(RoutingTable table, string shard, HttpMethod method, string path, byte[]? body, bool isRead, CancellationToken ct)
     {
@@ -249,7 +294,7 @@ public sealed class CausalKvClient : IDisposable
                     continue;
                 }
                 replica.Answered();
-                return new ShardAttempt(answer, ViewRefreshReason.None, tried, null);
+                return new ShardAttempt(answer, ViewRefreshReason.None, tried, null, replica.BaseUri);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && IsRetryable(e, isRead))
             {
@@ -271,7 +316,7 @@ public sealed class CausalKvClient : IDisposable
         return new ShardAttempt(null, reason, tried, lastError);
     }
 
-    private async Task<DataAnswer> SendViaRouterAsync(HttpMethod method, string path, byte[]? body, CancellationToken ct)
+    private async Task<(DataAnswer Answer, Uri Router)> SendViaRouterAsync(HttpMethod method, string path, byte[]? body, CancellationToken ct)
     {
         var first = (int)((uint)Interlocked.Increment(ref _endpointRotation) % (uint)_endpoints.Length);
         var tried = new List<string>(_endpoints.Length);
@@ -284,7 +329,7 @@ public sealed class CausalKvClient : IDisposable
             {
                 var answer = await SendOnceAsync(endpoint, method, path, body, ct);
                 if (answer.NotServing) continue;
-                return answer;
+                return (answer, endpoint);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && IsRetryable(e, method == HttpMethod.Get))
             {
@@ -315,7 +360,11 @@ public sealed class CausalKvClient : IDisposable
         {
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, token);
             var bytes = await response.Content.ReadAsByteArrayAsync(token);
-            return DataAnswer.Read((int)response.StatusCode, response.Headers.Contains(NotServingHeader), bytes);
+            var answer = DataAnswer.Read((int)response.StatusCode, response.Headers.Contains(NotServingHeader), bytes);
+            if (response.Headers.TryGetValues(CausalWaitHeader, out var waited)
+                && double.TryParse(waited.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ms))
+                answer.WaitedMs = ms;
+            return answer;
         }
         catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
         {

@@ -24,6 +24,9 @@ internal sealed class DataAnswer
 
     public Dictionary<string, string>? Items { get; private set; }
 
+    /// <summary>How long the replica held the request in a causal wait (<c>X-CausalKv-Waited-Ms</c>); null when it answered at once.</summary>
+    public double? WaitedMs { get; set; }
+
     public bool IsSuccess => Status is >= 200 and < 300;
 
     /// <summary>Reads an answer body; a body that is not a JSON object leaves every field empty and says so in <see cref="Error"/>.</summary>

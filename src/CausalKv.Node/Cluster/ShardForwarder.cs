@@ -56,6 +56,8 @@ public sealed class ShardForwarder(PeerClient client, IOptions<NodeOptions> opti
                     activity?.SetTag("causalkv.attempts", attempt);
                     context.Response.StatusCode = (int)response.StatusCode;
                     context.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
+                    if (response.Headers.TryGetValues(ProtocolHeaders.CausalWait, out var waited))
+                        context.Response.Headers[ProtocolHeaders.CausalWait] = waited.FirstOrDefault();
                     await response.Content.CopyToAsync(context.Response.Body, ct);
                     return;
                 }

@@ -25,6 +25,9 @@ internal sealed class FakeNodes : HttpMessageHandler
     public Func<Sent, (HttpStatusCode Status, string Body, bool NotServing)> Answer { get; set; } =
         _ => (HttpStatusCode.OK, "{\"causal-metadata\": {}}", false);
 
+    /// <summary>How long a node says it held a data request in a causal wait (<c>X-CausalKv-Waited-Ms</c>); null: it answered at once.</summary>
+    public Func<Sent, double?> Waited { get; set; } = _ => null;
+
     public IEnumerable<Sent> DataRequests => Requests.Where(r => r.Path.StartsWith("/data", StringComparison.Ordinal));
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -46,6 +49,7 @@ internal sealed class FakeNodes : HttpMessageHandler
         var (status, answer, notServing) = Answer(sent);
         var response = Json(status, answer);
         if (notServing) response.Headers.Add("X-CausalKv-Not-Serving", "not-in-view");
+        if (Waited(sent) is { } ms) response.Headers.Add("X-CausalKv-Waited-Ms", ms.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return response;
     }
 

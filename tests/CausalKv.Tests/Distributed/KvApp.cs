@@ -150,7 +150,7 @@ public sealed class KvApp : IAsyncDisposable
         {
             // A key of its own, so tests neither read nor write the AppHost's user secrets.
             var key = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-            _args = ["--nodes", $"{nodes}", "--shards", $"{shards}", "--spares", "0", $"--Parameters:{ClusterName}-cluster-key={key}"];
+            _args = ["--nodes", $"{nodes}", "--shards", $"{shards}", "--spares", "0", $"--Parameters:{ClusterName}-cluster-key={key}", SampleOff];
         }
 
         /// <summary>
@@ -160,6 +160,15 @@ public sealed class KvApp : IAsyncDisposable
         public Builder AsProjects()
         {
             _projects = true;
+            return this;
+        }
+
+        private const string SampleOff = "--CausalKv:AppHost:Sample=false";
+
+        /// <summary>With the AppHost's sample service ("comments"), which <c>dotnet run</c> starts and other tests leave out.</summary>
+        public Builder WithSample()
+        {
+            _args.Remove(SampleOff);
             return this;
         }
 

@@ -84,7 +84,7 @@ public sealed class NodeFailureTests(ITestOutputHelper output)
         // app inherits the AppHost's environment, so a marker in it finds them all.
         var marker = Guid.NewGuid().ToString("N");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "CausalKv.AppHost.dll"), "--nodes", "2", "--shards", "1", "--spares", "0" })
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "CausalKv.AppHost.dll"), "--nodes", "2", "--shards", "1", "--spares", "0", "--CausalKv:AppHost:Sample=false" })
             info.ArgumentList.Add(a);
         info.Environment["CAUSALKV_TEST_MARKER"] = marker;
         info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort()}";
