@@ -41,13 +41,15 @@ internal static partial class Wrk
     }
 
     /// <summary>Runs a script against a base URL: one thread at one connection, two otherwise (one per core).</summary>
+    /// <param name="headers">extra request headers (<c>Name: value</c>), sent with every request</param>
     public static async Task<WrkResult> RunAsync(string scriptsDir, string script, Uri target, int connections, TimeSpan duration, int keys,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? headers = null)
     {
         var threads = connections == 1 ? 1 : 2;
         string[] args =
         [
             $"-t{threads}", $"-c{connections}", $"-d{Math.Max(1, (int)duration.TotalSeconds)}s", "--timeout", "5s", "--latency",
+            .. (headers ?? []).SelectMany(h => new[] { "-H", h }),
             "-s", Path.Combine(scriptsDir, script), target.ToString().TrimEnd('/'),
         ];
         var env = new Dictionary<string, string> { ["KEYS"] = keys.ToString(CultureInfo.InvariantCulture) };

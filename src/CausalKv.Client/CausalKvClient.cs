@@ -23,6 +23,7 @@ public sealed class CausalKvClient : IDisposable
 {
     private const string NotServingHeader = CausalKv.Protocol.ProtocolHeaders.NotServing;
     private const string CausalWaitHeader = CausalKv.Protocol.ProtocolHeaders.CausalWait;
+    private const string EpochHeader = CausalKv.Protocol.ProtocolHeaders.Epoch;
     private const int MaxViewRetries = 2;
     private static readonly TimeSpan ViewRequestTimeout = TimeSpan.FromSeconds(3);
 
@@ -294,6 +295,9 @@ public sealed class CausalKvClient : IDisposable
                     continue;
                 }
                 replica.Answered();
+                // The node has a newer view: this answer stands (the node forwards what it does not own), the next
+                // requests route by the newer view.
+                if (answer.Epoch > table.Epoch) RefreshInBackground();
                 return new ShardAttempt(answer, ViewRefreshReason.None, tried, null, replica.BaseUri);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && IsRetryable(e, isRead))
@@ -364,6 +368,9 @@ public sealed class CausalKvClient : IDisposable
             if (response.Headers.TryGetValues(CausalWaitHeader, out var waited)
                 && double.TryParse(waited.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ms))
                 answer.WaitedMs = ms;
+            if (response.Headers.TryGetValues(EpochHeader, out var epochs)
+                && long.TryParse(epochs.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var epoch))
+                answer.Epoch = epoch;
             return answer;
         }
         catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)

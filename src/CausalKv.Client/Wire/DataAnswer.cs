@@ -27,6 +27,9 @@ internal sealed class DataAnswer
     /// <summary>How long the replica held the request in a causal wait (<c>X-CausalKv-Waited-Ms</c>); null when it answered at once.</summary>
     public double? WaitedMs { get; set; }
 
+    /// <summary>The epoch of the view the node answered under (<c>X-CausalKv-Epoch</c>); null from a router or an older node.</summary>
+    public long? Epoch { get; set; }
+
     public bool IsSuccess => Status is >= 200 and < 300;
 
     /// <summary>Reads an answer body; a body that is not a JSON object leaves every field empty and says so in <see cref="Error"/>.</summary>

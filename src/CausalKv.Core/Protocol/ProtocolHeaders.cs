@@ -26,4 +26,7 @@ public static class ProtocolHeaders
     /// it answered at once). Clients count and time causal waits by it.
     /// </summary>
     public const string CausalWait = "X-CausalKv-Waited-Ms";
+
+    /// <summary>On a node's data answer: the epoch of the view it answered under. A client routing by an older view refreshes it.</summary>
+    public const string Epoch = "X-CausalKv-Epoch";
 }

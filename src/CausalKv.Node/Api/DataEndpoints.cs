@@ -307,6 +307,8 @@ public sealed class DataEndpoints(
                     await JsonResponses.ErrorAsync(response, StatusCodes.Status400BadRequest, metaError!);
                     return null;
                 }
+                // The view this node answers under: a client routing by an older one refreshes it.
+                response.Headers[ProtocolHeaders.Epoch] = membership.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return new ParsedRequest(membership, deps, value, body);
             }
             finally

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Serialization;
 using CausalKv.Client;
 using CausalKv.Sharding;
+using CausalKv.Tests.Distributed;
 
 namespace CausalKv.Tests.Client;
 
@@ -39,6 +40,22 @@ public sealed class ClientBehaviourTests : IDisposable
         Assert.Equal(3, data.Select(r => ShardOf(r.Path["/data/".Length..])).Distinct().Count());
         // Both replicas of every shard take a share.
         Assert.Equal(6, data.Select(r => r.Address).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task An_answer_under_a_newer_view_makes_the_client_route_by_it()
+    {
+        _nodes.SendsEpoch = true;
+        var session = new CausalKvSession();
+        await _client.PutAsync(session, "a", "v");
+        Assert.Equal(1, _client.View!.Epoch);
+        // The cluster moves on to other nodes; the old ones still answer (they forward), saying their epoch.
+        _nodes.View = FakeNodes.TwoReplicaShards(2, epoch: 2, firstId: 20);
+        await _client.PutAsync(session, "b", "v");
+        await Eventually.HoldsAsync(() => Task.FromResult(_client.View!.Epoch == 2), TimeSpan.FromSeconds(4), "the client adopts the newer view (no request ages the view meanwhile)");
+        await _client.PutAsync(session, "c", "v");
+        var last = _nodes.DataRequests.Last();
+        Assert.Contains(last.Address, _nodes.View.NodesOf(_nodes.View.CreateRing().ShardFor("c")).Select(n => n.Address));
     }
 
     [Fact]

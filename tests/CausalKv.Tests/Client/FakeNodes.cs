@@ -28,6 +28,9 @@ internal sealed class FakeNodes : HttpMessageHandler
     /// <summary>How long a node says it held a data request in a causal wait (<c>X-CausalKv-Waited-Ms</c>); null: it answered at once.</summary>
     public Func<Sent, double?> Waited { get; set; } = _ => null;
 
+    /// <summary>Data answers say the epoch of <see cref="View"/> (<c>X-CausalKv-Epoch</c>), as nodes do.</summary>
+    public bool SendsEpoch { get; set; }
+
     public IEnumerable<Sent> DataRequests => Requests.Where(r => r.Path.StartsWith("/data", StringComparison.Ordinal));
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -49,6 +52,7 @@ internal sealed class FakeNodes : HttpMessageHandler
         var (status, answer, notServing) = Answer(sent);
         var response = Json(status, answer);
         if (notServing) response.Headers.Add("X-CausalKv-Not-Serving", "not-in-view");
+        if (SendsEpoch) response.Headers.Add("X-CausalKv-Epoch", View.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (Waited(sent) is { } ms) response.Headers.Add("X-CausalKv-Waited-Ms", ms.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return response;
     }

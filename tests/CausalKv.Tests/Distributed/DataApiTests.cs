@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text;
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace CausalKv.Tests.Distributed;
@@ -31,6 +33,15 @@ public sealed class DataApiTests(ReplicaPairFixture cluster) : IAsyncLifetime
         var update = await s.PutAsync(N1, _p + "k0", "changed");
         Assert.Equal(HttpStatusCode.OK, update.Status);
         Assert.Equal("changed", (await s.GetAsync(N0, _p + "k0")).Value);
+    }
+
+    [Fact]
+    public async Task Data_answers_say_the_epoch_of_the_view_they_were_given_under()
+    {
+        var epoch = (await N0.GetFromJsonAsync<JsonElement>("/view")).GetProperty("epoch").GetInt64();
+        using var answer = await N0.GetAsync($"/data/{_p}epoch");
+        Assert.Equal(HttpStatusCode.NotFound, answer.StatusCode);
+        Assert.Equal(epoch.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(answer.Headers.GetValues("X-CausalKv-Epoch")));
     }
 
     [Fact]
