@@ -30,7 +30,8 @@ internal static class ClientScenario
     private static int Setting(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out var v) && v > 0 ? v : fallback;
 
-    private sealed record Run(string Op, string Target, double OpsPerSecond, double P50Ms, double P99Ms, long Errors, double ClusterCpuMicros, double LoopCpuMicros);
+    private sealed record Run(string Op, string Target, double OpsPerSecond, double P50Ms, double P99Ms, long Errors, double ClusterCpuMicros, double LoopCpuMicros,
+        double MetadataBytes = 0, int MaxMetadataBytes = 0);
 
     public static async Task RunAsync(Report report)
     {
@@ -82,7 +83,7 @@ internal static class ClientScenario
                     runs.Add(r);
                     var failed = directFailures.Count + routerFailures.Count - failuresBefore;
                     if (failed > 0) Console.WriteLine($"  ({failed} requests of the client failed at the transport: {directFailures.Last ?? routerFailures.Last})");
-                    Console.WriteLine($"  {op,-4} {target,-24} {r.OpsPerSecond,8:0} ops/s  p50 {r.P50Ms:0.00} ms  p99 {r.P99Ms:0.00} ms  errors {r.Errors}  cluster {r.ClusterCpuMicros:0} µs, loop {r.LoopCpuMicros:0} µs CPU/request");
+                    Console.WriteLine($"  {op,-4} {target,-24} {r.OpsPerSecond,8:0} ops/s  p50 {r.P50Ms:0.00} ms  p99 {r.P99Ms:0.00} ms  errors {r.Errors}  cluster {r.ClusterCpuMicros:0} µs, loop {r.LoopCpuMicros:0} µs CPU/request  metadata sent {r.MetadataBytes:0} bytes on average, {r.MaxMetadataBytes} at most");
                 }
         }
 
@@ -92,7 +93,8 @@ internal static class ClientScenario
             {
                 var xs = runs.Where(r => r.Op == op && r.Target == target).ToList();
                 return new Run(op, target, Median(xs.Select(x => x.OpsPerSecond)), Median(xs.Select(x => x.P50Ms)), Median(xs.Select(x => x.P99Ms)),
-                    xs.Sum(x => x.Errors), Median(xs.Select(x => x.ClusterCpuMicros)), Median(xs.Select(x => x.LoopCpuMicros)));
+                    xs.Sum(x => x.Errors), Median(xs.Select(x => x.ClusterCpuMicros)), Median(xs.Select(x => x.LoopCpuMicros)),
+                    Median(xs.Select(x => x.MetadataBytes)), xs.Max(x => x.MaxMetadataBytes));
             }
             var (d, v, w) = (M(Targets[0]), M(Targets[1]), M(Targets[2]));
             report.Add(new()
@@ -107,6 +109,7 @@ internal static class ClientScenario
                     $"{d.P50Ms:0.00}/{d.P99Ms:0.00} / {v.P50Ms:0.00}/{v.P99Ms:0.00} / {w.P50Ms:0.00}/{w.P99Ms:0.00}"),
                 ["cluster CPU µs/request direct / router / raw"] = string.Create(CultureInfo.InvariantCulture, $"{d.ClusterCpuMicros:0} / {v.ClusterCpuMicros:0} / {w.ClusterCpuMicros:0}"),
                 ["load loop CPU µs/request direct / router / raw"] = string.Create(CultureInfo.InvariantCulture, $"{d.LoopCpuMicros:0} / {v.LoopCpuMicros:0} / {w.LoopCpuMicros:0}"),
+                ["metadata bytes sent, mean direct / router / raw"] = string.Create(CultureInfo.InvariantCulture, $"{d.MetadataBytes:0} / {v.MetadataBytes:0} / {w.MetadataBytes:0}"),
                 ["errors"] = d.Errors + v.Errors + w.Errors,
             });
         }
@@ -148,6 +151,8 @@ internal static class ClientScenario
         var stop = Stopwatch.StartNew();
         long errors = 0;
         var latencies = new List<double>[Concurrency];
+        long metadataBytes = 0, metadataCount = 0;
+        var maxMetadata = 0;
         var workers = Enumerable.Range(0, Concurrency).Select(w => Task.Run(async () =>
         {
             var mine = latencies[w] = new List<double>(1 << 16);
@@ -156,6 +161,10 @@ internal static class ClientScenario
             while (stop.Elapsed < duration)
             {
                 var key = keys[random.Next(keys.Length)];
+                var sent = session.CausalMetadata?.Length ?? 0;
+                Interlocked.Add(ref metadataBytes, sent);
+                Interlocked.Increment(ref metadataCount);
+                if (sent > Volatile.Read(ref maxMetadata)) Interlocked.Exchange(ref maxMetadata, sent);
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
@@ -174,7 +183,8 @@ internal static class ClientScenario
         var loop = Machine.CpuTime(Environment.ProcessId).TotalMicroseconds - loopBefore;
         var all = latencies.SelectMany(l => l).Order().ToArray();
         double Percentile(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(q * all.Length))];
-        return new Run("", "", all.Length / elapsed, Percentile(0.5), Percentile(0.99), errors, cpu / Math.Max(1, all.Length), loop / Math.Max(1, all.Length));
+        return new Run("", "", all.Length / elapsed, Percentile(0.5), Percentile(0.99), errors, cpu / Math.Max(1, all.Length), loop / Math.Max(1, all.Length),
+            (double)metadataBytes / Math.Max(1, metadataCount), maxMetadata);
     }
 
     /// <summary>The client's transport, counting the requests that failed before an answer (connect timeouts, refusals).</summary>

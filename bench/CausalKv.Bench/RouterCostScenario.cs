@@ -8,8 +8,9 @@ namespace CausalKv.Bench;
 /// Where the nodes' extra CPU per request goes when requests come through the router. The router spreads a shard's
 /// load over both replicas and sends its trace context with every request; wrk straight to node0 does neither. So the
 /// same wrk load (64 connections) runs, interleaved, against: node0 alone; node0 and node1 together (two wrk, 32
-/// connections each: the router's spread without the router); that split with a sampled W3C traceparent on every
-/// request (what the router adds); and the router. The nodes' CPU while idle (gossip, probes, status polls) is
+/// connections each: the router's spread without the router); that split with an unsampled W3C traceparent on every
+/// request (what the router sent while its own telemetry was off); the split with 4 + 4 connections (a lighter load,
+/// nearer the router's throughput: less batching per request at the nodes); and the router. The nodes' CPU while idle (gossip, probes, status polls) is
 /// measured too, and counted off per request, so that a run with fewer requests per second is not charged for it.
 /// </summary>
 internal static class RouterCostScenario
@@ -17,8 +18,8 @@ internal static class RouterCostScenario
     private const int Keys = 10_000;
     private const int Connections = 64;
     private static readonly (string Op, string Script)[] Ops = [("GET", "get.lua"), ("PUT", "put.lua")];
-    private static readonly string[] Targets = ["node0", "split", "split+trace", "router"];
-    private const string TraceParent = "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    private static readonly string[] Targets = ["node0", "split", "split+trace", "split c8", "router"];
+    private const string TraceParent = "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
 
     private static TimeSpan Duration => TimeSpan.FromSeconds(Setting("BENCH_DURATION", 8));
 
@@ -79,6 +80,9 @@ internal static class RouterCostScenario
                         {
                             "node0" => [await Wrk.RunAsync(scripts, script, node0Url, Connections, Duration, Keys)],
                             "router" => [await Wrk.RunAsync(scripts, script, routerUrl, Connections, Duration, Keys)],
+                            "split c8" => await Task.WhenAll(
+                                Wrk.RunAsync(scripts, script, node0Url, 4, Duration, Keys),
+                                Wrk.RunAsync(scripts, script, node1Url, 4, Duration, Keys)),
                             _ => await Task.WhenAll(
                                 Wrk.RunAsync(scripts, script, node0Url, Connections / 2, Duration, Keys, headers: target == "split+trace" ? [TraceParent] : null),
                                 Wrk.RunAsync(scripts, script, node1Url, Connections / 2, Duration, Keys, headers: target == "split+trace" ? [TraceParent] : null)),

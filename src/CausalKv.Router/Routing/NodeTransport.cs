@@ -8,8 +8,8 @@ namespace CausalKv.Router.Routing;
 /// <summary>
 /// The one connection pool to the nodes, shared by forwarding, fan-out reads, view polls and health probes.
 /// A short connect timeout (a cut link hangs rather than refusing), no proxy, no redirects, no cookies,
-/// no decompression: the router passes bytes through. Trace context is propagated from the current activity,
-/// replacing whatever the client sent, as YARP's own client factory does. Forwarded requests go through
+/// no decompression: the router passes bytes through. Trace context is propagated from the current activity when it
+/// is recorded, replacing whatever the client sent, as YARP's own client factory does (<see cref="TracedOnlyPropagator"/>). Forwarded requests go through
 /// <see cref="BufferedBodyHandler"/>, which sends a buffered body in the same write as the headers.
 /// </summary>
 internal sealed class NodeTransport : IDisposable
@@ -26,7 +26,7 @@ internal sealed class NodeTransport : IDisposable
             UseCookies = false,
             EnableMultipleHttp2Connections = true,
             ConnectTimeout = options.Value.ConnectTimeout,
-            ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
+            ActivityHeadersPropagator = new TracedOnlyPropagator(new ReverseProxyPropagator(DistributedContextPropagator.Current)),
         };
         Invoker = new HttpMessageInvoker(new BufferedBodyHandler(_handler), disposeHandler: false);
         // Deadlines come from each caller's token: an HttpClient timeout would look like a connect timeout.
