@@ -3,11 +3,15 @@ namespace CausalKv.Causality;
 /// <summary>
 /// The state a replica holds for one key: the surviving value (null for a
 /// delete), the tag that chose it, the clock of every write it includes, and the
-/// session dependencies those writes carried.
+/// session dependencies of the write that survives.
 /// Invariant: <see cref="Merge"/> is a join (commutative, associative,
-/// idempotent): value and tag come from the highest tag, clock and dependencies
-/// are joined. Replicas that merged the same versions in any order hold equal
-/// state, and the survivor's clock covers every merged write.
+/// idempotent): value, tag and dependencies come from the highest tag, clocks are
+/// joined. Replicas that merged the same versions in any order hold equal state,
+/// and the survivor's clock covers every merged write. Dependencies are those of the
+/// surviving write alone (its writer's causal past), not those of the versions it
+/// replaced: a write that overwrote a version without reading it does not follow that
+/// version's causal past, and a session that did read it carries that past already.
+/// Inherited, they made every session carry every recent write of the cluster.
 /// </summary>
 public sealed record StoredVersion(string? Value, WriteTag Tag, VersionVector Clock, DependencySet Dependencies)
 {
@@ -18,16 +22,17 @@ public sealed record StoredVersion(string? Value, WriteTag Tag, VersionVector Cl
     public static StoredVersion Merge(StoredVersion? a, StoredVersion b)
     {
         if (a is null || ReferenceEquals(a, b)) return b;
-        if (a.Tag >= b.Tag && a.Clock.Dominates(b.Clock)) return WithDependenciesOf(a, b);
-        if (b.Tag >= a.Tag && b.Clock.Dominates(a.Clock)) return WithDependenciesOf(b, a);
-        var winner = a.Tag >= b.Tag ? a : b;
-        return new StoredVersion(winner.Value, winner.Tag, a.Clock.Join(b.Clock), a.Dependencies.Join(b.Dependencies));
-    }
-
-    private static StoredVersion WithDependenciesOf(StoredVersion winner, StoredVersion loser)
-    {
-        var deps = winner.Dependencies.Join(loser.Dependencies);
-        return ReferenceEquals(deps, winner.Dependencies) ? winner : winner with { Dependencies = deps };
+        if (a.Tag != b.Tag)
+        {
+            var (winner, loser) = a.Tag > b.Tag ? (a, b) : (b, a);
+            return winner.Clock.Dominates(loser.Clock) ? winner : winner with { Clock = winner.Clock.Join(loser.Clock) };
+        }
+        // One write, as two replicas hold it: the same value and tag, its dependencies pruned apart, perhaps different
+        // writes merged into each clock.
+        var deps = a.Dependencies.Join(b.Dependencies);
+        var clock = a.Clock.Join(b.Clock);
+        if (ReferenceEquals(deps, a.Dependencies) && clock.Equals(a.Clock)) return a;
+        return a with { Clock = clock, Dependencies = deps };
     }
 
     /// <summary>
@@ -47,10 +52,8 @@ public sealed record StoredVersion(string? Value, WriteTag Tag, VersionVector Cl
         clock = clock.With(origin, seq);
         var floor = Math.Max(Math.Max(local?.Tag.Timestamp ?? 0, onKey?.Tag.Timestamp ?? 0), session.HighestTag.Timestamp);
         var tag = new WriteTag(Math.Max(nowMs, floor + 1), nodeId);
-        // The new version's clock includes the local version, so it carries that version's dependencies too.
-        var deps = session.Without(key);
-        if (local is not null) deps = deps.Join(local.Dependencies);
-        return new StoredVersion(value, tag, clock, deps);
+        // The session's causal past, not the local version's: the session carries that version's past only if it read it.
+        return new StoredVersion(value, tag, clock, session.Without(key));
     }
 
     /// <summary>Same value, tag and clock (dependencies are metadata that replicas prune independently).</summary>
