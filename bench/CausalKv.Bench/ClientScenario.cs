@@ -6,6 +6,7 @@ using System.Text.Json;
 using CausalKv.Client;
 using CausalKv.Sharding;
 using CausalKv.Tests.Distributed;
+using static CausalKv.Bench.BenchSettings;
 
 namespace CausalKv.Bench;
 
@@ -22,13 +23,6 @@ internal static class ClientScenario
     private static readonly string[] Targets = ["client direct", "client via router", "raw HttpClient to owner"];
     private static readonly string[] Ops = ["GET", "PUT"];
     private static readonly MediaTypeHeaderValue Json = new("application/json");
-
-    private static TimeSpan Duration => TimeSpan.FromSeconds(Setting("BENCH_DURATION", 8));
-
-    private static int Rounds => Setting("BENCH_ROUNDS", 3);
-
-    private static int Setting(string name, int fallback) =>
-        int.TryParse(Environment.GetEnvironmentVariable(name), out var v) && v > 0 ? v : fallback;
 
     private sealed record Run(string Op, string Target, double OpsPerSecond, double P50Ms, double P99Ms, long Errors, double ClusterCpuMicros, double LoopCpuMicros,
         double MetadataBytes = 0, int MaxMetadataBytes = 0);
@@ -227,11 +221,5 @@ internal static class ClientScenario
             if (now - before <= 25) return; // at most a tenth of a core over the last 250 ms
             before = now;
         }
-    }
-
-    private static double Median(IEnumerable<double> xs)
-    {
-        var s = xs.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using CausalKv.Tests.Distributed;
+using static CausalKv.Bench.BenchSettings;
 
 namespace CausalKv.Bench;
 
@@ -19,9 +20,7 @@ internal static class MacScenario
     private static readonly (string Op, string Script)[] Ops = [("GET + metadata", "get-meta.lua"), ("PUT + metadata", "put-meta.lua"), ("PUT", "put.lua")];
     private static readonly string[] Targets = ["signed", "unsigned"];
 
-    private static TimeSpan Duration => TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("BENCH_DURATION"), out var s) && s > 0 ? s : 8);
 
-    private static int Rounds => int.TryParse(Environment.GetEnvironmentVariable("BENCH_ROUNDS"), out var r) && r > 0 ? r : 3;
 
     public static async Task RunAsync(Report report)
     {
@@ -73,8 +72,8 @@ internal static class MacScenario
             {
                 var s = Median(runs.Where(x => x.Op == op && x.Target == "signed").Select(x => x.R).ToList());
                 var u = Median(runs.Where(x => x.Op == op && x.Target == "unsigned").Select(x => x.R).ToList());
-                var sCpu = MedianOf(runs.Where(x => x.Op == op && x.Target == "signed").Select(x => x.CpuMicros));
-                var uCpu = MedianOf(runs.Where(x => x.Op == op && x.Target == "unsigned").Select(x => x.CpuMicros));
+                var sCpu = BenchSettings.Median(runs.Where(x => x.Op == op && x.Target == "signed").Select(x => x.CpuMicros));
+                var uCpu = BenchSettings.Median(runs.Where(x => x.Op == op && x.Target == "unsigned").Select(x => x.CpuMicros));
                 report.Add(new()
                 {
                     ["op (64 conns, node 0)"] = op,
@@ -98,11 +97,6 @@ internal static class MacScenario
 
     private static Dictionary<string, string> Env(string metadata) => new() { ["METADATA"] = metadata };
 
-    private static double MedianOf(IEnumerable<double> xs)
-    {
-        var sorted = xs.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 
     private static WrkResult Median(List<WrkResult> rounds)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using CausalKv.Tests.Distributed;
+using static CausalKv.Bench.BenchSettings;
 
 namespace CausalKv.Bench;
 
@@ -20,13 +21,6 @@ internal static class RouterCostScenario
     private static readonly (string Op, string Script)[] Ops = [("GET", "get.lua"), ("PUT", "put.lua")];
     private static readonly string[] Targets = ["node0", "split", "split+trace", "split c8", "router"];
     private const string TraceParent = "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
-
-    private static TimeSpan Duration => TimeSpan.FromSeconds(Setting("BENCH_DURATION", 8));
-
-    private static int Rounds => Setting("BENCH_ROUNDS", 3);
-
-    private static int Setting(string name, int fallback) =>
-        int.TryParse(Environment.GetEnvironmentVariable(name), out var v) && v > 0 ? v : fallback;
 
     public static async Task RunAsync(Report report)
     {
@@ -98,11 +92,6 @@ internal static class RouterCostScenario
                     }
             }
 
-            static double Median(IEnumerable<double> values)
-            {
-                var sorted = values.Order().ToArray();
-                return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-            }
             var md = new StringBuilder($"Idle, the two nodes spent {idleMicrosPerSecond / 1000:0.0} ms of CPU per second.\n\n");
             md.AppendLine("| op | target | ops/s | nodes µs/request | nodes µs/request net of idle | router µs/request | node0's share of the nodes' CPU | nodes net / node0 alone |");
             md.AppendLine("|---|---|---|---|---|---|---|---|");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using CausalKv.Tests.Simulation;
+using static CausalKv.Bench.BenchSettings;
 
 namespace CausalKv.Bench;
 
@@ -54,7 +55,4 @@ internal static class SimulationScenario
         var random = new Random();
         return Enumerable.Range(0, count).Select(_ => random.Next()).ToArray();
     }
-
-    private static int Setting(string name, int fallback) =>
-        int.TryParse(Environment.GetEnvironmentVariable(name), CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using CausalKv.Tests.Distributed;
+using static CausalKv.Bench.BenchSettings;
 
 namespace CausalKv.Bench;
 
@@ -19,15 +20,6 @@ internal static class ThroughputScenario
     public static readonly int[] Connections = [1, 16, 64];
     public static readonly string[] Targets = ["bare", "node", "router"];
     public static readonly (string Op, string Script)[] Ops = [("GET", "get.lua"), ("PUT", "put.lua"), ("90/10", "mixed.lua")];
-
-    /// <summary>Seconds per wrk run (BENCH_DURATION, default 8).</summary>
-    private static TimeSpan Duration => TimeSpan.FromSeconds(Setting("BENCH_DURATION", 8));
-
-    /// <summary>Interleaved passes over every load point (BENCH_ROUNDS, default 3); the table shows medians.</summary>
-    private static int Rounds => Setting("BENCH_ROUNDS", 3);
-
-    private static int Setting(string name, int fallback) =>
-        int.TryParse(Environment.GetEnvironmentVariable(name), out var v) && v > 0 ? v : fallback;
 
     public static async Task RunAsync(Report report)
     {
@@ -113,11 +105,6 @@ internal static class ThroughputScenario
 
     private static ThroughputPoint Aggregate(string op, int c, string target, List<WrkResult> rounds)
     {
-        static double Median(IEnumerable<double> xs)
-        {
-            var sorted = xs.Order().ToArray();
-            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-        }
         var median = new WrkResult(
             Median(rounds.Select(r => r.RequestsPerSecond)), Median(rounds.Select(r => r.P50Ms)), Median(rounds.Select(r => r.P99Ms)),
             rounds.Sum(r => r.Requests), rounds.Sum(r => r.Non2xx), rounds.Sum(r => r.SocketErrors));
@@ -168,11 +155,6 @@ internal static class ThroughputScenario
     /// </summary>
     private static string CpuSection(List<(string Op, int C, string Target, Dictionary<string, double> MicrosPerRequest)> cpu)
     {
-        static double Median(IEnumerable<double> xs)
-        {
-            var sorted = xs.Order().ToArray();
-            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-        }
         var md = new StringBuilder("#### CPU per request (64 connections)\n\n");
         md.AppendLine("CPU time (user + system, from /proc) each server process spent during a run, divided by the requests wrk completed; medians over the rounds. wrk's own share is not counted.");
         md.AppendLine().AppendLine("| op | target | bare µs | node0 µs | node1 µs | router µs | servers in all µs |").AppendLine("|---|---|---|---|---|---|---|");
