@@ -39,13 +39,23 @@ public static class CausalKvClientTelemetry
     /// <summary>A span for one operation, started now (null when nobody listens).</summary>
     internal static Activity? Start(string operation, string? key)
     {
-        var activity = Source.StartActivity("causalkv " + operation, ActivityKind.Client);
+        if (!Source.HasListeners()) return null; // the common case: no span, and no name built for one
+        var activity = Source.StartActivity(SpanName(operation), ActivityKind.Client);
         if (activity is null) return null;
         activity.SetTag("db.system.name", "causalkv");
         activity.SetTag("db.operation.name", operation);
         if (key is not null) activity.SetTag("causalkv.key", key);
         return activity;
     }
+
+    private static string SpanName(string operation) => operation switch
+    {
+        "GET" => "causalkv GET",
+        "PUT" => "causalkv PUT",
+        "DELETE" => "causalkv DELETE",
+        "GET_ALL" => "causalkv GET_ALL",
+        _ => "causalkv " + operation,
+    };
 
     /// <summary>Where the operation was answered: the key's shard (when the client routes) and the replica or router.</summary>
     internal static void Answered(Activity? activity, string? shard, Uri? replica, double? waitedMs)

@@ -308,7 +308,7 @@ public sealed class DataEndpoints(
                     return null;
                 }
                 // The view this node answers under: a client routing by an older one refreshes it.
-                response.Headers[ProtocolHeaders.Epoch] = membership.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                response.Headers[ProtocolHeaders.Epoch] = membership.EpochText;
                 return new ParsedRequest(membership, deps, value, body);
             }
             finally

@@ -55,6 +55,7 @@ public sealed class Membership
         MyShard = view?.ShardOf(nodeId);
         Peers = MyShard is null ? [] : view!.NodesOf(MyShard).Where(n => n.Id != nodeId).ToArray();
         Self = MyShard is null ? null : view!.NodesOf(MyShard).First(n => n.Id == nodeId);
+        EpochText = Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public static Membership None(int nodeId) => new(nodeId, null, null);
@@ -66,6 +67,9 @@ public sealed class Membership
     public ViewNode? Self { get; }
     public IReadOnlyList<ViewNode> Peers { get; }
     public long Epoch => View?.Epoch ?? 0;
+
+    /// <summary><see cref="Epoch"/> as every data answer's <c>X-CausalKv-Epoch</c> says it, formatted once per view.</summary>
+    public string EpochText { get; }
     public bool InView => MyShard is not null;
 
     public string? ShardFor(string key) => Ring?.ShardFor(key);
