@@ -175,7 +175,21 @@ public sealed class CausalKvClusterControl
             _ = _notifications.PublishUpdateAsync(_kv, s => s with { State = new ResourceStateSnapshot(KnownResourceStates.FailedToStart, KnownResourceStateStyles.Error) });
     }
 
-    /// <summary>A node (re)started: once it answers, it gets its cuts and the current view back.</summary>
+    private static async Task<bool> IsNodeAsync(HttpResponseMessage status, int id, CancellationToken ct)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(await status.Content.ReadAsByteArrayAsync(ct));
+            return json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("node", out var node)
+                && node.TryGetInt32(out var answered) && answered == id;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A node (re)started: once it answers as itself, it gets its cuts and the current view back.</summary>
     private async Task JoinAsync(CausalKvNode node, NodeRun run, CancellationToken ct)
     {
         try
@@ -189,8 +203,9 @@ public sealed class CausalKvClusterControl
                 {
                     using var attempt = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
                     attempt.CancelAfter(TimeSpan.FromSeconds(2));
-                    using var alive = await _http.GetAsync(new Uri(node.Url, "/alive"), attempt.Token);
-                    if (alive.IsSuccessStatusCode) break;
+                    // Answering must be this node: a port freed by a crash can be taken by another process meanwhile.
+                    using var answer = await _http.GetAsync(new Uri(node.Url, "/admin/status"), attempt.Token);
+                    if (answer.IsSuccessStatusCode && await IsNodeAsync(answer, node.Id, attempt.Token)) break;
                 }
                 catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !deadline.IsCancellationRequested)) { }
                 await Task.Delay(100, deadline.Token);
