@@ -30,8 +30,8 @@ builder.Services.AddSingleton(sp => new FaultInjector(sp.GetRequiredService<IOpt
     sp.GetRequiredService<ILogger<FaultInjector>>()));
 builder.Services.AddSingleton<NodeTelemetry>();
 builder.Services.AddSingleton<ClusterState>();
-builder.Services.AddSingleton(sp => new ReplicaStore(sp.GetRequiredService<TimeProvider>(),
-    sp.GetRequiredService<IOptions<NodeOptions>>().Value.DataDirectory is { Length: > 0 } dir ? new WriteAheadLog(dir) : null));
+builder.Services.AddSingleton(sp => NodeStorage.Open(sp.GetRequiredService<IOptions<NodeOptions>>().Value));
+builder.Services.AddSingleton(sp => new ReplicaStore(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OpenedStorage>().Table));
 builder.Services.AddSingleton(sp => new MembershipFile(sp.GetRequiredService<IOptions<NodeOptions>>().Value.DataDirectory));
 builder.Services.AddSingleton<PeerClient>();
 builder.Services.AddSingleton<IPeerTransport>(sp => sp.GetRequiredService<PeerClient>());
@@ -50,13 +50,17 @@ var app = builder.Build();
 
 var identity = app.Services.GetRequiredService<NodeIdentity>();
 var store = app.Services.GetRequiredService<ReplicaStore>();
+var storage = app.Services.GetRequiredService<OpenedStorage>();
 store.StartIncarnation(identity.NodeId);
-if (store.Durable)
-    NodeLog.WriteAheadLogRecovered(app.Logger, app.Configuration["CausalKv:DataDirectory"], store.Recovered);
-else
+NodeLog.StorageOpened(app.Logger, storage.Description, store.Recovered, store.AppliedSnapshot().Sum(kv => kv.Value));
+if (storage.Imported is { } imported)
+    NodeLog.LegacyLogImported(app.Logger, imported.Keys, imported.TornTail);
+if (storage.SetAside is { } aside)
+    NodeLog.StoreSetAside(app.Logger, aside);
+if (!store.Durable)
     NodeLog.NoDataDirectory(app.Logger);
 // A node that stopped in the middle of a view change picks it up where it was (see MembershipFile).
-app.Services.GetRequiredService<ViewChanger>().Resume(app.Services.GetRequiredService<MembershipFile>().Load());
+app.Services.GetRequiredService<ViewChanger>().Resume(app.Services.GetRequiredService<MembershipFile>().Load(), storage.LostState);
 if (identity.ClusterKey is null)
     NodeLog.NoClusterKey(app.Logger);
 if (app.Services.GetRequiredService<FaultInjector>().Enabled)

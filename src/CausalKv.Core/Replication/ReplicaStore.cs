@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using CausalKv.Causality;
+using CausalKv.Storage;
 
 namespace CausalKv.Replication;
 
@@ -17,12 +17,13 @@ namespace CausalKv.Replication;
 /// them until it is handed off too (the versions merge in the new shard) or the
 /// key comes back. It comes back with its whole clock, logged again as an
 /// <see cref="Import"/>, and replication carries that import with the version.
-/// Reads are lock-free; every mutation takes one short lock.
+/// Reads are lock-free; every mutation takes one short lock and ends in one commit of the
+/// <see cref="IVersionTable"/>, versions before the frontier that names their writes.
 /// </summary>
 public sealed class ReplicaStore : IDisposable
 {
     private readonly object _gate = new();
-    private readonly ConcurrentDictionary<string, StoredVersion> _versions = new(StringComparer.Ordinal);
+    private readonly IVersionTable _table;
     private readonly Dictionary<long, long> _applied = [];
     private readonly Dictionary<long, OriginLog> _logs = [];
     private readonly ChangeSignal _changed = new();
@@ -30,43 +31,42 @@ public sealed class ReplicaStore : IDisposable
     private long _origin;
     private long _seq;
     private long _incarnation;
-
-    private readonly IReplicaJournal? _wal;
+    private long _lastCommit;
 
     /// <summary>A batch stops growing past this many bytes of keys and values (large values make few-entry batches).</summary>
     public const long MaxBatchBytes = 4 * 1024 * 1024;
 
     /// <param name="time">the clock of write tags and incarnations</param>
-    /// <param name="journal">where every change is recorded to survive a crash, and replayed from at start; none keeps the replica in memory only</param>
-    public ReplicaStore(TimeProvider time, IReplicaJournal? journal = null)
+    /// <param name="table">where versions and the frontier live; what it holds already is this replica's state at start. None keeps the replica in memory only.</param>
+    public ReplicaStore(TimeProvider time, IVersionTable? table = null)
     {
         _time = time;
-        if (journal is not null)
+        _table = table ?? new MemoryVersionTable();
+        foreach (var (o, seq) in _table.LoadApplied())
         {
-            _wal = journal;
-            var (versions, applied) = _wal.Replay();
-            foreach (var (k, v) in versions) _versions[k] = v;
-            foreach (var (o, seq) in applied)
-            {
-                _applied[o] = seq;
-                // The keys of these writes are not known any more: a peer lacking them gets the whole state.
-                _logs[o] = new OriginLog(seq);
-            }
-            _wal.Compact(_versions, _applied);
-            Recovered = versions.Count;
+            _applied[o] = seq;
+            // The keys of these writes are not known any more: a peer lacking them gets the whole state.
+            _logs[o] = new OriginLog(seq);
         }
+        Recovered = _table.Count;
     }
 
-    /// <summary>Keys read back from the journal at start.</summary>
-    public int Recovered { get; }
+    /// <summary>Keys the table held at start.</summary>
+    public long Recovered { get; }
 
-    public bool Durable => _wal is not null;
+    public bool Durable => _table.Durable;
+
+    /// <summary>
+    /// Completes once every change made so far is as durable as the table promises (see
+    /// <see cref="IVersionTable.WhenDurableAsync"/>); await it after a write, outside any lock, before acknowledging.
+    /// </summary>
+    public ValueTask WhenDurableAsync(CancellationToken ct = default) => _table.WhenDurableAsync(Volatile.Read(ref _lastCommit), ct);
 
     public ChangeSignal Changed => _changed;
 
     public long Origin => Volatile.Read(ref _origin);
 
-    public int Count => _versions.Count;
+    public long Count => _table.Count;
 
     /// <summary>Raised after a write accepted here (not one received from a peer).</summary>
     public event Action? LocalWrite;
@@ -88,9 +88,10 @@ public sealed class ReplicaStore : IDisposable
         }
     }
 
-    public StoredVersion? Get(string key) => _versions.TryGetValue(key, out var v) ? v : null;
+    public StoredVersion? Get(string key) => _table.Get(key);
 
-    public IEnumerable<KeyValuePair<string, StoredVersion>> All => _versions;
+    /// <summary>Every key with its version (see <see cref="IVersionTable.All"/>).</summary>
+    public IEnumerable<KeyValuePair<string, StoredVersion>> All => _table.All;
 
     /// <summary>Accepts a write (a null value deletes) and returns the version now stored.</summary>
     /// <param name="isStable">drops dependencies every replica already holds from what the version carries</param>
@@ -101,20 +102,16 @@ public sealed class ReplicaStore : IDisposable
         {
             if (_origin == 0) throw new InvalidOperationException("No incarnation started.");
             var seq = ++_seq;
-            _versions.TryGetValue(key, out var local);
-            session = Share(session);
+            var local = _table.Get(key);
+            session = Share(session, null);
             var written = StoredVersion.NewWrite(key, value, local, session, _origin, seq, nodeId, _time.GetUtcNow().ToUnixTimeMilliseconds());
             if (isStable is not null) written = written with { Dependencies = written.Dependencies.Prune(isStable) };
             stored = StoredVersion.Merge(local, written);
-            _versions[key] = stored;
+            _table.Put(key, stored, isNew: local is null);
             _logs[_origin].Append(key);
             _applied[_origin] = seq;
-            if (_wal is not null)
-            {
-                _wal.Write(key, stored, _origin, seq);
-                _wal.Commit();
-                if (_wal.NeedsCompaction) _wal.Compact(_versions, _applied);
-            }
+            _table.SetApplied(_origin, seq);
+            Committed();
         }
         _changed.Signal();
         LocalWrite?.Invoke();
@@ -124,11 +121,11 @@ public sealed class ReplicaStore : IDisposable
     /// <summary>
     /// Dependencies rebuilt on those of the stored version of their latest entry (plus that entry), when this replica
     /// holds exactly that version: what a session wrote after it saw that version (see <see cref="DependencySet.Rebase"/>).
-    /// Caller holds the gate.
+    /// Caller holds the gate; <paramref name="pending"/> holds the versions put since the last commit.
     /// </summary>
-    private DependencySet Share(DependencySet deps)
+    private DependencySet Share(DependencySet deps, Dictionary<string, StoredVersion>? pending)
     {
-        if (deps.Latest() is not { } latest || !_versions.TryGetValue(latest.Key, out var seen)) return deps;
+        if (deps.Latest() is not { } latest || Current(latest.Key, pending) is not { } seen) return deps;
         var asDependency = seen.AsDependency();
         if (!asDependency.Equals(latest.Value)) return deps;
         return deps.Rebase(seen.Dependencies.With(latest.Key, asDependency));
@@ -145,20 +142,22 @@ public sealed class ReplicaStore : IDisposable
         long last, origin;
         lock (_gate)
         {
+            var pending = new Dictionary<string, StoredVersion>(StringComparer.Ordinal);
             foreach (var (key, incoming) in versions)
             {
-                _versions.TryGetValue(key, out var local);
+                var local = Current(key, pending);
                 var merged = StoredVersion.Merge(local, incoming);
                 var seq = ++_seq;
                 var imported = merged with { Clock = merged.Clock.With(_origin, seq) };
-                _versions[key] = imported;
+                _table.Put(key, imported, isNew: local is null);
+                pending[key] = imported;
                 _logs[_origin].Append(key);
                 _applied[_origin] = seq;
-                _wal?.Write(key, imported, _origin, seq);
             }
             last = _seq;
             origin = _origin;
-            _wal?.Commit();
+            if (versions.Count > 0) _table.SetApplied(_origin, last);
+            Committed();
         }
         _changed.Signal();
         if (versions.Count > 0) LocalWrite?.Invoke();
@@ -192,17 +191,19 @@ public sealed class ReplicaStore : IDisposable
         Dictionary<long, long> applied;
         lock (_gate)
         {
+            var pending = new Dictionary<string, StoredVersion>(StringComparer.Ordinal);
             foreach (var (key, received) in versions)
             {
-                _versions.TryGetValue(key, out var local);
-                var shared = Share(received.Dependencies);
+                var local = Current(key, pending);
+                var shared = Share(received.Dependencies, pending);
                 var incoming = ReferenceEquals(shared, received.Dependencies) ? received : received with { Dependencies = shared };
                 var merged = StoredVersion.Merge(local, incoming);
                 if (ReferenceEquals(merged, local)) continue;
-                _versions[key] = merged;
-                _wal?.Version(key, merged);
+                _table.Put(key, merged, isNew: local is null);
+                pending[key] = merged;
                 changedKeys++;
             }
+            var frontierMoved = false;
             foreach (var range in ranges)
             {
                 var mine = _applied.GetValueOrDefault(range.Origin);
@@ -212,7 +213,10 @@ public sealed class ReplicaStore : IDisposable
                 if (log.Last != mine) log.Reset(mine);
                 for (var i = (int)(mine - range.After); i < range.Keys.Count; i++) log.Append(range.Keys[i]);
                 var upTo = range.After + range.Keys.Count;
-                if (upTo > mine) _applied[range.Origin] = upTo;
+                if (upTo <= mine) continue;
+                _applied[range.Origin] = upTo;
+                _table.SetApplied(range.Origin, upTo);
+                frontierMoved = true;
             }
             if (snapshotApplied is not null)
             {
@@ -220,15 +224,13 @@ public sealed class ReplicaStore : IDisposable
                 {
                     if (_applied.GetValueOrDefault(o) >= s) continue;
                     _applied[o] = s;
+                    _table.SetApplied(o, s);
+                    frontierMoved = true;
                     if (_logs.TryGetValue(o, out var log)) log.Reset(s); else _logs[o] = new OriginLog(s);
                 }
             }
             applied = new Dictionary<long, long>(_applied);
-            if (_wal is not null)
-            {
-                if (ranges.Count > 0 || snapshotApplied is not null) _wal.Applied(applied);
-                _wal.Commit();
-            }
+            if (changedKeys > 0 || frontierMoved) Committed();
         }
         if (changedKeys > 0 || ranges.Count > 0 || snapshotApplied is not null) _changed.Signal();
         return new ApplyResult(applied, changedKeys, gaps);
@@ -243,42 +245,58 @@ public sealed class ReplicaStore : IDisposable
     /// </summary>
     public OutgoingBatch? Diff(IReadOnlyDictionary<long, long> peerApplied, int budget)
     {
+        var ranges = new List<IncomingRange>();
         lock (_gate)
         {
-            List<IncomingRange>? ranges = null;
-            HashSet<string>? keys = null;
-            long bytes = 0;
             foreach (var (origin, mine) in _applied)
             {
                 var theirs = peerApplied.GetValueOrDefault(origin);
                 if (theirs >= mine) continue;
                 var log = _logs[origin];
                 if (theirs < log.Floor) return OutgoingBatch.Snapshot;
-                if (budget <= 0 || bytes >= MaxBatchBytes) break;
+                if (budget <= 0) break;
                 var upTo = Math.Min(mine, theirs + budget);
                 var rangeKeys = new List<string>((int)(upTo - theirs));
-                keys ??= new HashSet<string>(StringComparer.Ordinal);
-                for (var s = theirs + 1; s <= upTo && bytes < MaxBatchBytes; s++)
-                {
-                    var k = log.KeyAt(s);
-                    rangeKeys.Add(k);
-                    if (keys.Add(k) && _versions.TryGetValue(k, out var v)) bytes += v.ApproximateWireBytes(k);
-                }
+                for (var s = theirs + 1; s <= upTo; s++) rangeKeys.Add(log.KeyAt(s));
                 budget -= rangeKeys.Count;
-                (ranges ??= []).Add(new IncomingRange(origin, theirs, rangeKeys));
+                ranges.Add(new IncomingRange(origin, theirs, rangeKeys));
             }
-            if (ranges is null) return null;
-            var versions = new List<KeyValuePair<string, StoredVersion>>(keys!.Count);
-            foreach (var k in keys)
-                if (_versions.TryGetValue(k, out var v)) versions.Add(new(k, v)); // a key handed off since is the new shard's now
-            return new OutgoingBatch(ranges, versions, null, false);
         }
+        if (ranges.Count == 0) return null;
+        // Versions are read after the gate (reading a table on disk must not hold up writers): a version read later
+        // includes at least the writes the ranges name, as versions only grow by merging. Past the byte bound the
+        // ranges are cut short, to a prefix of each origin's writes, so they name only writes whose version is sent.
+        var versions = new List<KeyValuePair<string, StoredVersion>>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        long bytes = 0;
+        for (var r = 0; r < ranges.Count; r++)
+        {
+            var keys = ranges[r].Keys;
+            for (var i = 0; i < keys.Count; i++)
+            {
+                if (bytes >= MaxBatchBytes)
+                {
+                    ranges[r] = ranges[r] with { Keys = keys.Take(i).ToList() };
+                    ranges.RemoveRange(r + 1, ranges.Count - r - 1);
+                    if (i == 0) ranges.RemoveAt(r);
+                    return new OutgoingBatch(ranges, versions, null, false);
+                }
+                var k = keys[i];
+                if (!seen.Add(k) || _table.Get(k) is not { } v) continue; // a key handed off since is the new shard's now
+                versions.Add(new(k, v));
+                bytes += v.ApproximateWireBytes(k);
+            }
+        }
+        return new OutgoingBatch(ranges, versions, null, false);
     }
 
-    /// <summary>Every key and the frontier they include, to page to a peer that needs the whole state.</summary>
-    public (string[] Keys, Dictionary<long, long> Applied) BeginSnapshot()
+    /// <summary>
+    /// The frontier every key's current version includes, and an enumeration of the keys started after it was taken:
+    /// each version it yields includes at least what the frontier names for its key. Dispose the enumerator when done.
+    /// </summary>
+    public (IEnumerator<KeyValuePair<string, StoredVersion>> Versions, Dictionary<long, long> Applied) BeginSnapshot()
     {
-        lock (_gate) return (_versions.Keys.ToArray(), new Dictionary<long, long>(_applied));
+        lock (_gate) return (_table.All.GetEnumerator(), new Dictionary<long, long>(_applied));
     }
 
     /// <summary>Drops log entries every replica holds; nobody will ask for them again.</summary>
@@ -299,21 +317,28 @@ public sealed class ReplicaStore : IDisposable
         var removed = 0;
         lock (_gate)
         {
-            foreach (var pair in sent)
+            foreach (var (key, version) in sent)
             {
-                if (!_versions.TryRemove(pair)) continue;
+                if (_table.Get(key) is not { } current || !current.SameStateAs(version)) continue;
+                _table.Remove(key);
                 removed++;
-                _wal?.Removed(pair.Key);
             }
-            _wal?.Commit();
+            if (removed > 0) Committed();
         }
         _changed.Signal();
         return removed;
     }
 
+    /// <summary>The version of <paramref name="key"/> as this batch left it. Caller holds the gate.</summary>
+    private StoredVersion? Current(string key, Dictionary<string, StoredVersion>? pending) =>
+        pending is not null && pending.TryGetValue(key, out var v) ? v : _table.Get(key);
+
+    /// <summary>Commits the table. Caller holds the gate.</summary>
+    private void Committed() => Volatile.Write(ref _lastCommit, _table.Commit());
+
     public void Dispose()
     {
-        lock (_gate) _wal?.Dispose();
+        lock (_gate) _table.Dispose();
     }
 
     public int LogEntries

@@ -85,7 +85,7 @@ public static class AdminApi
 public sealed record PeerStatus(int Id, string Address, bool Reachable, DateTimeOffset? LastContact,
     Dictionary<string, long> Applied, long BatchesSent, long WritesSent, long GossipRounds, long GossipBytes, long ReplicationBytes);
 
-public sealed record NodeStatus(int Node, string? Shard, long Epoch, int Keys, string Origin,
+public sealed record NodeStatus(int Node, string? Shard, long Epoch, long Keys, string Origin,
     Dictionary<string, long> Applied, Dictionary<string, long> Stable, bool CaughtUp, string[] HandoffPendingFrom,
     PeerStatus[] Peers, int LogEntries, long PeerBytesSent, long PeerBytesReceived, int[] Blocked, int Pid);
 

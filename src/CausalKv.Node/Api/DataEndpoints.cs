@@ -51,7 +51,7 @@ public sealed class DataEndpoints(
         var version = store.Get(key);
         if (version is null)
         {
-            await JsonResponses.WriteAsync(context.Response, StatusCodes.Status404NotFound, w =>
+            await AnswerAsync(context, StatusCodes.Status404NotFound, w =>
             {
                 JsonResponses.Metadata(w, _codec, Prune(deps));
                 w.WriteString("error", $"Key '{key}' does not exist.");
@@ -61,14 +61,14 @@ public sealed class DataEndpoints(
         var after = Prune(CausalRead.AfterObserving(deps, key, version));
         if (version.IsDeleted)
         {
-            await JsonResponses.WriteAsync(context.Response, StatusCodes.Status404NotFound, w =>
+            await AnswerAsync(context, StatusCodes.Status404NotFound, w =>
             {
                 JsonResponses.Metadata(w, _codec, after);
                 w.WriteString("error", $"Key '{key}' does not exist (it was deleted).");
             });
             return;
         }
-        await JsonResponses.WriteAsync(context.Response, StatusCodes.Status200OK, w =>
+        await AnswerAsync(context, StatusCodes.Status200OK, w =>
         {
             w.WriteString("value", version.Value);
             JsonResponses.Metadata(w, _codec, after);
@@ -89,7 +89,7 @@ public sealed class DataEndpoints(
         var stored = store.Write(key, request.Value, request.Dependencies, cluster.NodeId, replication.IsStable);
         var after = Prune(CausalRead.AfterObserving(request.Dependencies, key, stored));
         var created = previous is null || previous.IsDeleted;
-        await JsonResponses.WriteAsync(context.Response, created ? StatusCodes.Status201Created : StatusCodes.Status200OK,
+        await AnswerAsync(context, created ? StatusCodes.Status201Created : StatusCodes.Status200OK,
             w => JsonResponses.Metadata(w, _codec, after));
     }
 
@@ -116,7 +116,7 @@ public sealed class DataEndpoints(
         }
         if ((previous is null || previous.IsDeleted) && deps[key] is null)
         {
-            await JsonResponses.WriteAsync(context.Response, StatusCodes.Status404NotFound, w =>
+            await AnswerAsync(context, StatusCodes.Status404NotFound, w =>
             {
                 JsonResponses.Metadata(w, _codec, Prune(previous is null ? deps : CausalRead.AfterObserving(deps, key, previous)));
                 w.WriteString("error", $"Key '{key}' does not exist.");
@@ -125,7 +125,7 @@ public sealed class DataEndpoints(
         }
         var stored = store.Write(key, null, deps, cluster.NodeId, replication.IsStable);
         var after = Prune(CausalRead.AfterObserving(deps, key, stored));
-        await JsonResponses.WriteAsync(context.Response, StatusCodes.Status200OK, w => JsonResponses.Metadata(w, _codec, after));
+        await AnswerAsync(context, StatusCodes.Status200OK, w => JsonResponses.Metadata(w, _codec, after));
     }
 
     public async Task GetAllAsync(HttpContext context)
@@ -145,7 +145,7 @@ public sealed class DataEndpoints(
         }
         after = Prune(after);
         items.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
-        await JsonResponses.WriteAsync(context.Response, StatusCodes.Status200OK, w =>
+        await AnswerAsync(context, StatusCodes.Status200OK, w =>
         {
             w.WriteStartObject("items");
             foreach (var (k, v) in items) w.WriteString(k, v);
@@ -195,6 +195,17 @@ public sealed class DataEndpoints(
 
     private DependencySet Prune(DependencySet deps) => deps.Prune(replication.IsStable);
 
+    /// <summary>
+    /// Answers once every change made here so far is as durable as the node promises: the write this request made, and
+    /// with Fsync also whatever the answer reports (a version read, dependencies pruned as held by every replica), so no
+    /// answer tells of a write that a power loss could take back. At once with Process durability.
+    /// </summary>
+    private async Task AnswerAsync(HttpContext context, int status, Action<System.Text.Json.Utf8JsonWriter> body)
+    {
+        await store.WhenDurableAsync(context.RequestAborted);
+        await JsonResponses.WriteAsync(context.Response, status, body);
+    }
+
     /// <param name="missing">what the replica still lacks, to name in the 503 at the deadline</param>
     private async Task<bool> AnsweredWaitFailure(HttpContext context, WaitOutcome outcome, DependencySet deps, Func<string?> missing)
     {
@@ -206,7 +217,7 @@ public sealed class DataEndpoints(
                 context.Abort();
                 return false;
             default:
-                await JsonResponses.WriteAsync(context.Response, StatusCodes.Status503ServiceUnavailable, w =>
+                await AnswerAsync(context, StatusCodes.Status503ServiceUnavailable, w =>
                 {
                     var what = missing() is { } m ? $": it still lacks the {m}" : "";
                     w.WriteString("error", $"This replica has not received a write the session depends on within {waiter.Deadline.TotalSeconds:0.#} s{what} (it is probably cut off from the replica that has it). Retry later or on another replica.");

@@ -12,21 +12,31 @@ public static class InternalApi
 {
     public static IEndpointRouteBuilder MapInternalApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/internal/gossip", async (HttpContext context, ReplicationCoordinator replication, ClusterState cluster) =>
+        // A frontier told to a peer is one the peer may prune dependencies by: it names only writes as durable here as
+        // the node's durability promises (with Fsync, every answer waits for the fsync covering what it reports).
+        app.MapPost("/internal/gossip", async (HttpContext context, ReplicationCoordinator replication, ClusterState cluster, ReplicaStore store) =>
         {
             var digest = await context.Request.ReadFromJsonAsync(WireJsonContext.Default.GossipDigest, context.RequestAborted);
             if (digest is null) return Results.BadRequest();
             cluster.ObserveEpoch(digest.Epoch);
-            return Results.Json(replication.OnGossip(digest), WireJsonContext.Default.GossipDigest);
+            var reply = replication.OnGossip(digest);
+            await store.WhenDurableAsync(context.RequestAborted);
+            return Results.Json(reply, WireJsonContext.Default.GossipDigest);
         });
-        app.MapPost("/internal/replicate", async (HttpContext context, ReplicationCoordinator replication) =>
+        app.MapPost("/internal/replicate", async (HttpContext context, ReplicationCoordinator replication, ReplicaStore store) =>
         {
             var message = await context.Request.ReadFromJsonAsync(WireJsonContext.Default.ReplicationMessage, context.RequestAborted);
             if (message is null) return Results.BadRequest();
-            return Results.Json(replication.OnReplicate(message), WireJsonContext.Default.ReplicationAck);
+            var ack = replication.OnReplicate(message);
+            await store.WhenDurableAsync(context.RequestAborted);
+            return Results.Json(ack, WireJsonContext.Default.ReplicationAck);
         });
-        app.MapPost("/internal/frontier", (ReplicationCoordinator replication) =>
-            Results.Json(replication.Frontier(), WireJsonContext.Default.ShardFrontier));
+        app.MapPost("/internal/frontier", async (HttpContext context, ReplicationCoordinator replication, ReplicaStore store) =>
+        {
+            var frontier = replication.Frontier();
+            await store.WhenDurableAsync(context.RequestAborted);
+            return Results.Json(frontier, WireJsonContext.Default.ShardFrontier);
+        });
         app.MapPost("/internal/handoff", async (HttpContext context, ReplicaStore store, HandoffFence fence, ClusterState cluster,
             ReplicationCoordinator replication, ILogger<Handoff> log) =>
         {
@@ -45,6 +55,7 @@ public static class InternalApi
                 var to = message.ToShard ?? cluster.Current.MyShard;
                 if (fence.Complete(message.Epoch, new HandoffReport(message.FromShard, message.From, requires, to))) store.Changed.Signal();
             }
+            await store.WhenDurableAsync(context.RequestAborted);
             if (versions.Count > 0 || message.Complete)
                 NodeLog.KeysGained(log, message.Epoch, versions.Count, message.FromShard, message.From, message.Complete);
             return Results.Json(new HandoffAck

@@ -31,11 +31,18 @@ public sealed class ViewChanger(
     /// At start, before any request: the view, fence and catch-up the node had when it stopped (nothing when it had
     /// no view). The next <c>PUT /view</c> is then planned from that view, as if the node had never stopped.
     /// </summary>
-    public void Resume(MembershipRecord record)
+    /// <param name="lostState">the node's store holds less than it did (set aside as corrupt, or kept in memory): it
+    /// catches up with every peer of its shard before answering reads, as a replica new to the shard does</param>
+    public void Resume(MembershipRecord record, bool lostState = false)
     {
         if (record.View is null) return;
         cluster.Install(record.View);
         fence.Resume(record.Fence);
+        if (lostState && record.CatchUpFrom.Count == 0)
+        {
+            record = record with { CatchUpFrom = cluster.Current.Peers.Select(p => p.Id).ToHashSet() };
+            membership.SaveCatchUp(record.CatchUpFrom);
+        }
         replication.ExpectCatchUp(record.CatchUpFrom);
         NodeLog.ViewResumed(log, record.View.Epoch, record.View.ShardOf(cluster.NodeId) ?? "(none)",
             record.Fence.AnyPending ? string.Join(", ", record.Fence.PendingShards) : "(none)", record.CatchUpFrom.Count > 0);

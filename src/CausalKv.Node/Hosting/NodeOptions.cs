@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using CausalKv.Node.Storage;
 
 namespace CausalKv.Node.Hosting;
 
@@ -37,11 +38,37 @@ public sealed class NodeOptions
     public int ReplicationBatchEntries { get; set; } = 4096;
 
     /// <summary>
-    /// Where the write-ahead log lives; with it, acknowledged writes survive a
-    /// crash of the process. None keeps everything in memory only.
+    /// Where the node keeps its state (the storage engine's files in <c>store/</c>, its view in <c>membership.json</c>);
+    /// with it, acknowledged writes survive a crash of the process. None keeps everything in memory only.
     /// </summary>
     public string? DataDirectory { get; set; }
 
+    /// <summary>
+    /// Where versions live when there is a data directory: <see cref="StorageKind.RocksDb"/> (the default) or
+    /// <see cref="StorageKind.Memory"/> (nothing survives the process; for tests and benchmarks).
+    /// </summary>
+    public StorageKind Storage { get; set; } = StorageKind.RocksDb;
+
+    /// <summary>
+    /// What an acknowledged write survives: <see cref="Durability.Process"/> (a crash of the process, not a power
+    /// loss) or <see cref="Durability.Fsync"/> (a power loss too; concurrent writes share one fsync).
+    /// </summary>
+    public Durability Durability { get; set; } = Durability.Process;
+
+    /// <summary>The storage engine's block cache: what bounds the memory the data takes, not the amount of data.</summary>
+    [Range(1, 1024 * 1024)]
+    public int CacheMegabytes { get; set; } = 64;
+
     /// <summary>Enables <c>PUT /admin/faults</c>, which makes this node drop traffic to and from given nodes.</summary>
     public bool EnableFaultInjection { get; set; }
+}
+
+/// <summary>Where a node keeps its versions (<c>CausalKv:Storage</c>).</summary>
+public enum StorageKind
+{
+    /// <summary>The embedded RocksDB engine in the data directory.</summary>
+    RocksDb,
+
+    /// <summary>Memory only, also with a data directory: nothing survives the process.</summary>
+    Memory,
 }

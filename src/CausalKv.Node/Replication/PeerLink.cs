@@ -129,14 +129,14 @@ public sealed class PeerLink : IAsyncDisposable
             _telemetry.ReplicationBytes.Add(sent);
             _telemetry.ReplicationWrites.Add(writes);
             activity?.SetTag(NodeTelemetry.Tags.BytesSent, sent);
-            if (message.SnapshotApplied is not null) _snapshot = null;
+            if (message.SnapshotApplied is not null) DropSnapshot();
             Learned(ack.Origin, ack.Applied, current: false);
             return true;
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             activity?.SetStatus(ActivityStatusCode.Error, e.Message);
-            _snapshot = null;
+            DropSnapshot();
             Lost();
             return false;
         }
@@ -150,20 +150,24 @@ public sealed class PeerLink : IAsyncDisposable
             var diff = _store.Diff(_knownApplied, budget);
             if (diff is null) return null;
             if (!diff.NeedsSnapshot) return _owner.ToMessage(diff);
-            var (keys, applied) = _store.BeginSnapshot();
-            _snapshot = new SnapshotCursor(keys, applied);
+            var (all, applied) = _store.BeginSnapshot();
+            _snapshot = new SnapshotCursor(all, applied);
         }
         var cursor = _snapshot;
         var versions = new List<KeyValuePair<string, StoredVersion>>();
         long bytes = 0;
-        while (cursor.Next < cursor.Keys.Length && versions.Count < budget && bytes < ReplicaStore.MaxBatchBytes)
+        var last = false;
+        while (versions.Count < budget && bytes < ReplicaStore.MaxBatchBytes)
         {
-            var key = cursor.Keys[cursor.Next++];
-            if (_store.Get(key) is not { } v) continue;
+            if (!cursor.Versions.MoveNext())
+            {
+                last = true;
+                break;
+            }
+            var (key, v) = cursor.Versions.Current;
             versions.Add(new(key, v));
             bytes += v.ApproximateWireBytes(key);
         }
-        var last = cursor.Next >= cursor.Keys.Length;
         return _owner.ToMessage(new OutgoingBatch([], versions, last ? cursor.Applied : null, false));
     }
 
@@ -224,12 +228,19 @@ public sealed class PeerLink : IAsyncDisposable
         _wake.Writer.TryComplete();
         try { await Task.WhenAll(_pushLoop, _gossipLoop); } catch (OperationCanceledException) { }
         _stop.Dispose();
+        DropSnapshot();
     }
 
-    private sealed class SnapshotCursor(string[] keys, Dictionary<long, long> applied)
+    private void DropSnapshot()
     {
-        public string[] Keys { get; } = keys;
+        _snapshot?.Versions.Dispose();
+        _snapshot = null;
+    }
+
+    /// <summary>A whole-state transfer under way: the frontier it includes and the keys still to send.</summary>
+    private sealed class SnapshotCursor(IEnumerator<KeyValuePair<string, StoredVersion>> versions, Dictionary<long, long> applied)
+    {
+        public IEnumerator<KeyValuePair<string, StoredVersion>> Versions { get; } = versions;
         public Dictionary<long, long> Applied { get; } = applied;
-        public int Next;
     }
 }

@@ -7,40 +7,33 @@ using CausalKv.Node.Replication;
 namespace CausalKv.Node.Storage;
 
 /// <summary>
-/// Makes acknowledged writes survive a crash of the process (SIGKILL included):
-/// every change of a key's version and of the applied frontier is appended to a
-/// file and handed to the operating system before the request is answered.
-/// (No fsync per write: a power loss can lose the last writes; a process crash cannot.)
-/// On start the log is replayed and rewritten compactly.
+/// The JSON-lines log earlier versions of the node kept in their data directory (<c>wal.jsonl</c>): one record per change
+/// of a key's version or of the applied frontier, replayed whole at start. The node now keeps its state in its storage
+/// engine and reads this log once, to import it (see <see cref="LegacyLogImport"/>); writing it is kept so tests can
+/// make one.
 /// </summary>
-public sealed class WriteAheadLog : IReplicaJournal
+public sealed class WriteAheadLog : IDisposable
 {
-    private const long CompactAbove = 256L * 1024 * 1024;
+    public const string FileName = "wal.jsonl";
     private readonly string _path;
-    private FileStream _file;
+    private readonly FileStream _file;
     private readonly Utf8JsonWriter _writer;
     private readonly MemoryStream _buffer = new();
-    private long _compactedLength;
 
-    private readonly long _compactAbove;
-
-    public WriteAheadLog(string directory, long compactAbove = CompactAbove)
+    public WriteAheadLog(string directory)
     {
-        _compactAbove = compactAbove;
         Directory.CreateDirectory(directory);
-        _path = Path.Combine(directory, "wal.jsonl");
-        _file = Open(_path);
+        _path = Path.Combine(directory, FileName);
+        _file = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read, 1 << 16);
         _writer = new Utf8JsonWriter(_buffer);
     }
 
-    private static FileStream Open(string path) =>
-        new(path, FileMode.Append, FileAccess.Write, FileShare.Read, 1 << 16);
-
-    /// <summary>What the log held: every key's version and the applied frontier.</summary>
-    public (Dictionary<string, StoredVersion> Versions, Dictionary<long, long> Applied) Replay()
+    /// <summary>What the log held: every key's version and the applied frontier, and whether a torn last line was dropped.</summary>
+    public (Dictionary<string, StoredVersion> Versions, Dictionary<long, long> Applied, bool TornTail) Replay()
     {
         var versions = new Dictionary<string, StoredVersion>(StringComparer.Ordinal);
         var applied = new Dictionary<long, long>();
+        var torn = false;
         _file.Flush();
         using (var reader = new StreamReader(new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite), Encoding.UTF8))
         {
@@ -49,7 +42,7 @@ public sealed class WriteAheadLog : IReplicaJournal
             {
                 WalRecord? record;
                 try { record = JsonSerializer.Deserialize(line, WalJsonContext.Default.WalRecord); }
-                catch (JsonException) { break; } // a torn last line from a crash mid-append
+                catch (JsonException) { torn = true; break; } // a torn last line from a crash mid-append
                 if (record is null) continue;
                 if (record.K is not null)
                 {
@@ -59,7 +52,7 @@ public sealed class WriteAheadLog : IReplicaJournal
                 if (record.A is not null) StableFrontier.JoinInto(applied, record.A);
             }
         }
-        return (versions, applied);
+        return (versions, applied, torn);
     }
 
     public void Version(string key, StoredVersion version) => Append(new WalRecord { K = key, V = WireVersion.From(key, version) });
@@ -79,31 +72,6 @@ public sealed class WriteAheadLog : IReplicaJournal
         _writer.Flush();
         _buffer.WriteByte((byte)'\n');
         _file.Write(_buffer.GetBuffer(), 0, (int)_buffer.Length);
-    }
-
-    /// <summary>Hands what was appended to the operating system; called before a write is acknowledged.</summary>
-    public void Commit() => _file.Flush();
-
-    /// <summary>
-    /// True once the log is over its compaction threshold (256 MiB) and twice what the last compaction left: a log whose live
-    /// state is itself large (versions carrying many dependencies, as under a long partition) is not rewritten on
-    /// every write, so compaction costs stay proportional to what was appended.
-    /// </summary>
-    public bool NeedsCompaction => _file.Length > Math.Max(_compactAbove, 2 * _compactedLength);
-
-    /// <summary>Replaces the log with one record per key and the frontier.</summary>
-    public void Compact(IEnumerable<KeyValuePair<string, StoredVersion>> versions, IReadOnlyDictionary<long, long> applied)
-    {
-        var temp = _path + ".compact";
-        _file.Dispose();
-        _file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
-        foreach (var (k, v) in versions) Version(k, v);
-        Applied(applied);
-        _file.Flush(flushToDisk: true);
-        _file.Dispose();
-        File.Move(temp, _path, overwrite: true);
-        _file = Open(_path);
-        _compactedLength = _file.Length;
     }
 
     public void Dispose()

@@ -7,13 +7,21 @@ namespace CausalKv.Node.Telemetry;
 /// </summary>
 internal static partial class NodeLog
 {
-    [LoggerMessage(EventId = 100, EventName = "WriteAheadLogRecovered", Level = LogLevel.Information,
-        Message = "Write-ahead log in {Directory}: recovered {Keys} keys")]
-    public static partial void WriteAheadLogRecovered(ILogger logger, string? directory, int keys);
+    [LoggerMessage(EventId = 100, EventName = "StorageOpened", Level = LogLevel.Information,
+        Message = "Storage: {Description}; {Keys} keys and {Writes} writes held at start")]
+    public static partial void StorageOpened(ILogger logger, string description, long keys, long writes);
 
     [LoggerMessage(EventId = 101, EventName = "NoDataDirectory", Level = LogLevel.Warning,
-        Message = "No data directory (CausalKv:DataDirectory): writes live in memory until replicated, and a crash loses those not yet replicated.")]
+        Message = "Versions live in memory only (no CausalKv:DataDirectory, or CausalKv:Storage = Memory): a crash loses the writes not yet replicated.")]
     public static partial void NoDataDirectory(ILogger logger);
+
+    [LoggerMessage(EventId = 110, EventName = "LegacyLogImported", Level = LogLevel.Warning,
+        Message = "Imported {Keys} keys from wal.jsonl, the log of an earlier version, into the storage engine (renamed wal.jsonl.imported); torn last record dropped: {TornTail}")]
+    public static partial void LegacyLogImported(ILogger logger, int keys, bool tornTail);
+
+    [LoggerMessage(EventId = 111, EventName = "StoreSetAside", Level = LogLevel.Error,
+        Message = "The store was corrupt and was moved to {SetAside}; this node starts empty and catches up from its shard's peers before it answers reads")]
+    public static partial void StoreSetAside(ILogger logger, string setAside);
 
     [LoggerMessage(EventId = 102, EventName = "NoClusterKey", Level = LogLevel.Warning,
         Message = "No cluster key configured (CausalKv:ClusterKey): node-to-node and cluster-changing endpoints accept anyone who can reach this node.")]

@@ -2,12 +2,13 @@ using CausalKv.Causality;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
 using CausalKv.Sharding;
+using CausalKv.Storage;
 
 namespace CausalKv.Tests.Simulation;
 
 /// <summary>
-/// One node of the simulated cluster: the real <see cref="ReplicaStore"/> (with its write-ahead log in a directory
-/// of its own) and, around it, the protocol of PeerLink, ReplicationCoordinator, Handoff, ViewChanger and
+/// One node of the simulated cluster: the real <see cref="ReplicaStore"/> (on a table that keeps its commits across crashes, and its
+/// membership file in a directory of its own) and, around it, the protocol of PeerLink, ReplicationCoordinator, Handoff, ViewChanger and
 /// DataEndpoints reduced to message handlers. Replication pushes what a peer lacks by <see cref="ReplicaStore.Diff"/>
 /// with one batch in flight per peer (or pages the whole state when the log no longer reaches back), gossip
 /// exchanges frontiers, and a view change hands every key that left the shard to a replica of its new shard,
@@ -47,6 +48,12 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     public int Id { get; } = id;
 
     public ReplicaStore? Store { get; private set; }
+
+    /// <summary>
+    /// What the node's storage engine keeps across crashes: every commit, as a durable table promises (a crash in the
+    /// simulation falls between handlers, never inside a commit). The engine itself is tested on its own.
+    /// </summary>
+    private readonly MemoryVersionTable _disk = new();
 
     public bool IsUp => Store is not null;
 
@@ -105,7 +112,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     /// <summary>Starts the process: recovers the store from its log, takes a new incarnation, follows <paramref name="view"/>.</summary>
     public void Start(ShardView? view)
     {
-        Store = new ReplicaStore(clock, new WriteAheadLog(dataDirectory));
+        Store = new ReplicaStore(clock, _disk);
         var origin = Store.StartIncarnation(Id);
         _generation++;
         Store.LocalWrite += OnLocalWrite;
@@ -142,7 +149,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         _membership.SaveFence(next);
     }
 
-    /// <summary>The process dies: whatever is not in the write-ahead log is gone.</summary>
+    /// <summary>The process dies: whatever is not in its store (every commit, see <see cref="_disk"/>) or its membership file is gone.</summary>
     public void Crash()
     {
         if (Store is null) return;
@@ -542,9 +549,12 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             var diff = store.Diff(link.KnownApplied, BatchEntries);
             if (diff is null) return null;
             if (!diff.NeedsSnapshot) return ToMessage(diff);
-            var (keys, applied) = store.BeginSnapshot();
-            Array.Sort(keys, StringComparer.Ordinal);
-            link.Snapshot = (keys, applied, 0);
+            var (enumerator, applied) = store.BeginSnapshot();
+            var keys = new List<string>();
+            using (enumerator)
+                while (enumerator.MoveNext()) keys.Add(enumerator.Current.Key);
+            keys.Sort(StringComparer.Ordinal);
+            link.Snapshot = (keys.ToArray(), applied, 0);
         }
         var (all, frontier, next) = link.Snapshot.Value;
         var versions = new List<KeyValuePair<string, StoredVersion>>();

@@ -16,13 +16,13 @@ public sealed class ReplicaStoreIncarnationTests : IDisposable
         long now = 5_000;
         var clock = new SimulatedClock(() => now, 0);
         long before;
-        using (var store = new ReplicaStore(clock, new WriteAheadLog(_dir)))
+        using (var store = new ReplicaStore(clock, RocksDbVersionTable.Open(_dir, Durability.Process, 8 << 20)))
         {
             before = store.StartIncarnation(3);
             store.Write("k", "v1", DependencySet.Empty, 3);
         }
         now -= 700; // the machine comes back with its wall clock set back
-        using var again = new ReplicaStore(clock, new WriteAheadLog(_dir));
+        using var again = new ReplicaStore(clock, RocksDbVersionTable.Open(_dir, Durability.Process, 8 << 20));
         var after = again.StartIncarnation(3);
         Assert.True(OriginId.IncarnationOf(after) > OriginId.IncarnationOf(before),
             $"origin {after} after the restart reuses or precedes {before}, whose dots are already in the log");
