@@ -45,6 +45,7 @@ public static class InternalApi
             cluster.ObserveEpoch(message.Epoch);
             var versions = message.Versions.Select(v => new KeyValuePair<string, StoredVersion>(v.K, v.ToStored())).ToList();
             var (origin, last) = versions.Count > 0 ? store.Import(versions) : (0, 0);
+            cluster.Received(versions.Select(v => v.Key));
             if (message.Complete)
             {
                 // What the other replicas must hold before they lift their fence: every import of this handoff, ours included.

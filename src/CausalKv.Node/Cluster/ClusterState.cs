@@ -35,6 +35,32 @@ public sealed class ClusterState
             if (Interlocked.CompareExchange(ref _highestEpochSeen, epoch, seen) == seen) return;
     }
 
+    private volatile bool _strayArrived;
+
+    /// <summary>
+    /// Records that versions of <paramref name="keys"/> were just stored here: if this node does not own one of them
+    /// (sent by a peer under another view), the stray-key sweep runs, instead of scanning the whole store every time.
+    /// </summary>
+    public void Received(IEnumerable<string> keys)
+    {
+        var m = Current;
+        if (m.View is null) return;
+        foreach (var key in keys)
+            if (!m.Owns(key))
+            {
+                _strayArrived = true;
+                return;
+            }
+    }
+
+    /// <summary>True once after a key this node does not own was stored (see <see cref="Received"/>).</summary>
+    public bool TakeStrayArrival()
+    {
+        if (!_strayArrived) return false;
+        _strayArrived = false;
+        return true;
+    }
+
     public void Install(ShardView view)
     {
         var old = _current;

@@ -8,7 +8,10 @@ namespace CausalKv.Node.Cluster;
 /// <summary>
 /// Keys can reach a node that no longer owns them: replication from a peer
 /// that had not seen the new view yet, or a handoff no replica acknowledged.
-/// Every few seconds this hands such keys to their owners, so none is stranded.
+/// Every few seconds this hands such keys to their owners, so none is stranded. It scans the
+/// store only when one may be there: after the view changed, or a key this node does not own
+/// arrived (<see cref="ClusterState.Received"/>), or the last hand-off of strays failed; a full
+/// scan of a store of millions of keys every two seconds would keep a core busy.
 /// It also lifts handoff fences whose old shard never reported (all its nodes
 /// gone), after the fence timeout, so reads do not wait forever.
 /// </summary>
@@ -21,6 +24,7 @@ public sealed class StrayKeySweeper(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
+        long cleanAt = -1;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             var m = cluster.Current;
@@ -32,7 +36,13 @@ public sealed class StrayKeySweeper(
                 fence.Clear();
                 store.Changed.Signal();
             }
-            if (!store.All.Any(kv => !m.Owns(kv.Key))) continue;
+            if (!cluster.TakeStrayArrival() && cleanAt == m.Epoch) continue;
+            cleanAt = -1;
+            if (!store.All.Any(kv => !m.Owns(kv.Key)))
+            {
+                cleanAt = m.Epoch;
+                continue;
+            }
             try
             {
                 var outcome = await handoff.HandOffStrayKeysAsync(CausalKv.Sharding.HandoffPlan.Unchanged(m.View, m.NodeId), sourceStable: null, stoppingToken, announce: false);

@@ -286,6 +286,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         var ranges = message.Ranges.Select(r => new IncomingRange(r.Origin, r.After, r.Keys)).ToList();
         var versions = message.Versions.Select(v => new KeyValuePair<string, StoredVersion>(v.K, v.ToStored())).ToList();
         var result = _store.Apply(ranges, versions, message.SnapshotApplied);
+        if (versions.Count > 0) _cluster.Received(versions.Select(v => v.Key));
         var link = LinkTo(message.From);
         if (link is not null) RecomputeStable();
         return new ReplicationAck { Origin = _store.Origin, Applied = result.Applied };

@@ -74,6 +74,9 @@ public sealed class WriteAheadLog : IDisposable
         _file.Write(_buffer.GetBuffer(), 0, (int)_buffer.Length);
     }
 
+    /// <summary>Hands what was appended to the operating system, as the node did before acknowledging a write.</summary>
+    public void Commit() => _file.Flush();
+
     public void Dispose()
     {
         _file.Flush();
