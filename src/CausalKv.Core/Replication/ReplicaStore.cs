@@ -125,7 +125,8 @@ public sealed class ReplicaStore : IDisposable
     /// </summary>
     private DependencySet Share(DependencySet deps, Dictionary<string, StoredVersion>? pending)
     {
-        if (deps.Latest() is not { } latest || Current(latest.Key, pending) is not { } seen) return deps;
+        // A table of encoded copies keeps no structure to share: the read would be wasted on every write.
+        if (!_table.KeepsObjects || deps.Latest() is not { } latest || Current(latest.Key, pending) is not { } seen) return deps;
         var asDependency = seen.AsDependency();
         if (!asDependency.Equals(latest.Value)) return deps;
         return deps.Rebase(seen.Dependencies.With(latest.Key, asDependency));

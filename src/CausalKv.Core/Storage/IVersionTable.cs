@@ -16,6 +16,12 @@ public interface IVersionTable : IDisposable
     /// <summary>True when committed changes survive a crash of the process.</summary>
     bool Durable { get; }
 
+    /// <summary>
+    /// True when the table keeps the very objects it is given (in memory), so versions that share structure share
+    /// memory; false when it keeps encoded copies, where shaping dependencies to share structure only costs a read.
+    /// </summary>
+    bool KeepsObjects { get; }
+
     /// <summary>The committed version of <paramref name="key"/>, or null.</summary>
     StoredVersion? Get(string key);
 

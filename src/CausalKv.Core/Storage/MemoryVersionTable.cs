@@ -16,6 +16,8 @@ public sealed class MemoryVersionTable : IVersionTable
 
     public bool Durable => false;
 
+    public bool KeepsObjects => true;
+
     public StoredVersion? Get(string key) => _versions.TryGetValue(key, out var v) ? v : null;
 
     public long Count => _versions.Count;

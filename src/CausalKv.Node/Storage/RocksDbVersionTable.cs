@@ -71,6 +71,8 @@ public sealed class RocksDbVersionTable : IVersionTable
 
     public bool Durable => true;
 
+    public bool KeepsObjects => false;
+
     public long Count => Interlocked.Read(ref _count);
 
     public StoredVersion? Get(string key)
