@@ -173,7 +173,7 @@ internal static class StorageScenario
         {
             random.NextBytes(bytes);
             // 100 characters that do not compress much more than real values would.
-            table.Put("k" + i.ToString(CultureInfo.InvariantCulture), Version(Convert.ToBase64String(bytes), origin, i + 1), isNew: true);
+            table.Put("k" + i.ToString(CultureInfo.InvariantCulture), Version(Convert.ToBase64String(bytes), origin, i + 1), previous: null);
             if ((i + 1) % 1000 != 0 && i + 1 != n) continue;
             table.SetApplied(origin, i + 1);
             table.Commit();

@@ -107,7 +107,7 @@ public sealed class ReplicaStore : IDisposable
             var written = StoredVersion.NewWrite(key, value, local, session, _origin, seq, nodeId, _time.GetUtcNow().ToUnixTimeMilliseconds());
             if (isStable is not null) written = written with { Dependencies = written.Dependencies.Prune(isStable) };
             stored = StoredVersion.Merge(local, written);
-            _table.Put(key, stored, isNew: local is null);
+            _table.Put(key, stored, local);
             _logs[_origin].Append(key);
             _applied[_origin] = seq;
             _table.SetApplied(_origin, seq);
@@ -150,7 +150,7 @@ public sealed class ReplicaStore : IDisposable
                 var merged = StoredVersion.Merge(local, incoming);
                 var seq = ++_seq;
                 var imported = merged with { Clock = merged.Clock.With(_origin, seq) };
-                _table.Put(key, imported, isNew: local is null);
+                _table.Put(key, imported, local);
                 pending[key] = imported;
                 _logs[_origin].Append(key);
                 _applied[_origin] = seq;
@@ -200,7 +200,7 @@ public sealed class ReplicaStore : IDisposable
                 var incoming = ReferenceEquals(shared, received.Dependencies) ? received : received with { Dependencies = shared };
                 var merged = StoredVersion.Merge(local, incoming);
                 if (ReferenceEquals(merged, local)) continue;
-                _table.Put(key, merged, isNew: local is null);
+                _table.Put(key, merged, local);
                 pending[key] = merged;
                 changedKeys++;
             }
@@ -321,7 +321,7 @@ public sealed class ReplicaStore : IDisposable
             foreach (var (key, version) in sent)
             {
                 if (_table.Get(key) is not { } current || !current.SameStateAs(version)) continue;
-                _table.Remove(key);
+                _table.Remove(key, current);
                 removed++;
             }
             if (removed > 0) Committed();

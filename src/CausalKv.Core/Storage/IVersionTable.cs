@@ -37,11 +37,14 @@ public interface IVersionTable : IDisposable
     /// <summary>The applied frontier as last committed (what a restarted replica holds).</summary>
     Dictionary<long, long> LoadApplied();
 
-    /// <summary>Sets the version of <paramref name="key"/>; <paramref name="isNew"/> when the key held none before.</summary>
-    void Put(string key, StoredVersion version, bool isNew);
+    /// <summary>
+    /// Sets the version of <paramref name="key"/>, which held <paramref name="previous"/> (null when none): committed, or
+    /// put since the last commit. The table releases what only the previous version used (its shared dependencies).
+    /// </summary>
+    void Put(string key, StoredVersion version, StoredVersion? previous);
 
-    /// <summary>Drops the version of <paramref name="key"/>, which held one.</summary>
-    void Remove(string key);
+    /// <summary>Drops the version of <paramref name="key"/>, which held <paramref name="previous"/>.</summary>
+    void Remove(string key, StoredVersion previous);
 
     /// <summary>Records that this replica holds every write of <paramref name="origin"/> up to <paramref name="seq"/>.</summary>
     void SetApplied(long origin, long seq);

@@ -26,9 +26,9 @@ public sealed class MemoryVersionTable : IVersionTable
 
     public Dictionary<long, long> LoadApplied() => new(_applied);
 
-    public void Put(string key, StoredVersion version, bool isNew) => _versions[key] = version;
+    public void Put(string key, StoredVersion version, StoredVersion? previous) => _versions[key] = version;
 
-    public void Remove(string key) => _versions.TryRemove(key, out _);
+    public void Remove(string key, StoredVersion previous) => _versions.TryRemove(key, out _);
 
     public void SetApplied(long origin, long seq) => _applied[origin] = seq;
 

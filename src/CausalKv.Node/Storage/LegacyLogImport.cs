@@ -24,7 +24,7 @@ public static class LegacyLogImport
         foreach (var (key, version) in versions)
         {
             var local = table.Get(key);
-            table.Put(key, CausalKv.Causality.StoredVersion.Merge(local, version), isNew: local is null);
+            table.Put(key, CausalKv.Causality.StoredVersion.Merge(local, version), local);
         }
         var had = table.LoadApplied();
         foreach (var (origin, seq) in applied)

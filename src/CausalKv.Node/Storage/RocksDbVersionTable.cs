@@ -1,8 +1,10 @@
 // RocksDbVersionTable: a replica's versions and frontier in RocksDB, so a node holds more keys than fit in memory and
 // restarts without replaying its history.
 //
-// Layout, one column family, by key prefix: 'v' + key (UTF-8) -> VersionRecordCodec record; 'a' + origin (8 bytes,
-// big-endian) -> seq; 'm' + name -> metadata (the key count). Changes collect in one WriteBatch between commits and are
+// Layout, one column family, by key prefix: 'v' + key (UTF-8) -> VersionRecordCodec record; 'd' + node id (16 bytes,
+// big-endian) -> a dependency-trie node with its reference count (DependencyNodeWriter), for versions whose dependency
+// sets are large; 'a' + origin (8 bytes, big-endian) -> seq; 'm' + name -> metadata (the key count). A version naming a
+// trie is read with its nodes from one snapshot: a writer may release those nodes meanwhile. Changes collect in one WriteBatch between commits and are
 // written by one Write: RocksDB applies a batch atomically and recovers its log as a prefix of the batches written
 // (point-in-time recovery), which is what IVersionTable promises. Every Write reaches the operating system before it
 // returns, so a commit survives a crash of the process; in Fsync mode a commit is acknowledged only after an fsync of the
@@ -20,6 +22,7 @@ public sealed class RocksDbVersionTable : IVersionTable
 {
     private const byte VersionPrefix = (byte)'v';
     private const byte AppliedPrefix = (byte)'a';
+    private const byte NodePrefix = (byte)'d';
     private static readonly byte[] CountKey = "mcount"u8.ToArray();
 
     private readonly RocksDb _db;
@@ -27,15 +30,19 @@ public sealed class RocksDbVersionTable : IVersionTable
     private readonly WriteBatch _batch = new();
     private readonly ArrayBufferWriter<byte> _record = new(256);
     private readonly DurabilitySync _sync;
+    private readonly DependencyNodeWriter _nodes;
+    private readonly bool _shareDependencies;
     private long _count;
     private long _commits;
     private bool _countChanged;
     private int _iterating;
     private volatile bool _closing;
 
-    private RocksDbVersionTable(RocksDb db, Durability durability)
+    private RocksDbVersionTable(RocksDb db, Durability durability, bool shareDependencies)
     {
         _db = db;
+        _shareDependencies = shareDependencies;
+        _nodes = new DependencyNodeWriter(id => _db.Get(NodeKey(id)));
         _sync = new DurabilitySync(durability, () => Native.Instance.rocksdb_flush_wal(_db.Handle, 1));
         var count = _db.Get(CountKey);
         _count = count is { Length: 8 } ? BinaryPrimitives.ReadInt64BigEndian(count) : 0;
@@ -43,7 +50,8 @@ public sealed class RocksDbVersionTable : IVersionTable
 
     /// <summary>Opens (or creates) the table in <paramref name="directory"/>.</summary>
     /// <param name="cacheBytes">RocksDB's block cache: with the write buffers, what bounds the memory the data takes</param>
-    public static RocksDbVersionTable Open(string directory, Durability durability, long cacheBytes)
+    /// <param name="shareDependencies">false keeps every dependency set inline in its version (what benchmarks compare against)</param>
+    public static RocksDbVersionTable Open(string directory, Durability durability, long cacheBytes, bool shareDependencies = true)
     {
         Directory.CreateDirectory(directory);
         var table = new BlockBasedTableOptions()
@@ -66,7 +74,7 @@ public sealed class RocksDbVersionTable : IVersionTable
             .SetMaxLogFileSize(4UL * 1024 * 1024)
             .SetInfoLogLevel(InfoLogLevel.Warn)
             .IncreaseParallelism(2);
-        return new RocksDbVersionTable(RocksDb.Open(options, directory), durability);
+        return new RocksDbVersionTable(RocksDb.Open(options, directory), durability, shareDependencies);
     }
 
     public bool Durable => true;
@@ -84,13 +92,26 @@ public sealed class RocksDbVersionTable : IVersionTable
         try
         {
             var k = VersionKey(key, buffer);
-            return _db.Get(k, RecordReader.Instance);
+            var version = _db.Get(k, RecordReader.Instance);
+            return ReferenceEquals(version, RecordReader.NamesTrie) ? ReadWithTrie(k.ToArray()) : version;
         }
         finally
         {
             if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
     }
+
+    /// <summary>A version that names a trie of dependencies: the record and its nodes from one snapshot.</summary>
+    private StoredVersion? ReadWithTrie(byte[] key)
+    {
+        using var snapshot = _db.CreateSnapshot();
+        var read = new ReadOptions().SetSnapshot(snapshot);
+        var record = _db.Get(key, null, read);
+        return record is null ? null : VersionRecordCodec.Decode(record, id => NodeContent(id, read));
+    }
+
+    private byte[]? NodeContent(UInt128 id, ReadOptions read) =>
+        _db.Get(NodeKey(id), null, read) is { } record ? DependencyNodeWriter.ContentOf(record) : null;
 
     public IEnumerable<KeyValuePair<string, StoredVersion>> All
     {
@@ -100,7 +121,9 @@ public sealed class RocksDbVersionTable : IVersionTable
             Interlocked.Increment(ref _iterating);
             try
             {
-                using var it = _db.NewIterator();
+                using var snapshot = _db.CreateSnapshot();
+                var read = new ReadOptions().SetSnapshot(snapshot);
+                using var it = _db.NewIterator(null, read);
                 it.Seek([VersionPrefix]);
                 // Stops when the table closes: an iterator must not outlive the database it reads.
                 for (; !_closing && it.Valid(); it.Next())
@@ -108,7 +131,7 @@ public sealed class RocksDbVersionTable : IVersionTable
                     var k = it.GetKeySpan();
                     if (k.IsEmpty || k[0] != VersionPrefix) yield break;
                     var key = Encoding.UTF8.GetString(k[1..]);
-                    yield return new(key, VersionRecordCodec.Decode(it.GetValueSpan()));
+                    yield return new(key, VersionRecordCodec.Decode(it.GetValueSpan(), id => NodeContent(id, read)));
                 }
             }
             finally
@@ -131,19 +154,37 @@ public sealed class RocksDbVersionTable : IVersionTable
         return applied;
     }
 
-    public void Put(string key, StoredVersion version, bool isNew)
+    public void Put(string key, StoredVersion version, StoredVersion? previous)
     {
+        var root = ShareDependencies(version.Dependencies, previous?.Dependencies);
         _record.ResetWrittenCount();
-        VersionRecordCodec.Encode(version, _record);
+        VersionRecordCodec.Encode(version, _record, root);
         var k = VersionKey(key, new byte[1 + Encoding.UTF8.GetByteCount(key)]);
         _batch.Put(k, _record.WrittenSpan);
-        if (!isNew) return;
+        if (previous is not null) return;
         Interlocked.Increment(ref _count);
         _countChanged = true;
     }
 
-    public void Remove(string key)
+    /// <summary>
+    /// Stores a large dependency set as a trie (sharing the nodes of the sets stored before) and releases the previous
+    /// version's; returns the root to name, or null for a set kept inline.
+    /// </summary>
+    private UInt128? ShareDependencies(DependencySet deps, DependencySet? previous)
     {
+        if (!_shareDependencies) return null;
+        var shared = DependencyTrie.IsShared(deps);
+        var hadShared = previous is not null && DependencyTrie.IsShared(previous);
+        // The same set (a merge that only joined clocks): one reference before and after.
+        if (shared && hadShared && ReferenceEquals(deps, previous)) return DependencyTrie.Build(deps).Id;
+        UInt128? root = shared ? _nodes.Retain(deps) : null;
+        if (hadShared) _nodes.Release(previous!);
+        return root;
+    }
+
+    public void Remove(string key, StoredVersion previous)
+    {
+        if (_shareDependencies && DependencyTrie.IsShared(previous.Dependencies)) _nodes.Release(previous.Dependencies);
         _batch.Delete(VersionKey(key, new byte[1 + Encoding.UTF8.GetByteCount(key)]).ToArray());
         Interlocked.Decrement(ref _count);
         _countChanged = true;
@@ -168,6 +209,11 @@ public sealed class RocksDbVersionTable : IVersionTable
             _batch.Put(CountKey, v);
             _countChanged = false;
         }
+        _nodes.Flush((id, record) =>
+        {
+            if (record is null) _batch.Delete(NodeKey(id));
+            else _batch.Put(NodeKey(id), record);
+        });
         _db.Write(_batch, _write);
         _batch.Clear();
         var commit = Interlocked.Increment(ref _commits);
@@ -179,6 +225,21 @@ public sealed class RocksDbVersionTable : IVersionTable
 
     /// <summary>Fsyncs run for commits waiting on one (each shared by every commit it covered).</summary>
     public long Syncs => _sync.Syncs;
+
+    /// <summary>How many dependency-trie nodes are stored, and their bytes (a scan: for tests and benchmarks).</summary>
+    public (long Nodes, long Bytes) DependencyNodes()
+    {
+        long nodes = 0, bytes = 0;
+        using var it = _db.NewIterator();
+        for (it.Seek([NodePrefix]); it.Valid(); it.Next())
+        {
+            var k = it.GetKeySpan();
+            if (k.IsEmpty || k[0] != NodePrefix) break;
+            nodes++;
+            bytes += k.Length + it.GetValueSpan().Length;
+        }
+        return (nodes, bytes);
+    }
 
     /// <summary>An engine property (e.g. <c>rocksdb.estimate-live-data-size</c>), for status and benchmarks.</summary>
     public string? Property(string name) => _db.GetProperty(name);
@@ -200,10 +261,22 @@ public sealed class RocksDbVersionTable : IVersionTable
         return buffer[..(n + 1)];
     }
 
+    private static byte[] NodeKey(UInt128 id)
+    {
+        var k = new byte[17];
+        k[0] = NodePrefix;
+        BinaryPrimitives.WriteUInt128BigEndian(k.AsSpan(1), id);
+        return k;
+    }
+
+    /// <summary>Decodes a record in place; one that names a trie comes back as <see cref="NamesTrie"/>, to be read from a snapshot.</summary>
     private sealed class RecordReader : ISpanDeserializer<StoredVersion?>
     {
         public static readonly RecordReader Instance = new();
 
-        public StoredVersion? Deserialize(ReadOnlySpan<byte> buffer) => VersionRecordCodec.Decode(buffer);
+        public static readonly StoredVersion NamesTrie = new(null, WriteTag.Zero, VersionVector.Empty, DependencySet.Empty);
+
+        public StoredVersion? Deserialize(ReadOnlySpan<byte> buffer) =>
+            VersionRecordCodec.SharesDependencies(buffer) ? NamesTrie : VersionRecordCodec.Decode(buffer);
     }
 }
