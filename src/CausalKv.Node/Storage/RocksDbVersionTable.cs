@@ -209,11 +209,7 @@ public sealed class RocksDbVersionTable : IVersionTable
             _batch.Put(CountKey, v);
             _countChanged = false;
         }
-        _nodes.Flush((id, record) =>
-        {
-            if (record is null) _batch.Delete(NodeKey(id));
-            else _batch.Put(NodeKey(id), record);
-        });
+        if (_nodes.PendingCount > 0) _nodes.Flush(WriteNode);
         _db.Write(_batch, _write);
         _batch.Clear();
         var commit = Interlocked.Increment(ref _commits);
@@ -259,6 +255,12 @@ public sealed class RocksDbVersionTable : IVersionTable
         buffer[0] = VersionPrefix;
         var n = Encoding.UTF8.GetBytes(key, buffer[1..]);
         return buffer[..(n + 1)];
+    }
+
+    private void WriteNode(UInt128 id, byte[]? record)
+    {
+        if (record is null) _batch.Delete(NodeKey(id));
+        else _batch.Put(NodeKey(id), record);
     }
 
     private static byte[] NodeKey(UInt128 id)

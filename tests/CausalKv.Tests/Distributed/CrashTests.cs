@@ -7,7 +7,8 @@ namespace CausalKv.Tests.Distributed;
 /// <summary>
 /// Crashes again and again: nodes killed with SIGKILL under concurrent writes, some while cut off from their shard's
 /// other replica (so writes they acknowledged are on their disk alone), on nodes that fsync every acknowledged write.
-/// After restart and heal no acknowledged write is lost and the replicas of each shard converge.
+/// Each writer carries a session over 200 writes, so writes taken while cut off carry many dependencies and are stored
+/// with them as shared tries. After restart and heal no acknowledged write is lost and the replicas of each shard converge.
 /// </summary>
 public sealed class CrashTests(ITestOutputHelper output)
 {
@@ -19,18 +20,26 @@ public sealed class CrashTests(ITestOutputHelper output)
         var acknowledged = new ConcurrentDictionary<string, string>();
         var unknown = new ConcurrentDictionary<string, byte>();
         var refusals = new ConcurrentQueue<string>();
+        var mostDependencies = 0;
         using var stop = new CancellationTokenSource();
         // Two writers per node, keys of both shards: every node accepts, forwards and replicates while others die.
         var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
             var n = w % 4;
+            var session = new KvSession();
             for (var i = 0; !stop.IsCancellationRequested; i++)
             {
                 var key = $"crash-{w}-{i}";
+                if (i % 200 == 0) session = new KvSession();
                 try
                 {
-                    var answer = await new KvSession().PutAsync(clients[n], key, $"v{i}");
-                    if (answer.Status is HttpStatusCode.Created or HttpStatusCode.OK) acknowledged[key] = $"v{i}";
+                    var answer = await session.PutAsync(clients[n], key, $"v{i}");
+                    if (answer.Status is HttpStatusCode.Created or HttpStatusCode.OK)
+                    {
+                        acknowledged[key] = $"v{i}";
+                        var deps = session.DependencyCount;
+                        if (deps > Volatile.Read(ref mostDependencies)) Interlocked.Exchange(ref mostDependencies, deps);
+                    }
                     else if (answer.Status is HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout)
                         unknown[key] = 0; // a node restarting, or forwarding to one that just died: not acknowledged
                     else refusals.Enqueue($"{key} at node{n}: {(int)answer.Status} {answer.Error}");
@@ -76,7 +85,8 @@ public sealed class CrashTests(ITestOutputHelper output)
         var expected = acknowledged.ToDictionary();
         await ShardAssertions.EveryKeyOnItsOwnerAsync(app, name => clients[int.Parse(name[4..])], expected, TimeSpan.FromSeconds(60),
             unknown.Keys.ToHashSet());
-        output.WriteLine($"{kills} kills ({kills / 2} while cut off from the shard's other replica), {expected.Count} acknowledged writes, 0 lost; {unknown.Count} unacknowledged");
+        output.WriteLine($"{kills} kills ({kills / 2} while cut off from the shard's other replica), {expected.Count} acknowledged writes, 0 lost; {unknown.Count} unacknowledged; " +
+                         $"at most {mostDependencies} dependencies in a session");
         foreach (var c in clients) c.Dispose();
     }
 }
