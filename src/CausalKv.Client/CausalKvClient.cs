@@ -275,7 +275,7 @@ public sealed class CausalKvClient : IDisposable
 
     private async Task<ShardAttempt> SendToShardAsync(RoutingTable table, string shard, HttpMethod method, string path, byte[]? body, bool isRead, CancellationToken ct)
     {
-        var order = ReplicaOrder.For(table.ReplicasOf(shard), Environment.TickCount64, Random.Shared);
+        var order = ReplicaOrder.For(table.ReplicasOf(shard), Environment.TickCount64, Random.Shared, isRead);
         var tried = new List<string>(order.Length);
         Exception? lastError = null;
         var reason = ViewRefreshReason.ShardUnreachable;

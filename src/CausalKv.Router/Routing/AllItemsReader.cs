@@ -104,6 +104,8 @@ internal sealed class AllItemsReader(
 
         public string ShardOf(ClusterMap map) => Shard;
 
+        public bool IsRead => true;
+
         public ValueTask<ReplicaAttempt> SendAsync(Replica replica, string shard) => owner.SendAsync(this, replica);
     }
 }

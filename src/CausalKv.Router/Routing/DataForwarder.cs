@@ -125,6 +125,8 @@ internal sealed class DataForwarder(
 
         public string ShardOf(ClusterMap map) => map.ShardFor(key);
 
+        public bool IsRead => HttpMethods.IsGet(Context.Request.Method);
+
         public ValueTask<ReplicaAttempt> SendAsync(Replica replica, string shard) => owner.SendAsync(this, replica, shard);
     }
 }

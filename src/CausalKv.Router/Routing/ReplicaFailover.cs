@@ -34,7 +34,7 @@ internal sealed class ReplicaFailover(ViewTracker views, IOptions<RouterOptions>
             if (map.View is null) return new(FailoverStatus.NoView, null, attempts, Stopwatch.GetElapsedTime(started), null, FailoverResult.NoViewMessage);
             var shard = request.ShardOf(map);
             var replicas = map.ReplicasOf(shard);
-            var first = ReplicaSelector.ChooseFirst(replicas, Environment.TickCount64, Random.Shared);
+            var first = ReplicaSelector.ChooseFirst(replicas, Environment.TickCount64, Random.Shared, request.IsRead);
             // The rest of the order is only needed once the first choice could not take the request.
             Replica[]? order = null;
             for (var i = 0; i < replicas.Count; i++)

@@ -10,46 +10,53 @@ public sealed class RoutingDecisionTests
         [.. Enumerable.Range(0, n).Select(i => new ReplicaEndpoint(new ViewNode($"127.0.9.{i}:9000", i)))];
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(5)]
-    public void Every_replica_is_tried_exactly_once(int n)
+    [InlineData(1, true)]
+    [InlineData(2, true)]
+    [InlineData(3, true)]
+    [InlineData(5, true)]
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(5, false)]
+    public void Every_replica_is_tried_exactly_once(int n, bool isRead)
     {
         var replicas = Replicas(n);
         replicas[0].FailedToConnect(0, TimeSpan.FromSeconds(3));
         var random = new Random(7);
         for (var i = 0; i < 200; i++)
         {
-            var order = ReplicaOrder.For(replicas, 1000, random);
+            var order = ReplicaOrder.For(replicas, 1000, random, isRead);
             Assert.Equal(n, order.Length);
             Assert.Equal(n, order.Distinct().Count());
         }
     }
 
-    [Fact]
-    public void A_replica_that_failed_to_connect_comes_last_until_its_penalty_passed()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_replica_that_failed_to_connect_comes_last_until_its_penalty_passed(bool isRead)
     {
         var replicas = Replicas(3);
         replicas[1].FailedToConnect(nowMs: 1_000, TimeSpan.FromSeconds(3));
         var random = new Random(1);
         for (var i = 0; i < 100; i++)
         {
-            Assert.Same(replicas[1], ReplicaOrder.For(replicas, 3_999, random)[^1]);
+            Assert.Same(replicas[1], ReplicaOrder.For(replicas, 3_999, random, isRead)[^1]);
         }
-        var firsts = Enumerable.Range(0, 300).Select(_ => ReplicaOrder.For(replicas, 4_000, random)[0]).ToHashSet();
+        var firsts = Enumerable.Range(0, 300).Select(_ => ReplicaOrder.For(replicas, 4_000, random, isRead)[0]).ToHashSet();
         Assert.Contains(replicas[1], firsts);
     }
 
-    [Fact]
-    public void After_the_first_choice_the_others_follow_in_view_order_available_first()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void After_the_first_choice_the_others_follow_in_view_order_available_first(bool isRead)
     {
         var replicas = Replicas(4);
         replicas[2].FailedToConnect(0, TimeSpan.FromSeconds(10));
         var random = new Random(3);
         for (var i = 0; i < 100; i++)
         {
-            var order = ReplicaOrder.For(replicas, 1, random);
+            var order = ReplicaOrder.For(replicas, 1, random, isRead);
             var first = Array.IndexOf(replicas, order[0]);
             Assert.NotEqual(2, first);
             var expected = Enumerable.Range(1, 3).Select(step => (first + step) % 4).Where(j => j != 2).Append(2).Select(j => replicas[j]);
@@ -57,32 +64,49 @@ public sealed class RoutingDecisionTests
         }
     }
 
-    [Fact]
-    public void A_shard_whose_replicas_all_failed_is_still_tried()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_shard_whose_replicas_all_failed_is_still_tried(bool isRead)
     {
         var replicas = Replicas(2);
         foreach (var r in replicas) r.FailedToConnect(0, TimeSpan.FromSeconds(10));
-        var order = ReplicaOrder.For(replicas, 1, new Random(5));
+        var order = ReplicaOrder.For(replicas, 1, new Random(5), isRead);
         Assert.Equal(2, order.Length);
     }
 
     [Fact]
-    public void Of_two_replicas_the_less_loaded_takes_the_request()
+    public void Of_two_replicas_the_less_loaded_takes_a_read()
     {
         var replicas = Replicas(2);
         replicas[0].Begin();
         replicas[0].Begin();
         var random = new Random(11);
-        for (var i = 0; i < 50; i++) Assert.Same(replicas[1], ReplicaOrder.For(replicas, 0, random)[0]);
+        for (var i = 0; i < 50; i++) Assert.Same(replicas[1], ReplicaOrder.For(replicas, 0, random, isRead: true)[0]);
     }
 
+    /// <summary>A write costs every replica of its shard alike: steering writes to the less loaded one only piles them up there.</summary>
     [Fact]
-    public void Equally_loaded_replicas_share_the_requests()
+    public void Writes_are_spread_evenly_whatever_the_replicas_load()
+    {
+        var replicas = Replicas(2);
+        replicas[0].Begin();
+        replicas[0].Begin();
+        var random = new Random(17);
+        var counts = new int[2];
+        for (var i = 0; i < 2000; i++) counts[Array.IndexOf(replicas, ReplicaOrder.For(replicas, 0, random, isRead: false)[0])]++;
+        Assert.All(counts, c => Assert.InRange(c, 850, 1150));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Equally_loaded_replicas_share_the_requests(bool isRead)
     {
         var replicas = Replicas(3);
         var random = new Random(13);
         var counts = new int[3];
-        for (var i = 0; i < 3000; i++) counts[Array.IndexOf(replicas, ReplicaOrder.For(replicas, 0, random)[0])]++;
+        for (var i = 0; i < 3000; i++) counts[Array.IndexOf(replicas, ReplicaOrder.For(replicas, 0, random, isRead)[0])]++;
         Assert.All(counts, c => Assert.InRange(c, 800, 1200));
     }
 

@@ -107,6 +107,20 @@ public sealed class ReplicaSelectorTests
     }
 
     [Fact]
+    public void Writes_are_spread_evenly_over_the_available_replicas_whatever_their_load()
+    {
+        var replicas = RouterTestViews.Map(shards: 1, replicas: 3).ReplicasOf("s0");
+        for (var i = 0; i < 10; i++) replicas[2].Begin();
+        replicas[1].Health.ReportFailure(Now, TimeSpan.FromSeconds(3));
+        var random = new Random(19);
+        var counts = new int[3];
+        for (var i = 0; i < 3000; i++) counts[ReplicaSelector.AttemptOrder(replicas, Now, random, isRead: false)[0].Id]++;
+        Assert.Equal(0, counts[1]);
+        Assert.InRange(counts[0], 1350, 1650);
+        Assert.InRange(counts[2], 1350, 1650);
+    }
+
+    [Fact]
     public void Power_of_two_choices_keeps_outstanding_requests_balanced_under_uneven_service_times()
     {
         // Replica 0 is four times slower than the others. Requests arrive one per tick; each stays outstanding for
@@ -154,19 +168,21 @@ public sealed class ReplicaSelectorTests
         Assert.Empty(ReplicaSelector.AttemptOrder(replicas.ReplicasOf("no-such-shard"), Now, new Random(1)));
     }
 
-    [Fact]
-    public void The_first_choice_alone_matches_the_head_of_the_whole_order()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_first_choice_alone_matches_the_head_of_the_whole_order(bool isRead)
     {
         var replicas = RouterTestViews.Map(shards: 1, replicas: 3).ReplicasOf("s0");
         replicas[0].Begin();
         replicas[2].Health.ReportFailure(Now, TimeSpan.FromSeconds(3));
         for (var seed = 0; seed < 200; seed++)
         {
-            var first = ReplicaSelector.ChooseFirst(replicas, Now, new Random(seed));
-            Assert.Same(ReplicaSelector.AttemptOrder(replicas, Now, new Random(seed))[0], replicas[first]);
+            var first = ReplicaSelector.ChooseFirst(replicas, Now, new Random(seed), isRead);
+            Assert.Same(ReplicaSelector.AttemptOrder(replicas, Now, new Random(seed), isRead)[0], replicas[first]);
         }
-        Assert.Equal(-1, ReplicaSelector.ChooseFirst([], Now, new Random(1)));
-        Assert.Equal(0, ReplicaSelector.ChooseFirst(RouterTestViews.Map(shards: 1, replicas: 1).ReplicasOf("s0"), Now, new Random(1)));
+        Assert.Equal(-1, ReplicaSelector.ChooseFirst([], Now, new Random(1), isRead));
+        Assert.Equal(0, ReplicaSelector.ChooseFirst(RouterTestViews.Map(shards: 1, replicas: 1).ReplicasOf("s0"), Now, new Random(1), isRead));
     }
 
     [Fact]
