@@ -8,7 +8,8 @@ namespace CausalKv.Bench;
 /// <summary>
 /// A soak of the deterministic simulation: SIM_SEEDS random seeds (default 1000) of SIM_OPERATIONS operations
 /// (default 300) each, every failing seed printed with its report so that <c>SIM_SEED=seed</c> replays it exactly;
-/// SIM_TRACE sets how many of the run's last trace lines a report prints (default 80).
+/// SIM_TRACE sets how many of the run's last trace lines a report prints (default 80); SIM_LIVENESS=1 also fails a run
+/// whose replicas, healed and quiet, still wait for a catch-up or a handoff report.
 /// </summary>
 internal static class SimulationScenario
 {
@@ -16,6 +17,7 @@ internal static class SimulationScenario
     {
         var operations = Setting("SIM_OPERATIONS", 300);
         var prune = Environment.GetEnvironmentVariable("SIM_PRUNE") == "1";
+        var liveness = Environment.GetEnvironmentVariable("SIM_LIVENESS") == "1";
         var traceLines = Setting("SIM_TRACE", 80);
         var seeds = Environment.GetEnvironmentVariable("SIM_SEED") is { } one
             ? [int.Parse(one, CultureInfo.InvariantCulture)]
@@ -25,7 +27,7 @@ internal static class SimulationScenario
         long ops = 0, waits = 0, crashes = 0, views = 0;
         foreach (var seed in seeds)
         {
-            var result = Simulation.Run(seed, operations, prune, traceLines);
+            var result = Simulation.Run(seed, operations, prune, traceLines, liveness);
             (ops, waits, crashes, views) = (ops + result.Operations, waits + result.Waits, crashes + result.Crashes, views + result.ViewChanges);
             if (result.Passed) continue;
             failed.Add(result);

@@ -9,8 +9,11 @@ public sealed class HandoffPlan
 {
     private static readonly IReadOnlySet<string> EmptySet = new HashSet<string>(StringComparer.Ordinal);
 
-    private HandoffPlan(ShardView? oldView, ShardView newView, int nodeId)
+    private readonly IReadOnlySet<int> _catchingUpFrom;
+
+    private HandoffPlan(ShardView? oldView, ShardView newView, int nodeId, IReadOnlySet<int>? catchingUpFrom)
     {
+        _catchingUpFrom = catchingUpFrom ?? new HashSet<int>();
         OldView = oldView;
         NewView = newView;
         NodeId = nodeId;
@@ -152,6 +155,26 @@ public sealed class HandoffPlan
     }
 
     /// <summary>
+    /// The peers this node must catch up with after the change before it answers reads: its <see cref="EstablishedPeers"/>
+    /// when it is new to its shard; when it stays in its shard still catching up, those of the peers it was catching up
+    /// from that stay in the shard with it. Empty when it owes no catch-up, also when every peer it was catching up from
+    /// left the shard: their data then comes by handoff, and the shard is fenced on them (see <see cref="FenceSources"/>).
+    /// </summary>
+    public IReadOnlySet<int> CatchUpFrom
+    {
+        get
+        {
+            if (NewShard is null) return new HashSet<int>();
+            if (ShardChanged) return EstablishedPeers;
+            var staying = NewView.NodesOf(NewShard).Select(n => n.Id).ToHashSet();
+            return _catchingUpFrom.Where(staying.Contains).ToHashSet();
+        }
+    }
+
+    /// <summary>It stays in its shard still catching up, and every peer it was catching up from left the shard.</summary>
+    private bool CatchUpPeersLeft => !ShardChanged && NewShard is not null && _catchingUpFrom.Count > 0 && CatchUpFrom.Count == 0;
+
+    /// <summary>
     /// The old shards whose keys this node must not answer "absent" for until each of their nodes (in the old view)
     /// reported its handoff: <see cref="IncomingFromShards"/> except its own new shard, whose keys are here already or
     /// come by replication from its <see cref="EstablishedPeers"/>, unless it has none (then they come by handoff).
@@ -171,15 +194,23 @@ public sealed class HandoffPlan
                 if (string.Equals(shard, NewShard, StringComparison.Ordinal) && !ownShardByHandoff) continue;
                 sources[shard] = OldView.NodesOf(shard).Select(n => n.Id).ToHashSet();
             }
+            // Still catching up when every peer it caught up from left: they hand the shard's keys back to it, and
+            // announce it (AnnounceTo names the shard they left).
+            if (CatchUpPeersLeft)
+            {
+                var staying = NewView.NodesOf(NewShard!).Select(n => n.Id).ToHashSet();
+                sources[NewShard!] = OldView.NodesOf(NewShard!).Select(n => n.Id).Where(id => id != NodeId && !staying.Contains(id)).ToHashSet();
+            }
             return sources;
         }
     }
 
     /// <summary>Builds the plan for <paramref name="nodeId"/>.</summary>
-    public static HandoffPlan Create(ShardView? old, ShardView @new, int nodeId)
+    /// <param name="catchingUpFrom">the peers the node is still catching up from under <paramref name="old"/> (none: caught up)</param>
+    public static HandoffPlan Create(ShardView? old, ShardView @new, int nodeId, IReadOnlySet<int>? catchingUpFrom = null)
     {
         ArgumentNullException.ThrowIfNull(@new);
-        return new HandoffPlan(old, @new, nodeId);
+        return new HandoffPlan(old, @new, nodeId, catchingUpFrom);
     }
 
     private static IReadOnlyList<string> ComputeIncoming(ShardView? oldView, string? oldShard, string? newShard, bool shardSetChanged)

@@ -66,7 +66,8 @@ public sealed class ViewChanger(
                 return new ViewChangeResult(old.Epoch, old.MyShard, false, again.Keys, again.Errors);
             }
             var view = decision.View;
-            var plan = HandoffPlan.Create(old.View, view, cluster.NodeId);
+            var catchingUp = replication.CatchUpFrom;
+            var plan = HandoffPlan.Create(old.View, view, cluster.NodeId, catchingUp);
             // What every replica of the shard the keys leave holds, taken before this node leaves it.
             var sourceStable = replication.SourceStable;
             if (plan.ShardChanged && plan.NewShard is not null) store.StartIncarnation(cluster.NodeId);
@@ -76,7 +77,8 @@ public sealed class ViewChanger(
             cluster.Install(view);
             _installed = plan;
             _installedSource = sourceStable;
-            if (plan.ShardChanged && plan.NewShard is not null) replication.ExpectCatchUp(plan.EstablishedPeers);
+            // New to the shard, or still catching up in it: from those of the peers that hold its data and stay.
+            if (plan.NewShard is not null && (plan.ShardChanged || catchingUp.Count > 0)) replication.ExpectCatchUp(plan.CatchUpFrom);
             membership.SaveView(view, fence.State, replication.CatchUpFrom);
             var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
             NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",

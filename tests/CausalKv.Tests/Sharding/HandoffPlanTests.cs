@@ -299,4 +299,32 @@ public sealed class HandoffPlanCatchUpTests
         Assert.DoesNotContain("s1", plan.FenceSources.Keys);
         Assert.Contains("s0", plan.FenceSources.Keys);
     }
+
+    /// <summary>
+    /// Node 5 joined s1 (nodes 1 and 2 held its data) and has not caught up when a view moves node 1, or nodes 1 and 2,
+    /// to s2. It catches up from whichever of them stays; when none does, nobody in s1 holds what it lacks, so it stops
+    /// waiting for a catch-up and fences s1 on the nodes that left, which hand s1's keys back and announce it.
+    /// </summary>
+    [Fact]
+    public void A_replica_still_catching_up_whose_peers_leave_its_shard_waits_for_their_handoff_instead()
+    {
+        var v1 = View(1, ("s1", [1, 2, 5]), ("s2", [3, 4]));
+        var catchingUp = new HashSet<int> { 1, 2 };
+
+        var oneStays = HandoffPlan.Create(v1, View(2, ("s1", [2, 5]), ("s2", [1, 3, 4])), 5, catchingUp);
+        Assert.False(oneStays.ShardChanged);
+        Assert.Equal([2], oneStays.CatchUpFrom);
+        Assert.DoesNotContain("s1", oneStays.FenceSources.Keys);
+
+        var bothLeave = HandoffPlan.Create(v1, View(2, ("s1", [5]), ("s2", [1, 2, 3, 4])), 5, catchingUp);
+        Assert.Empty(bothLeave.CatchUpFrom);
+        Assert.Equal([1, 2], bothLeave.FenceSources["s1"].Order());
+        // The nodes that left announce to the shard they left.
+        Assert.Contains("s1", HandoffPlan.Create(v1, View(2, ("s1", [5]), ("s2", [1, 2, 3, 4])), 1).AnnounceTo);
+
+        // Caught up, the same change asks nothing of it.
+        var caughtUp = HandoffPlan.Create(v1, View(2, ("s1", [5]), ("s2", [1, 2, 3, 4])), 5);
+        Assert.Empty(caughtUp.CatchUpFrom);
+        Assert.DoesNotContain("s1", caughtUp.FenceSources.Keys);
+    }
 }

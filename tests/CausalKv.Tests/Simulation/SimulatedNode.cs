@@ -191,7 +191,8 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             return;
         }
         var view = decision.View;
-        var plan = HandoffPlan.Create(View, view, Id);
+        var catchingUp = _caughtUp ? new HashSet<int>() : _catchUpFrom;
+        var plan = HandoffPlan.Create(View, view, Id, catchingUp);
         // What every replica of the shard the keys leave holds, taken before this node leaves it (ViewChanger).
         var sourceStable = SourceStable();
         if (plan.ShardChanged && plan.NewShard is not null) Store.StartIncarnation(Id);
@@ -206,9 +207,9 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         foreach (var peer in wanted)
             if (!_links.TryGetValue(peer.Id, out var link) || link.Peer != peer) _links[peer.Id] = new PeerState(peer);
         RecomputeStable();
-        if (plan.ShardChanged && plan.NewShard is not null)
+        if (plan.NewShard is not null && (plan.ShardChanged || catchingUp.Count > 0))
         {
-            _catchUpFrom = plan.EstablishedPeers;
+            _catchUpFrom = plan.CatchUpFrom;
             _caughtUp = _catchUpFrom.Count == 0;
         }
         _membership.SaveView(view, _fence, _caughtUp ? new HashSet<int>() : _catchUpFrom);
@@ -448,8 +449,17 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         else WakeAll();
     }
 
+    /// <summary>The fence's pending layers, for a violation message: epoch, old shard, nodes yet to report, writes still lacked.</summary>
+    public string DescribeFence()
+    {
+        var applied = Store!.AppliedSnapshot();
+        return string.Join("; ", _fence.Layers.SelectMany(l => l.Pending.Select(p =>
+            $"epoch {l.Epoch} from {p.Shard}: waits for nodes [{string.Join(",", p.Outstanding.Order())}], lacks " +
+            string.Join(",", p.Requires.Where(r => applied.GetValueOrDefault(r.Key) < r.Value).Select(r => $"{Describe(r.Key)}:{applied.GetValueOrDefault(r.Key)}<{r.Value}")))));
+    }
+
     /// <summary>HandoffFence.AnyPending: some old shard not lifted by the writes this replica now holds.</summary>
-    private bool FenceAnyPending()
+    public bool FenceAnyPending()
     {
         if (_fence.AwaitsWrites) _fence = _fence.Lift(Store!.AppliedSnapshot());
         return _fence.AnyPending;
