@@ -51,7 +51,9 @@ var app = builder.Build();
 var identity = app.Services.GetRequiredService<NodeIdentity>();
 var store = app.Services.GetRequiredService<ReplicaStore>();
 var storage = app.Services.GetRequiredService<OpenedStorage>();
-store.StartIncarnation(identity.NodeId);
+var membership = app.Services.GetRequiredService<MembershipFile>();
+var remembered = membership.Load();
+membership.SaveIncarnation(store.StartIncarnation(identity.NodeId, remembered.Incarnation));
 NodeLog.StorageOpened(app.Logger, storage.Description, store.Recovered, store.AppliedSnapshot().Sum(kv => kv.Value));
 if (storage.Imported is { } imported)
     NodeLog.LegacyLogImported(app.Logger, imported.Keys, imported.TornTail);
@@ -60,7 +62,7 @@ if (storage.SetAside is { } aside)
 if (!store.Durable)
     NodeLog.NoDataDirectory(app.Logger);
 // A node that stopped in the middle of a view change picks it up where it was (see MembershipFile).
-app.Services.GetRequiredService<ViewChanger>().Resume(app.Services.GetRequiredService<MembershipFile>().Load(), storage.LostState);
+app.Services.GetRequiredService<ViewChanger>().Resume(remembered, storage.LostState);
 if (identity.ClusterKey is null)
     NodeLog.NoClusterKey(app.Logger);
 if (app.Services.GetRequiredService<FaultInjector>().Enabled)

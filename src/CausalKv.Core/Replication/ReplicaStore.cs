@@ -72,10 +72,13 @@ public sealed class ReplicaStore : IDisposable
     public event Action? LocalWrite;
 
     /// <summary>Begins a new origin for this node: at start, and whenever its shard changes.</summary>
-    public long StartIncarnation(int nodeId)
+    /// <param name="floor">an incarnation this node is known to have used already (kept outside the table, which can be
+    /// lost): the new one is above it</param>
+    public long StartIncarnation(int nodeId, long floor = 0)
     {
         lock (_gate)
         {
+            _incarnation = Math.Max(_incarnation, floor);
             // A clock set back across a restart must not hand out an incarnation this node already wrote with: the
             // dots of that origin are in the log and at the peers, and reusing them would make new writes look held.
             foreach (var origin in _applied.Keys)

@@ -70,7 +70,7 @@ public sealed class ViewChanger(
             var plan = HandoffPlan.Create(old.View, view, cluster.NodeId, catchingUp);
             // What every replica of the shard the keys leave holds, taken before this node leaves it.
             var sourceStable = replication.SourceStable;
-            if (plan.ShardChanged && plan.NewShard is not null) store.StartIncarnation(cluster.NodeId);
+            if (plan.ShardChanged && plan.NewShard is not null) membership.SaveIncarnation(store.StartIncarnation(cluster.NodeId));
             if (old.Ring is not null)
                 // Also with nothing to wait for: the fence then keeps this epoch's reports, to pass on in gossip.
                 fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard);

@@ -8,7 +8,9 @@ namespace CausalKv.Node.Storage;
 /// <param name="View">the view it last installed (null: none yet)</param>
 /// <param name="Fence">the keys it may not answer "absent" for yet, and the handoff reports it heard</param>
 /// <param name="CatchUpFrom">the peers it must catch up with before it answers (empty: it has caught up)</param>
-public sealed record MembershipRecord(ShardView? View, HandoffFenceState Fence, IReadOnlySet<int> CatchUpFrom)
+/// <param name="Incarnation">the highest incarnation it started: kept here too, because a store set aside as corrupt
+/// takes the origins it wrote with along, and a clock set back could then hand out one of them again</param>
+public sealed record MembershipRecord(ShardView? View, HandoffFenceState Fence, IReadOnlySet<int> CatchUpFrom, long Incarnation = 0)
 {
     public static readonly MembershipRecord Empty = new(null, HandoffFenceState.None, new HashSet<int>());
 }
@@ -59,11 +61,15 @@ public sealed class MembershipFile
     }
 
     public void SaveView(ShardView view, HandoffFenceState fence, IReadOnlySet<int> catchUpFrom) =>
-        Save(r => new MembershipRecord(view, fence, catchUpFrom));
+        Save(r => r with { View = view, Fence = fence, CatchUpFrom = catchUpFrom });
 
     public void SaveFence(HandoffFenceState fence) => Save(r => r with { Fence = fence });
 
     public void SaveCatchUp(IReadOnlySet<int> catchUpFrom) => Save(r => r with { CatchUpFrom = catchUpFrom });
+
+    /// <summary>Records that the node started <paramref name="origin"/>'s incarnation (keeps the highest).</summary>
+    public void SaveIncarnation(long origin) =>
+        Save(r => r with { Incarnation = Math.Max(r.Incarnation, CausalKv.Causality.OriginId.IncarnationOf(origin)) });
 
     private void Save(Func<MembershipRecord, MembershipRecord> change)
     {
@@ -85,9 +91,11 @@ internal sealed class MembershipJson
     public Dictionary<string, List<ViewNode>>? View { get; set; }
     public FenceJson Fence { get; set; } = new();
     public List<int> CatchUpFrom { get; set; } = [];
+    public long Incarnation { get; set; }
 
     public static MembershipJson From(MembershipRecord record) => new()
     {
+        Incarnation = record.Incarnation,
         Epoch = record.View?.Epoch ?? 0,
         View = record.View?.ShardNames.ToDictionary(s => s, s => record.View.NodesOf(s).ToList(), StringComparer.Ordinal),
         Fence = FenceJson.From(record.Fence),
@@ -99,7 +107,7 @@ internal sealed class MembershipJson
         ShardView? view = null;
         if (View is not null && !ShardView.TryCreate(Epoch, View.ToDictionary(s => s.Key, s => (IReadOnlyList<ViewNode>)s.Value, StringComparer.Ordinal), out view, out var error))
             throw new InvalidDataException($"The view in {MembershipFile.FileName} is not valid: {error}");
-        return new MembershipRecord(view, Fence.ToState(), CatchUpFrom.ToHashSet());
+        return new MembershipRecord(view, Fence.ToState(), CatchUpFrom.ToHashSet(), Incarnation);
     }
 }
 

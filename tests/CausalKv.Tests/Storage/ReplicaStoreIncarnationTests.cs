@@ -30,4 +30,32 @@ public sealed class ReplicaStoreIncarnationTests : IDisposable
         Assert.NotEqual(before, after);
         Assert.Equal(1, stored.Clock[after]);
     }
+
+    /// <summary>
+    /// A store set aside as corrupt takes the origins it wrote with along; the membership file beside it still knows
+    /// the last incarnation, so a clock set back cannot hand one of them out again (peers hold their dots).
+    /// </summary>
+    [Fact]
+    public void A_node_whose_store_was_lost_still_starts_above_the_incarnations_it_used()
+    {
+        long now = 9_000;
+        var clock = new SimulatedClock(() => now, 0);
+        var membership = new MembershipFile(_dir);
+        long before;
+        using (var store = new ReplicaStore(clock))
+        {
+            before = store.StartIncarnation(3, membership.Load().Incarnation);
+            membership.SaveIncarnation(before);
+            store.Write("k", "v1", DependencySet.Empty, 3);
+        }
+        now -= 2_000;
+        using var empty = new ReplicaStore(clock);
+        var remembered = new MembershipFile(_dir).Load().Incarnation;
+        Assert.Equal(OriginId.IncarnationOf(before), remembered);
+        var after = empty.StartIncarnation(3, remembered);
+        Assert.True(OriginId.IncarnationOf(after) > OriginId.IncarnationOf(before));
+        // Without the floor, the clock alone would have gone back below it.
+        using var bare = new ReplicaStore(clock);
+        Assert.True(OriginId.IncarnationOf(bare.StartIncarnation(3)) < OriginId.IncarnationOf(before));
+    }
 }
