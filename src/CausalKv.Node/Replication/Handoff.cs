@@ -20,7 +20,9 @@ public sealed record HandoffOutcome(int Keys, IReadOnlyList<string> Errors);
 /// Keys this node keeps because it moved into the shard that now owns them are
 /// adopted: logged as its own writes, so replication carries them to its new peers.
 /// Every "done" names the writes the keys were imported as (<see cref="HandoffFenceState"/>):
-/// a replica lifts its fence only once it holds them.
+/// a replica lifts its fence only once it holds them. A bare "done" (no keys, no writes to name) that no replica took
+/// is retried in the background until one does: the receivers' fence for that epoch waits for exactly that report,
+/// and gossip only spreads what some replica of the shard received.
 /// </summary>
 public sealed class Handoff(
     ClusterState cluster,
@@ -30,8 +32,12 @@ public sealed class Handoff(
     HandoffFence fence,
     NodeTelemetry telemetry,
     IOptions<NodeOptions> options,
+    IHostApplicationLifetime lifetime,
     ILogger<Handoff> log)
 {
+    /// <summary>The longest pause between two attempts of a relayed report.</summary>
+    private static readonly TimeSpan RelayPauseLimit = TimeSpan.FromSeconds(10);
+
     private readonly int _batch = Math.Max(1, options.Value.ReplicationBatchEntries);
     private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
 
@@ -132,7 +138,12 @@ public sealed class Handoff(
                 Requires = requires.Count == 0 ? null : new Dictionary<long, long>(requires),
             };
             var acks = await SendToAnyAsync(replicas, message, ct, retry: mustArrive);
-            if (acks is null && !mustArrive) return new ShardResult(0, 0, []);
+            if (acks is null && !mustArrive)
+            {
+                NodeLog.HandoffReportRelayed(log, shard, message.Epoch);
+                _ = RelayReportAsync(replicas, message, shard);
+                return new ShardResult(0, 0, []);
+            }
             if (acks is null)
                 return new ShardResult(moved, bytes, [$"shard '{shard}': no replica acknowledged the handoff of {keys.Count - moved} keys; they stay here and PUT /view can be retried"]);
             bytes += acks.Sum(a => a.Bytes);
@@ -144,6 +155,35 @@ public sealed class Handoff(
         }
         while (next < keys.Count);
         return new ShardResult(moved, bytes, []);
+    }
+
+    /// <summary>
+    /// Retries a bare report with growing pauses until a replica of <paramref name="shard"/> (as the report's view has
+    /// it) takes it, the node stops, or none of those replicas is in the cluster's view any more (nobody waits for it).
+    /// </summary>
+    private async Task RelayReportAsync(List<ViewNode> replicas, HandoffMessage message, string shard)
+    {
+        var stopping = lifetime.ApplicationStopping;
+        var pause = TimeSpan.FromSeconds(1);
+        for (var attempt = 2; !stopping.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await Task.Delay(pause, stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            var current = cluster.Current.View;
+            if (current is null || !replicas.Any(r => current.ShardOf(r.Id) is not null)) return;
+            if (await SendToAnyAsync(replicas, message, stopping, retry: false) is not null)
+            {
+                NodeLog.HandoffReportDelivered(log, shard, message.Epoch, attempt);
+                return;
+            }
+            pause = pause * 2 < RelayPauseLimit ? pause * 2 : RelayPauseLimit;
+        }
     }
 
     /// <summary>Sends to every replica of the shard at once; succeeds when at least one acknowledged.</summary>

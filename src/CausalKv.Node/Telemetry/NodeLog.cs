@@ -63,6 +63,14 @@ internal static partial class NodeLog
         Message = "Handoff to node {Node} failed: {Error}")]
     public static partial void HandoffAttemptFailed(ILogger logger, int node, string error);
 
+    [LoggerMessage(EventId = 310, EventName = "HandoffReportRelayed", Level = LogLevel.Information,
+        Message = "No replica of shard {Shard} took this node's report for epoch {Epoch}; retrying it in the background until one does")]
+    public static partial void HandoffReportRelayed(ILogger logger, string shard, long epoch);
+
+    [LoggerMessage(EventId = 311, EventName = "HandoffReportDelivered", Level = LogLevel.Information,
+        Message = "Shard {Shard} took this node's report for epoch {Epoch} after {Attempts} attempts")]
+    public static partial void HandoffReportDelivered(ILogger logger, string shard, long epoch, int attempts);
+
     [LoggerMessage(EventId = 305, EventName = "StrayKeysHandedOff", Level = LogLevel.Information,
         Message = "Handed {Keys} stray keys to their owners")]
     public static partial void StrayKeysHandedOff(ILogger logger, int keys);

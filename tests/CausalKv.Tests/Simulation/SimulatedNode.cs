@@ -32,6 +32,8 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     private readonly MembershipFile _membership = new(dataDirectory);
     private readonly Dictionary<int, PeerState> _links = [];
     private readonly Dictionary<string, HandoffJob> _handoffs = new(StringComparer.Ordinal);
+    /// <summary>Bare "done" reports (no keys, no writes to name) not acknowledged yet: Handoff's AnnouncementRelay.</summary>
+    private readonly List<HandoffJob> _announcements = [];
     private readonly Dictionary<long, string> _frontierQueries = [];
     private readonly Dictionary<string, IReadOnlyDictionary<long, long>> _remote = new(StringComparer.Ordinal);
     private ShardStability _stability = new();
@@ -86,6 +88,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         public Dictionary<long, long> Requires { get; } = requires;
         public bool Complete { get; } = complete;
         public bool MustArrive { get; } = keys.Count > 0 || requires.Count > 0;
+        public bool IsBareReport { get; } = complete && keys.Count == 0 && requires.Count == 0;
         public long Started { get; } = started;
         public int Next { get; set; }
         public int Moved { get; set; }
@@ -160,6 +163,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         Ring = null;
         _links.Clear();
         _handoffs.Clear();
+        _announcements.Clear();
         _frontierQueries.Clear();
         _remote.Clear();
         _stability = new ShardStability();
@@ -265,7 +269,10 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             if (replicas.Count == 0) continue;
             var job = new HandoffJob(shard, byShard.GetValueOrDefault(shard) ?? [], fromShard, epoch, replicas, sourceStable,
                 shard == plan.NewShard ? new Dictionary<long, long>(adoptedAs) : [], announcing, network.Now);
-            _handoffs[shard] = job;
+            // A bare "done" goes its own way, retried until a replica takes it: nothing may replace it, since the
+            // receivers' fence for this epoch waits for exactly this report.
+            if (job.IsBareReport) _announcements.Add(job);
+            else _handoffs[shard] = job;
             SendChunk(job);
         }
     }
@@ -312,15 +319,31 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         var generation = _generation;
         network.After(RequestTimeout * 2, () =>
         {
-            if (generation != _generation || !_handoffs.TryGetValue(job.Shard, out var current) || current != job || job.Request != request) return;
+            if (generation != _generation || !IsLive(job) || job.Request != request) return;
             ChunkAnswered(job);
         });
     }
+
+    private bool IsLive(HandoffJob job) => job.IsBareReport ? _announcements.Contains(job) : _handoffs.TryGetValue(job.Shard, out var current) && current == job;
 
     /// <summary>Every replica answered or the chunk timed out: on to the next chunk, retry, or give up.</summary>
     private void ChunkAnswered(HandoffJob job)
     {
         job.Request = 0;
+        if (job.IsBareReport)
+        {
+            if (job.Acks.Count > 0)
+            {
+                _announcements.Remove(job);
+                return;
+            }
+            var again = _generation;
+            network.After(HandoffRetryDelay, () =>
+            {
+                if (again == _generation && IsLive(job)) Attempt(job);
+            });
+            return;
+        }
         if (job.Acks.Count == 0)
         {
             if (!job.MustArrive || network.Now - job.Started > HandoffDeadline)
@@ -368,7 +391,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
 
     private void OnHandoffAck(SimulatedMessage m, HandoffAck ack)
     {
-        var job = _handoffs.Values.FirstOrDefault(j => j.Request == m.Request);
+        var job = _handoffs.Values.Concat(_announcements).FirstOrDefault(j => j.Request == m.Request);
         if (job is null || !job.Outstanding.Remove(m.From)) return;
         job.Acks.Add(ack);
         if (job.Outstanding.Count > 0) return;
