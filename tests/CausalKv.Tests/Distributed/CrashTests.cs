@@ -7,7 +7,7 @@ namespace CausalKv.Tests.Distributed;
 /// <summary>
 /// Crashes again and again: nodes killed with SIGKILL under concurrent writes, some while cut off from their shard's
 /// other replica (so writes they acknowledged are on their disk alone), on nodes that fsync every acknowledged write.
-/// Each writer carries a session over 200 writes, so writes taken while cut off carry many dependencies and are stored
+/// Each writer carries a session over 100 writes, so writes taken while cut off carry many dependencies and are stored
 /// with them as shared tries. After restart and heal no acknowledged write is lost and the replicas of each shard converge.
 /// </summary>
 public sealed class CrashTests(ITestOutputHelper output)
@@ -30,7 +30,7 @@ public sealed class CrashTests(ITestOutputHelper output)
             for (var i = 0; !stop.IsCancellationRequested; i++)
             {
                 var key = $"crash-{w}-{i}";
-                if (i % 200 == 0) session = new KvSession();
+                if (i % 100 == 0) session = new KvSession();
                 try
                 {
                     var answer = await session.PutAsync(clients[n], key, $"v{i}");
