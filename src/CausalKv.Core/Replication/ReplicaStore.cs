@@ -98,14 +98,20 @@ public sealed class ReplicaStore : IDisposable
 
     /// <summary>Accepts a write (a null value deletes) and returns the version now stored.</summary>
     /// <param name="isStable">drops dependencies every replica already holds from what the version carries</param>
-    public StoredVersion Write(string key, string? value, DependencySet session, int nodeId, Func<string, Dependency, bool>? isStable = null)
+    public StoredVersion Write(string key, string? value, DependencySet session, int nodeId, Func<string, Dependency, bool>? isStable = null) =>
+        Write(key, value, session, nodeId, isStable, out _);
+
+    /// <inheritdoc cref="Write(string, string?, DependencySet, int, Func{string, Dependency, bool}?)"/>
+    /// <param name="previous">the version the key held just before this write (null: none), read under the same lock</param>
+    public StoredVersion Write(string key, string? value, DependencySet session, int nodeId, Func<string, Dependency, bool>? isStable,
+        out StoredVersion? previous)
     {
         StoredVersion stored;
         lock (_gate)
         {
             if (_origin == 0) throw new InvalidOperationException("No incarnation started.");
             var seq = ++_seq;
-            var local = _table.Get(key);
+            var local = previous = _table.Get(key);
             session = Share(session, null);
             var written = StoredVersion.NewWrite(key, value, local, session, _origin, seq, nodeId, _time.GetUtcNow().ToUnixTimeMilliseconds());
             if (isStable is not null) written = written with { Dependencies = written.Dependencies.Prune(isStable) };

@@ -85,8 +85,8 @@ public sealed class DataEndpoints(
             await forwarder.ForwardAsync(context, request.Membership, shard, request.Body);
             return;
         }
-        var previous = store.Get(key);
-        var stored = store.Write(key, request.Value, request.Dependencies, cluster.NodeId, replication.IsStable);
+        // The version it replaced, read under the write's own lock: 201 or 200 says exactly what this write found.
+        var stored = store.Write(key, request.Value, request.Dependencies, cluster.NodeId, replication.IsStable, out var previous);
         var after = Prune(CausalRead.AfterObserving(request.Dependencies, key, stored));
         var created = previous is null || previous.IsDeleted;
         await AnswerAsync(context, created ? StatusCodes.Status201Created : StatusCodes.Status200OK,

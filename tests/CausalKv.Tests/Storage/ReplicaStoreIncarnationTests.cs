@@ -58,4 +58,20 @@ public sealed class ReplicaStoreIncarnationTests : IDisposable
         using var bare = new ReplicaStore(clock);
         Assert.True(OriginId.IncarnationOf(bare.StartIncarnation(3)) < OriginId.IncarnationOf(before));
     }
+
+    /// <summary>What a write found (201 or 200 at the API) comes from under its own lock, not from a read before it.</summary>
+    [Fact]
+    public void A_write_hands_back_the_version_it_replaced()
+    {
+        var clock = new SimulatedClock(() => 1_000, 0);
+        using var store = new ReplicaStore(clock);
+        store.StartIncarnation(1);
+        var first = store.Write("k", "v1", DependencySet.Empty, 1, null, out var none);
+        Assert.Null(none);
+        var second = store.Write("k", null, DependencySet.Empty, 1, null, out var replaced);
+        Assert.Same(first, replaced);
+        store.Write("k", "v3", DependencySet.Empty, 1, null, out var deleted);
+        Assert.Same(second, deleted);
+        Assert.True(deleted!.IsDeleted);
+    }
 }
