@@ -99,8 +99,8 @@ public sealed class DependencyTrieTests
             return records.Bytes;
         }
 
-        var small = SharedBytes(1_500, out var smallInline);
-        var large = SharedBytes(3_000, out var largeInline);
+        var small = SharedBytes(1_000, out var smallInline);
+        var large = SharedBytes(2_000, out var largeInline);
         Assert.InRange((double)largeInline / smallInline, 3.9, 4.1); // the N² it replaces
         Assert.InRange((double)large / small, 1.8, 2.6);
         Assert.True(large * 20 < largeInline, $"shared {large} bytes against {largeInline} inline");
