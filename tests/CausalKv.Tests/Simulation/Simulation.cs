@@ -45,7 +45,7 @@ internal sealed class Simulation : IDisposable
     /// <param name="traceLines">how many of the last trace lines a result keeps</param>
     /// <param name="checkLiveness">also fail a run in which, healed and quiet, a replica still waits for a catch-up or a
     /// handoff report (its reads would wait forever). Off in the test suite: lost "done" reports still leave fences
-    /// pending (see bench/README.md, simulation)</param>
+    /// pending (see the README, "Deterministic simulation")</param>
     public Simulation(int seed, bool pruneMetadata = false, int traceLines = 80, bool checkLiveness = false)
     {
         _seed = seed;
