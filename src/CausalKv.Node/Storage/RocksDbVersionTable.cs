@@ -4,9 +4,9 @@
 // Layout, one column family, by key prefix: 'v' + key (UTF-8) -> VersionRecordCodec record; 'd' + node id (16 bytes,
 // big-endian) -> a dependency-trie node with its reference count (DependencyNodeWriter), for versions whose dependency
 // sets are large; 'a' + origin (8 bytes, big-endian) -> seq; 'm' + name -> metadata (the key count). A version naming a
-// trie is read with its nodes from one snapshot: a writer may release those nodes meanwhile. Changes collect in one WriteBatch between commits and are
-// written by one Write: RocksDB applies a batch atomically and recovers its log as a prefix of the batches written
-// (point-in-time recovery), which is what IVersionTable promises. Every Write reaches the operating system before it
+// trie is read with its nodes from one snapshot: a writer may release those nodes meanwhile. Changes collect in one
+// WriteBatch between commits and are written by one Write: RocksDB applies a batch atomically and recovers its log as
+// a prefix of the batches written (point-in-time recovery), which is what IVersionTable promises. Every Write reaches the operating system before it
 // returns, so a commit survives a crash of the process; in Fsync mode a commit is acknowledged only after an fsync of the
 // log, shared by every commit waiting at the time (group commit, see DurabilitySync).
 using System.Buffers;
@@ -123,6 +123,7 @@ public sealed class RocksDbVersionTable : IVersionTable
             {
                 using var snapshot = _db.CreateSnapshot();
                 var read = new ReadOptions().SetSnapshot(snapshot);
+                Func<UInt128, byte[]?> nodes = id => NodeContent(id, read);
                 using var it = _db.NewIterator(null, read);
                 it.Seek([VersionPrefix]);
                 // Stops when the table closes: an iterator must not outlive the database it reads.
@@ -131,7 +132,7 @@ public sealed class RocksDbVersionTable : IVersionTable
                     var k = it.GetKeySpan();
                     if (k.IsEmpty || k[0] != VersionPrefix) yield break;
                     var key = Encoding.UTF8.GetString(k[1..]);
-                    yield return new(key, VersionRecordCodec.Decode(it.GetValueSpan(), id => NodeContent(id, read)));
+                    yield return new(key, VersionRecordCodec.Decode(it.GetValueSpan(), nodes));
                 }
             }
             finally
