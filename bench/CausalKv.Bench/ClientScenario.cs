@@ -20,8 +20,13 @@ internal static class ClientScenario
 {
     private const int Keys = 10_000;
     private const int Concurrency = 64;
-    private static readonly string[] Targets = ["client direct", "client via router", "raw HttpClient to owner"];
-    private static readonly string[] Ops = ["GET", "PUT"];
+    private static readonly string[] AllTargets = ["client direct", "client via router", "raw HttpClient to owner"];
+    private static readonly string[] AllOps = ["GET", "PUT"];
+
+    /// <summary>CLIENT_ONLY ("PUT", "client direct" or "PUT:client direct") narrows the runs, e.g. to profile one path; the report then lacks the ratios.</summary>
+    private static readonly string? Only = Environment.GetEnvironmentVariable("CLIENT_ONLY");
+    private static readonly string[] Targets = AllTargets.Where(t => Only is null || Only.Contains(t, StringComparison.Ordinal)).ToArray() is { Length: > 0 } t ? t : AllTargets;
+    private static readonly string[] Ops = AllOps.Where(o => Only is null || Only.Contains(o, StringComparison.Ordinal)).ToArray() is { Length: > 0 } o ? o : AllOps;
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
     private sealed record Run(string Op, string Target, double OpsPerSecond, double P50Ms, double P99Ms, long Errors, double ClusterCpuMicros, double LoopCpuMicros,
@@ -81,6 +86,11 @@ internal static class ClientScenario
                 }
         }
 
+        if (Targets.Length < AllTargets.Length)
+        {
+            report.Data["runs"] = runs;
+            return;
+        }
         foreach (var op in Ops)
         {
             Run M(string target)

@@ -19,8 +19,9 @@ internal static class SimulationScenario
         var prune = Environment.GetEnvironmentVariable("SIM_PRUNE") == "1";
         var liveness = Environment.GetEnvironmentVariable("SIM_LIVENESS") == "1";
         var traceLines = Setting("SIM_TRACE", 80);
-        var seeds = Environment.GetEnvironmentVariable("SIM_SEED") is { } one
-            ? [int.Parse(one, CultureInfo.InvariantCulture)]
+        // SIM_SEED replays one seed, or a comma-separated list (e.g. the failing seeds of another build).
+        var seeds = Environment.GetEnvironmentVariable("SIM_SEED") is { } given
+            ? given.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray()
             : RandomSeeds(Setting("SIM_SEEDS", 1000));
         var clock = Stopwatch.StartNew();
         var failed = new List<SimulationResult>();
