@@ -119,15 +119,24 @@ public sealed class HandoffFenceState
     /// <summary>
     /// A new view: keys that belonged to a shard of <paramref name="sources"/> under <paramref name="oldRing"/> are
     /// fenced until every listed node of that shard reported and the reported writes are here. Reports that arrived
-    /// early for this epoch count at once. Earlier layers still waiting stay.
+    /// early for this epoch count at once. Earlier layers still waiting stay, except that they stop waiting for
+    /// <paramref name="shard"/> itself when this replica catches up in it (<paramref name="catchesUpInShard"/>).
     /// </summary>
     /// <param name="shard">this replica's shard in the new view (reports of handoffs to other shards do not count)</param>
-    public HandoffFenceState Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard = null)
+    /// <param name="catchesUpInShard">this replica takes its shard's data by catching up from members that stay in it.
+    /// An earlier layer may still wait for that shard's nodes (they were handing its keys to the shard this replica was
+    /// in then); no report of theirs will come, since nodes do not report to their own shard, and none is needed: the
+    /// keys this replica owns now come from those nodes by catch-up, and keys they hand elsewhere are not its own.</param>
+    public HandoffFenceState Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard = null,
+        bool catchesUpInShard = false)
     {
         ArgumentNullException.ThrowIfNull(oldRing);
         ArgumentNullException.ThrowIfNull(sources);
         var pending = sources.Select(s => new PendingHandoff(s.Key, s.Value.ToHashSet(), NoFrontier)).ToArray();
-        var layers = Trim(Layers.Where(l => l.Epoch < epoch).Append(new HandoffFenceLayer(epoch, oldRing, pending, [], shard)).ToArray());
+        var earlier = Layers.Where(l => l.Epoch < epoch);
+        if (catchesUpInShard && shard is not null)
+            earlier = earlier.Select(l => l.PendingFor(shard) is null ? l : l with { Pending = l.Pending.Where(p => !string.Equals(p.Shard, shard, StringComparison.Ordinal)).ToArray() });
+        var layers = Trim(earlier.Append(new HandoffFenceLayer(epoch, oldRing, pending, [], shard)).ToArray());
         var state = new HandoffFenceState(layers, Early.Where(e => e.Epoch > epoch).ToArray());
         foreach (var (e, report) in Early)
             if (e == epoch) state = state.Report(epoch, report);
@@ -136,8 +145,9 @@ public sealed class HandoffFenceState
 
     /// <summary>
     /// <paramref name="report"/>.Node finished handing off the keys of its old shard for <paramref name="epoch"/>.
-    /// It counts for that epoch's layer and for every earlier one: a node that finished a later handoff from the
-    /// same shard has handed off (or kept, under the later view) whatever an earlier one still owed. Reports of a
+    /// It counts for that epoch's layer and for every earlier one, whichever shard the node was in then: a later
+    /// handoff goes over the node's whole store, so a node that finished one has handed off (or kept, under the later
+    /// view) whatever an earlier one still owed, also when a newer view replaced that one before its report went out. Reports of a
     /// newer epoch than any layer are kept for <see cref="Begin"/>. Returns this state when nothing changed.
     /// </summary>
     public HandoffFenceState Report(long epoch, HandoffReport report)
@@ -155,7 +165,9 @@ public sealed class HandoffFenceState
             var layer = layers[i];
             if (layer.Epoch > epoch || !report.IsFor(layer.Shard)) continue;
             var pending = layer.Pending;
-            if (layer.PendingFor(report.Shard) is { } source && source.Outstanding.Contains(report.Node))
+            // In an earlier layer the node may have reported from another shard: it was in another one then.
+            var source = layer.Epoch == epoch ? layer.PendingFor(report.Shard) : layer.Pending.FirstOrDefault(p => p.Outstanding.Contains(report.Node));
+            if (source is not null && source.Outstanding.Contains(report.Node))
             {
                 var outstanding = source.Outstanding.ToHashSet();
                 outstanding.Remove(report.Node);

@@ -12,14 +12,43 @@ namespace CausalKv.Node.Cluster;
 /// store only when one may be there: after the view changed, or a key this node does not own
 /// arrived (<see cref="ClusterState.Received"/>), or the last hand-off of strays failed; a full
 /// scan of a store of millions of keys every two seconds would keep a core busy.
-/// It also lifts handoff fences whose old shard never reported (all its nodes
-/// gone), after the fence timeout, so reads do not wait forever.
+/// It also finishes a view change's handoff that still owes other shards its "done" (<see cref="ViewChanger.FinishOwedAsync"/>:
+/// the node restarted in the middle of it, or a shard's handoff gave up at the deadline), with growing pauses, and
+/// lifts handoff fences whose old shard never reported (all its nodes gone), after the fence timeout, so reads do not wait forever.
 /// </summary>
 public sealed class StrayKeySweeper(
-    ClusterState cluster, ReplicaStore store, Handoff handoff, HandoffFence fence,
+    ClusterState cluster, ReplicaStore store, Handoff handoff, ViewChanger viewChanger, HandoffFence fence,
     IOptions<Hosting.NodeOptions> options, ILogger<StrayKeySweeper> log) : BackgroundService
 {
+    private static readonly TimeSpan OwedPauseLimit = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan OwedFirstPause = TimeSpan.FromSeconds(4);
+
     private readonly TimeSpan _fenceTimeout = options.Value.CausalWaitDeadline * 2;
+    private long _owedEpoch = -1;
+    private long _owedSince;
+    private TimeSpan _owedPause;
+
+    /// <summary>Runs the owed handoff when its pause is over: the first a few seconds after it was noticed (a view change runs its own handoff first), then doubling.</summary>
+    private async Task FinishOwedAsync(long epoch, CancellationToken ct)
+    {
+        if (!viewChanger.OwesHandoff) return;
+        if (epoch != _owedEpoch)
+        {
+            (_owedEpoch, _owedSince, _owedPause) = (epoch, System.Diagnostics.Stopwatch.GetTimestamp(), OwedFirstPause);
+            return;
+        }
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(_owedSince) < _owedPause) return;
+        _owedSince = System.Diagnostics.Stopwatch.GetTimestamp();
+        _owedPause = _owedPause * 2 < OwedPauseLimit ? _owedPause * 2 : OwedPauseLimit;
+        try
+        {
+            if (await viewChanger.FinishOwedAsync(ct) is { } outcome) NodeLog.OwedHandoffRun(log, epoch, outcome.Keys, outcome.Errors.Count);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            NodeLog.StrayKeyHandoffFailed(log, e);
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -30,6 +59,7 @@ public sealed class StrayKeySweeper(
             var m = cluster.Current;
             // A node whose view is behind must not hand keys "back": they may be ours under the newer view.
             if (m.View is null || cluster.HighestEpochSeen > m.Epoch) continue;
+            await FinishOwedAsync(m.Epoch, stoppingToken);
             if (fence.AnyPending && fence.Age > _fenceTimeout)
             {
                 NodeLog.FenceLifted(log, string.Join(", ", fence.PendingShards), _fenceTimeout, fence.Epoch);

@@ -12,7 +12,8 @@ public sealed record ViewChangeResult(long Epoch, string? Shard, bool Changed, i
 /// Installs views one at a time: a new incarnation when this node's shard
 /// changes, the new peers, and the handoff of every key that now belongs to
 /// another shard (answered only once that shard acknowledged it). Each view is written to
-/// <see cref="MembershipFile"/> with the fence and catch-up it starts, and a restarted node resumes from there.
+/// <see cref="MembershipFile"/> with the fence and catch-up it starts and the handoff it owes, and a restarted node
+/// resumes from there: <see cref="FinishOwedAsync"/> sends the "done" reports the view change still owes.
 /// </summary>
 public sealed class ViewChanger(
     ClusterState cluster,
@@ -38,6 +39,12 @@ public sealed class ViewChanger(
         if (record.View is null) return;
         cluster.Install(record.View);
         fence.Resume(record.Fence);
+        if (record.Handoff is { } owed)
+        {
+            // Planned again as it was: the same views and catch-up give the same keys to hand off and shards to tell.
+            _installed = owed.Plan(record.View, cluster.NodeId);
+            _installedSource = owed.SourceStable is null ? null : new Dictionary<long, long>(owed.SourceStable);
+        }
         if (lostState && record.CatchUpFrom.Count == 0)
         {
             record = record with { CatchUpFrom = cluster.Current.Peers.Select(p => p.Id).ToHashSet() };
@@ -46,6 +53,30 @@ public sealed class ViewChanger(
         replication.ExpectCatchUp(record.CatchUpFrom);
         NodeLog.ViewResumed(log, record.View.Epoch, record.View.ShardOf(cluster.NodeId) ?? "(none)",
             record.Fence.AnyPending ? string.Join(", ", record.Fence.PendingShards) : "(none)", record.CatchUpFrom.Count > 0);
+    }
+
+    /// <summary>True while the installed view's change still owes a shard its "done" (<see cref="OwedHandoff"/>).</summary>
+    public bool OwesHandoff => _installed is { } p && membership.OwedFor(p.NewView.Epoch) is not null && p.NewView.Epoch == cluster.Current.Epoch;
+
+    /// <summary>
+    /// Runs the installed view's handoff again when it still owes reports: after a restart in the middle of it, or when
+    /// a shard's handoff gave up at the deadline. Null when nothing is owed (or a newer view replaced it).
+    /// </summary>
+    public async Task<HandoffOutcome?> FinishOwedAsync(CancellationToken ct)
+    {
+        await _serial.WaitAsync(ct);
+        try
+        {
+            if (!OwesHandoff) return null;
+            var epoch = _installed!.NewView.Epoch;
+            // Bare reports already on their way are the relay's to finish: no need to scan the store for them.
+            if (membership.OwedFor(epoch) is { } owed && handoff.RelaysAll(epoch, owed.Owed)) return null;
+            return await handoff.HandOffStrayKeysAsync(_installed, _installedSource, ct);
+        }
+        finally
+        {
+            _serial.Release();
+        }
     }
 
     public async Task<ViewChangeResult> ApplyAsync(ShardView proposed, bool epochGiven, CancellationToken ct)
@@ -73,13 +104,13 @@ public sealed class ViewChanger(
             if (plan.ShardChanged && plan.NewShard is not null) membership.SaveIncarnation(store.StartIncarnation(cluster.NodeId));
             if (old.Ring is not null)
                 // Also with nothing to wait for: the fence then keeps this epoch's reports, to pass on in gossip.
-                fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard);
+                fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard, catchesUpInShard: plan.CatchUpFrom.Count > 0);
             cluster.Install(view);
             _installed = plan;
             _installedSource = sourceStable;
             // New to the shard, or still catching up in it: from those of the peers that hold its data and stay.
             if (plan.NewShard is not null && (plan.ShardChanged || catchingUp.Count > 0)) replication.ExpectCatchUp(plan.CatchUpFrom);
-            membership.SaveView(view, fence.State, replication.CatchUpFrom);
+            membership.SaveView(view, fence.State, replication.CatchUpFrom, OwedHandoff.For(plan, catchingUp, sourceStable));
             var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
             NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",
                 view.AllNodes.Count, view.ShardNames.Count, incoming);

@@ -22,7 +22,9 @@ public sealed record HandoffOutcome(int Keys, IReadOnlyList<string> Errors);
 /// Every "done" names the writes the keys were imported as (<see cref="HandoffFenceState"/>):
 /// a replica lifts its fence only once it holds them. A bare "done" (no keys, no writes to name) that no replica took
 /// is retried in the background until one does: the receivers' fence for that epoch waits for exactly that report,
-/// and gossip only spreads what some replica of the shard received.
+/// and gossip only spreads what some replica of the shard received. Which shards still wait for a "done", and the
+/// writes adopted keys became, are kept in <see cref="MembershipFile"/> (<see cref="OwedHandoff"/>): a run after a
+/// restart tells only those shards, and names the adopted writes instead of importing the keys again.
 /// </summary>
 public sealed class Handoff(
     ClusterState cluster,
@@ -30,6 +32,7 @@ public sealed class Handoff(
     IPeerTransport client,
     ReplicationCoordinator replication,
     HandoffFence fence,
+    MembershipFile membership,
     NodeTelemetry telemetry,
     IOptions<NodeOptions> options,
     IHostApplicationLifetime lifetime,
@@ -40,6 +43,12 @@ public sealed class Handoff(
 
     private readonly int _batch = Math.Max(1, options.Value.ReplicationBatchEntries);
     private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
+
+    /// <summary>Bare reports being relayed (epoch, shard): a later run leaves them to the relay.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(long Epoch, string Shard), bool> _relaying = new();
+
+    /// <summary>True when every one of <paramref name="shards"/> has its bare "done" for <paramref name="epoch"/> being relayed.</summary>
+    public bool RelaysAll(long epoch, IEnumerable<string> shards) => shards.All(s => _relaying.ContainsKey((epoch, s)));
 
     /// <param name="plan">the view change this handoff completes (for strays: <see cref="HandoffPlan.Unchanged"/>)</param>
     /// <param name="announce">tell every shard this node is done (after a view change), not only those that get keys</param>
@@ -60,17 +69,21 @@ public sealed class Handoff(
             if (!byShard.TryGetValue(disposition.TargetShard!, out var list)) byShard[disposition.TargetShard!] = list = [];
             list.Add(key);
         }
+        var announcing = announce && plan.OldShard is not null;
+        // A run after a restart (or after a shard gave up) tells only the shards still owed, with what the first run adopted.
+        var owed = announcing ? membership.OwedFor(epoch) : null;
         // Moved into the shard that owns these keys: its peers never held them. As this node's writes they reach
         // the peers by replication, and the peers' fence waits for exactly those writes.
-        var adoptedAs = new Dictionary<long, long>();
-        if (adopted.Count > 0)
+        var adoptedAs = owed?.AdoptedAs is { } imported ? new Dictionary<long, long>(imported) : [];
+        if (adopted.Count > 0 && owed?.AdoptedAs is null)
         {
             var (origin, last) = store.Import(adopted);
             replication.RecordImport(new Dictionary<long, long> { [origin] = last }, sourceStable);
             adoptedAs[origin] = last;
+            membership.SaveAdopted(epoch, adoptedAs);
         }
-        var announcing = announce && plan.OldShard is not null;
-        var targets = announcing ? plan.AnnounceTo.Union(byShard.Keys).ToList() : byShard.Keys.ToList();
+        var reportTo = announcing ? (owed?.Owed ?? plan.AnnounceTo.ToHashSet(StringComparer.Ordinal)) : new HashSet<string>();
+        var targets = reportTo.Where(s => !_relaying.ContainsKey((epoch, s))).Union(byShard.Keys).Order(StringComparer.Ordinal).ToList();
         // Moved into a shard: its new peers' fence hears from it too (in gossip), naming the keys it adopted. A node that
         // stays has nothing to tell its own shard, and a report of it there would travel on as if its handoff were done.
         if (announcing && plan.ShardChanged && plan.NewShard is not null) fence.Complete(epoch, new HandoffReport(fromShard, plan.NodeId, adoptedAs, plan.NewShard));
@@ -83,7 +96,7 @@ public sealed class Handoff(
         var started = Stopwatch.GetTimestamp();
         var tasks = targets.Select(shard => HandOffToShardAsync(plan, fromShard, shard,
             byShard.GetValueOrDefault(shard) ?? [], sourceStable,
-            shard == plan.NewShard ? adoptedAs : [], announcing, ct)).ToList();
+            shard == plan.NewShard ? adoptedAs : [], reportTo.Contains(shard), ct)).ToList();
         var results = await Task.WhenAll(tasks);
         var moved = results.Sum(r => r.Keys);
         var errors = results.SelectMany(r => r.Errors).ToList();
@@ -103,7 +116,12 @@ public sealed class Handoff(
         List<string> keys, Dictionary<long, long>? sourceStable, Dictionary<long, long> adoptedAs, bool complete, CancellationToken ct)
     {
         var replicas = plan.NewView.NodesOf(shard).Where(n => n.Id != plan.NodeId).ToList();
-        if (replicas.Count == 0) return new ShardResult(0, 0, []);
+        if (replicas.Count == 0)
+        {
+            // Nobody else in it waits for this node's report.
+            if (complete) membership.SaveReported(plan.NewView.Epoch, shard);
+            return new ShardResult(0, 0, []);
+        }
         var moved = 0;
         long bytes = 0;
         var next = 0;
@@ -140,8 +158,11 @@ public sealed class Handoff(
             var acks = await SendToAnyAsync(replicas, message, ct, retry: mustArrive);
             if (acks is null && !mustArrive)
             {
-                NodeLog.HandoffReportRelayed(log, shard, message.Epoch);
-                _ = RelayReportAsync(replicas, message, shard);
+                if (_relaying.TryAdd((message.Epoch, shard), true))
+                {
+                    NodeLog.HandoffReportRelayed(log, shard, message.Epoch);
+                    _ = RelayReportAsync(replicas, message, shard);
+                }
                 return new ShardResult(0, 0, []);
             }
             if (acks is null)
@@ -152,6 +173,7 @@ public sealed class Handoff(
             // Acknowledged by the new shard: only now may this node forget these keys (not those a later view gave back).
             store.RemoveIfUnchanged(sent.Where(kv => !cluster.Current.Owns(kv.Key)));
             moved += versions.Count;
+            if (message.Complete) membership.SaveReported(message.Epoch, shard);
         }
         while (next < keys.Count);
         return new ShardResult(moved, bytes, []);
@@ -162,6 +184,18 @@ public sealed class Handoff(
     /// it) takes it, the node stops, or none of those replicas is in the cluster's view any more (nobody waits for it).
     /// </summary>
     private async Task RelayReportAsync(List<ViewNode> replicas, HandoffMessage message, string shard)
+    {
+        try
+        {
+            await RelayAsync(replicas, message, shard);
+        }
+        finally
+        {
+            _relaying.TryRemove((message.Epoch, shard), out _);
+        }
+    }
+
+    private async Task RelayAsync(List<ViewNode> replicas, HandoffMessage message, string shard)
     {
         var stopping = lifetime.ApplicationStopping;
         var pause = TimeSpan.FromSeconds(1);
@@ -179,6 +213,7 @@ public sealed class Handoff(
             if (current is null || !replicas.Any(r => current.ShardOf(r.Id) is not null)) return;
             if (await SendToAnyAsync(replicas, message, stopping, retry: false) is not null)
             {
+                membership.SaveReported(message.Epoch, shard);
                 NodeLog.HandoffReportDelivered(log, shard, message.Epoch, attempt);
                 return;
             }

@@ -10,9 +10,36 @@ namespace CausalKv.Node.Storage;
 /// <param name="CatchUpFrom">the peers it must catch up with before it answers (empty: it has caught up)</param>
 /// <param name="Incarnation">the highest incarnation it started: kept here too, because a store set aside as corrupt
 /// takes the origins it wrote with along, and a clock set back could then hand out one of them again</param>
-public sealed record MembershipRecord(ShardView? View, HandoffFenceState Fence, IReadOnlySet<int> CatchUpFrom, long Incarnation = 0)
+/// <param name="Handoff">the handoff of <paramref name="View"/>'s change that is not finished yet (null: none owed)</param>
+public sealed record MembershipRecord(ShardView? View, HandoffFenceState Fence, IReadOnlySet<int> CatchUpFrom, long Incarnation = 0,
+    OwedHandoff? Handoff = null)
 {
     public static readonly MembershipRecord Empty = new(null, HandoffFenceState.None, new HashSet<int>());
+}
+
+/// <summary>
+/// A view change whose handoff this node has not finished: what it takes to plan that handoff again after a restart
+/// (<see cref="HandoffPlan.Create"/> from <paramref name="OldView"/> to the record's view), and how far it got. Other
+/// shards' fences wait for this node's "done" reports, so a node that crashed in the middle of its handoff, or gave
+/// up on a shard at the deadline, must send them later; nobody else can.
+/// </summary>
+/// <param name="OldView">the view the node changed from</param>
+/// <param name="CatchingUpFrom">the peers it was still catching up from when it changed</param>
+/// <param name="SourceStable">the stable frontier of the shard it left, as it knew it then (null: unknown)</param>
+/// <param name="Owed">the shards still owed its "done" (<see cref="HandoffPlan.AnnounceTo"/>, less those that took it)</param>
+/// <param name="AdoptedAs">the writes the keys it adopted were imported as (null: not imported yet); a second run
+/// names them again rather than importing the keys again</param>
+public sealed record OwedHandoff(ShardView? OldView, IReadOnlySet<int> CatchingUpFrom, IReadOnlyDictionary<long, long>? SourceStable,
+    IReadOnlySet<string> Owed, IReadOnlyDictionary<long, long>? AdoptedAs = null)
+{
+    /// <summary>What a view change planned as <paramref name="plan"/> owes; null when it owes no report (the node was in no shard).</summary>
+    public static OwedHandoff? For(HandoffPlan plan, IReadOnlySet<int> catchingUpFrom, IReadOnlyDictionary<long, long>? sourceStable) =>
+        plan.OldShard is null || plan.AnnounceTo.Count == 0
+            ? null
+            : new OwedHandoff(plan.OldView, catchingUpFrom, sourceStable, plan.AnnounceTo.ToHashSet(StringComparer.Ordinal));
+
+    /// <summary>The plan it was made from, again: the same old view, new view and catch-up give the same plan.</summary>
+    public HandoffPlan Plan(ShardView view, int nodeId) => HandoffPlan.Create(OldView, view, nodeId, CatchingUpFrom);
 }
 
 /// <summary>
@@ -60,8 +87,34 @@ public sealed class MembershipFile
         return record;
     }
 
-    public void SaveView(ShardView view, HandoffFenceState fence, IReadOnlySet<int> catchUpFrom) =>
-        Save(r => r with { View = view, Fence = fence, CatchUpFrom = catchUpFrom });
+    /// <summary>What later saves start from: the file's record, or without a data directory the one kept in memory.</summary>
+    public MembershipRecord Current
+    {
+        get { lock (_gate) return _record; }
+    }
+
+    public void SaveView(ShardView view, HandoffFenceState fence, IReadOnlySet<int> catchUpFrom, OwedHandoff? handoff = null) =>
+        Save(r => r with { View = view, Fence = fence, CatchUpFrom = catchUpFrom, Handoff = handoff });
+
+    /// <summary>The handoff <paramref name="epoch"/>'s change owes, while the record is still at that epoch (null otherwise).</summary>
+    public OwedHandoff? OwedFor(long epoch)
+    {
+        var record = Current;
+        return record.View?.Epoch == epoch ? record.Handoff : null;
+    }
+
+    /// <summary>The keys adopted in <paramref name="epoch"/>'s change were imported as <paramref name="adoptedAs"/>.</summary>
+    public void SaveAdopted(long epoch, IReadOnlyDictionary<long, long> adoptedAs) =>
+        Save(r => r.View?.Epoch == epoch && r.Handoff is { } h ? r with { Handoff = h with { AdoptedAs = new Dictionary<long, long>(adoptedAs) } } : r);
+
+    /// <summary>A replica of <paramref name="shard"/> took this node's "done" for <paramref name="epoch"/>; the last one ends what is owed.</summary>
+    public void SaveReported(long epoch, string shard) =>
+        Save(r =>
+        {
+            if (r.View?.Epoch != epoch || r.Handoff is not { } h || !h.Owed.Contains(shard)) return r;
+            var owed = h.Owed.Where(s => !string.Equals(s, shard, StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
+            return r with { Handoff = owed.Count == 0 ? null : h with { Owed = owed } };
+        });
 
     public void SaveFence(HandoffFenceState fence) => Save(r => r with { Fence = fence });
 
@@ -73,10 +126,11 @@ public sealed class MembershipFile
 
     private void Save(Func<MembershipRecord, MembershipRecord> change)
     {
-        if (_path is null) return;
         lock (_gate)
         {
-            _record = change(_record);
+            var before = _record;
+            _record = change(before);
+            if (_path is null || ReferenceEquals(before, _record)) return;
             var bytes = JsonSerializer.SerializeToUtf8Bytes(MembershipJson.From(_record), MembershipJsonContext.Default.MembershipJson);
             var temp = _path + ".new";
             File.WriteAllBytes(temp, bytes);
@@ -92,23 +146,57 @@ internal sealed class MembershipJson
     public FenceJson Fence { get; set; } = new();
     public List<int> CatchUpFrom { get; set; } = [];
     public long Incarnation { get; set; }
+    public OwedJson? Handoff { get; set; }
 
     public static MembershipJson From(MembershipRecord record) => new()
     {
         Incarnation = record.Incarnation,
+        Handoff = record.Handoff is { } h ? OwedJson.From(h) : null,
         Epoch = record.View?.Epoch ?? 0,
-        View = record.View?.ShardNames.ToDictionary(s => s, s => record.View.NodesOf(s).ToList(), StringComparer.Ordinal),
+        View = Layout(record.View),
         Fence = FenceJson.From(record.Fence),
         CatchUpFrom = record.CatchUpFrom.Order().ToList(),
     };
 
     public MembershipRecord ToRecord()
     {
-        ShardView? view = null;
-        if (View is not null && !ShardView.TryCreate(Epoch, View.ToDictionary(s => s.Key, s => (IReadOnlyList<ViewNode>)s.Value, StringComparer.Ordinal), out view, out var error))
-            throw new InvalidDataException($"The view in {MembershipFile.FileName} is not valid: {error}");
-        return new MembershipRecord(view, Fence.ToState(), CatchUpFrom.ToHashSet(), Incarnation);
+        var view = ViewOf(Epoch, View, "view");
+        return new MembershipRecord(view, Fence.ToState(), CatchUpFrom.ToHashSet(), Incarnation, view is null ? null : Handoff?.ToOwed());
     }
+
+    internal static Dictionary<string, List<ViewNode>>? Layout(ShardView? view) =>
+        view?.ShardNames.ToDictionary(s => s, s => view.NodesOf(s).ToList(), StringComparer.Ordinal);
+
+    internal static ShardView? ViewOf(long epoch, Dictionary<string, List<ViewNode>>? layout, string what)
+    {
+        if (layout is null) return null;
+        if (!ShardView.TryCreate(epoch, layout.ToDictionary(s => s.Key, s => (IReadOnlyList<ViewNode>)s.Value, StringComparer.Ordinal), out var view, out var error))
+            throw new InvalidDataException($"The {what} in {MembershipFile.FileName} is not valid: {error}");
+        return view;
+    }
+}
+
+internal sealed class OwedJson
+{
+    public long OldEpoch { get; set; }
+    public Dictionary<string, List<ViewNode>>? OldView { get; set; }
+    public List<int> CatchingUpFrom { get; set; } = [];
+    public Dictionary<long, long>? SourceStable { get; set; }
+    public List<string> Owed { get; set; } = [];
+    public Dictionary<long, long>? AdoptedAs { get; set; }
+
+    public static OwedJson From(OwedHandoff owed) => new()
+    {
+        OldEpoch = owed.OldView?.Epoch ?? 0,
+        OldView = MembershipJson.Layout(owed.OldView),
+        CatchingUpFrom = owed.CatchingUpFrom.Order().ToList(),
+        SourceStable = owed.SourceStable is null ? null : new Dictionary<long, long>(owed.SourceStable),
+        Owed = owed.Owed.Order(StringComparer.Ordinal).ToList(),
+        AdoptedAs = owed.AdoptedAs is null ? null : new Dictionary<long, long>(owed.AdoptedAs),
+    };
+
+    public OwedHandoff ToOwed() => new(MembershipJson.ViewOf(OldEpoch, OldView, "previous view"), CatchingUpFrom.ToHashSet(),
+        SourceStable, Owed.ToHashSet(StringComparer.Ordinal), AdoptedAs);
 }
 
 internal sealed class FenceJson

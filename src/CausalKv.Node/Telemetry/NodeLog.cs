@@ -71,6 +71,10 @@ internal static partial class NodeLog
         Message = "Shard {Shard} took this node's report for epoch {Epoch} after {Attempts} attempts")]
     public static partial void HandoffReportDelivered(ILogger logger, string shard, long epoch, int attempts);
 
+    [LoggerMessage(EventId = 312, EventName = "OwedHandoffRun", Level = LogLevel.Information,
+        Message = "Ran the handoff epoch {Epoch} still owed: {Keys} keys moved, {Errors} shards not done")]
+    public static partial void OwedHandoffRun(ILogger logger, long epoch, int keys, int errors);
+
     [LoggerMessage(EventId = 305, EventName = "StrayKeysHandedOff", Level = LogLevel.Information,
         Message = "Handed {Keys} stray keys to their owners")]
     public static partial void StrayKeysHandedOff(ILogger logger, int keys);

@@ -109,10 +109,50 @@ public sealed class HandoffFenceStateTests
     {
         var state = HandoffFenceState.None.Begin(1, OldRing, Sources(("s3", [4])));
         for (var epoch = 2; epoch <= 10; epoch++)
-            state = state.Begin(epoch, OldRing, Sources(("s1", [epoch]))).Report(epoch, new HandoffReport("s1", epoch, F())).Lift(F());
+            state = state.Begin(epoch, OldRing, Sources(("s1", [100 + epoch]))).Report(epoch, new HandoffReport("s1", 100 + epoch, F())).Lift(F());
         Assert.Equal([1L, 7L, 8L, 9L, 10L], state.Layers.Select(l => l.Epoch));
         Assert.Equal(["s3"], state.PendingShards);
         Assert.True(state.IsPending(KeyOf("s3")));
+    }
+
+    [Fact]
+    public void A_later_report_of_a_node_lifts_what_it_owed_an_earlier_layer_from_another_shard()
+    {
+        // Epoch 5: node 4 (then in s3) owes its handoff of s3's keys. Epoch 6 replaced that handoff before its report
+        // went out; node 4, in s1 by then, hands off its whole store again and reports from s1.
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4])), "s2")
+            .Begin(6, OldRing, Sources(("s1", [4, 5])), "s2");
+        Assert.True(state.IsPending(KeyOf("s3")));
+
+        // A report of epoch 5 from another node, or of another shard's handoff, lifts nothing.
+        Assert.Equal(new HashSet<int> { 4 }, state.Report(5, new HandoffReport("s3", 9, F())).Outstanding("s3"));
+        Assert.Same(state, state.Report(6, new HandoffReport("s1", 4, F(), "s0")));
+
+        state = state.Report(6, new HandoffReport("s1", 4, F((70, 3)), "s2"));
+        Assert.Equal(["s1", "s3"], state.PendingShards.Order(StringComparer.Ordinal));
+        Assert.Equal(F((70, 3)), state.Requires("s3"));
+        state = state.Lift(F((70, 3)));
+        Assert.False(state.IsPending(KeyOf("s3")), "node 4's later handoff went over its whole store");
+        Assert.Equal(["s1"], state.PendingShards);
+        Assert.Equal(new HashSet<int> { 5 }, state.Outstanding("s1"));
+    }
+
+    [Fact]
+    public void A_replica_that_catches_up_in_a_shard_stops_waiting_for_that_shards_reports()
+    {
+        // Epoch 5: this replica is in s2 and waits for s3's nodes 4 and 5. Epoch 6 moves it into s3, whose members
+        // stay: s3's keys come by catch-up from them, and they never report to their own shard.
+        var fenced = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4, 5]), ("s1", [0])), "s2");
+        var key = KeyOf("s3");
+        Assert.True(fenced.IsPending(key));
+
+        var caughtUp = fenced.Begin(6, OldRing, Sources(), "s3", catchesUpInShard: true);
+        Assert.False(caughtUp.IsPending(key));
+        Assert.Equal(["s1"], caughtUp.PendingShards);
+
+        // Without a catch-up (it is new to s3 and no member stayed) the earlier layer still waits.
+        var handedOff = fenced.Begin(6, OldRing, Sources(), "s3");
+        Assert.True(handedOff.IsPending(key));
     }
 
     [Fact]

@@ -28,6 +28,9 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     /// <summary>How long a handoff that must arrive is retried before its keys wait for the next attempt.</summary>
     public const long HandoffDeadline = 2000;
     public const long HandoffRetryDelay = 50;
+    /// <summary>The sweeper's pauses before it runs a handoff a view change still owes (the node: 4 s, doubling to a minute).</summary>
+    private const long OwedFirstPause = 4 * GossipInterval;
+    private const long OwedPauseLimit = HandoffDeadline;
 
     private readonly MembershipFile _membership = new(dataDirectory);
     private readonly Dictionary<int, PeerState> _links = [];
@@ -43,6 +46,9 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     private IReadOnlySet<int> _catchUpFrom = new HashSet<int>();
     private HandoffPlan? _installed;
     private Dictionary<long, long>? _installedSource;
+    private long _owedEpoch = -1;
+    private long _owedAt;
+    private long _owedPause;
     private long _highestEpochSeen;
     private int _generation;
     private int _rotation;
@@ -137,6 +143,11 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         _fence = record.Fence;
         _catchUpFrom = record.CatchUpFrom;
         _caughtUp = _catchUpFrom.Count == 0;
+        if (record.Handoff is { } owed)
+        {
+            _installed = owed.Plan(View, Id);
+            _installedSource = owed.SourceStable is null ? null : new Dictionary<long, long>(owed.SourceStable);
+        }
         if (Shard is { } shard)
             foreach (var peer in View.NodesOf(shard).Where(n => n.Id != Id)) _links[peer.Id] = new PeerState(peer);
         RecomputeStable();
@@ -172,6 +183,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         _caughtUp = true;
         _installed = null;
         _installedSource = null;
+        _owedEpoch = -1;
         _highestEpochSeen = 0;
         _generation++;
     }
@@ -200,7 +212,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         // What every replica of the shard the keys leave holds, taken before this node leaves it (ViewChanger).
         var sourceStable = SourceStable();
         if (plan.ShardChanged && plan.NewShard is not null) Store.StartIncarnation(Id);
-        if (Ring is not null) SetFence(_fence.Begin(view.Epoch, Ring, plan.FenceSources, plan.NewShard));
+        if (Ring is not null) SetFence(_fence.Begin(view.Epoch, Ring, plan.FenceSources, plan.NewShard, catchesUpInShard: plan.CatchUpFrom.Count > 0));
         View = view;
         Ring = plan.NewRing;
         _installed = plan;
@@ -216,7 +228,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             _catchUpFrom = plan.CatchUpFrom;
             _caughtUp = _catchUpFrom.Count == 0;
         }
-        _membership.SaveView(view, _fence, _caughtUp ? new HashSet<int>() : _catchUpFrom);
+        _membership.SaveView(view, _fence, _caughtUp ? new HashSet<int>() : _catchUpFrom, OwedHandoff.For(plan, catchingUp, sourceStable));
         trace.Add(network.Now, $"node {Id} installs epoch {view.Epoch}: {plan.OldShard ?? "-"} -> {plan.NewShard ?? "-"}, origin {Describe(Store.Origin)}" +
             (_fence.AnyPending ? $", fenced from [{string.Join(",", _fence.PendingShards)}]" : "") + (_caughtUp ? "" : ", catching up"));
         HandOff(plan, announce: true, sourceStable);
@@ -251,24 +263,32 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             if (!byShard.TryGetValue(disposition.TargetShard!, out var list)) byShard[disposition.TargetShard!] = list = [];
             list.Add(key);
         }
-        var adoptedAs = new Dictionary<long, long>();
-        if (adopted.Count > 0)
+        var announcing = announce && plan.OldShard is not null;
+        // A run after a restart tells only the shards still owed (OwedHandoff), naming what the first run adopted.
+        var owed = announcing ? _membership.OwedFor(epoch) : null;
+        var adoptedAs = owed?.AdoptedAs is { } imported ? new Dictionary<long, long>(imported) : [];
+        if (adopted.Count > 0 && owed?.AdoptedAs is null)
         {
             var (origin, last) = Store.Import(adopted);
             RecordImport(new Dictionary<long, long> { [origin] = last }, sourceStable);
             adoptedAs[origin] = last;
+            _membership.SaveAdopted(epoch, adoptedAs);
             trace.Add(network.Now, $"node {Id} adopts [{string.Join(",", adopted.Select(kv => kv.Key))}] as {Describe(origin)}:{last}");
         }
-        var announcing = announce && plan.OldShard is not null;
-        var targets = announcing ? plan.AnnounceTo.Union(byShard.Keys).Order(StringComparer.Ordinal).ToList() : byShard.Keys.ToList();
+        var reportTo = announcing ? (owed?.Owed ?? plan.AnnounceTo.ToHashSet(StringComparer.Ordinal)) : new HashSet<string>();
+        var targets = reportTo.Union(byShard.Keys).Order(StringComparer.Ordinal).ToList();
         if (announcing && plan.ShardChanged && plan.NewShard is not null) SetFence(_fence.Report(epoch, new HandoffReport(fromShard, Id, adoptedAs, plan.NewShard)));
         foreach (var shard in targets)
         {
             if (!announcing && _handoffs.ContainsKey(shard)) continue;
             var replicas = plan.NewView.NodesOf(shard).Where(n => n.Id != Id).ToList();
-            if (replicas.Count == 0) continue;
+            if (replicas.Count == 0)
+            {
+                if (reportTo.Contains(shard)) _membership.SaveReported(epoch, shard);
+                continue;
+            }
             var job = new HandoffJob(shard, byShard.GetValueOrDefault(shard) ?? [], fromShard, epoch, replicas, sourceStable,
-                shard == plan.NewShard ? new Dictionary<long, long>(adoptedAs) : [], announcing, network.Now);
+                shard == plan.NewShard ? new Dictionary<long, long>(adoptedAs) : [], reportTo.Contains(shard), network.Now);
             // A bare "done" goes its own way, retried until a replica takes it: nothing may replace it, since the
             // receivers' fence for this epoch waits for exactly this report.
             if (job.IsBareReport) _announcements.Add(job);
@@ -335,6 +355,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             if (job.Acks.Count > 0)
             {
                 _announcements.Remove(job);
+                _membership.SaveReported(job.Epoch, job.Shard);
                 return;
             }
             var again = _generation;
@@ -364,6 +385,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             if (ack.Imported > 0) StableFrontier.JoinInto(job.Requires, new Dictionary<long, long> { [ack.Origin] = ack.Last });
         var removed = Store!.RemoveIfUnchanged(job.Sent.Where(kv => !OwnsNow(kv.Key)));
         job.Moved += job.Sent.Count;
+        if (job.Message!.Complete) _membership.SaveReported(job.Epoch, job.Shard);
         trace.Add(network.Now, $"node {Id} handoff to shard {job.Shard} acknowledged by [{string.Join(",", job.Acks.Select(a => a.Node))}]: {removed} of {job.Sent.Count} keys removed");
         if (job.Next < job.Keys.Count) SendChunk(job);
         else _handoffs.Remove(job.Shard);
@@ -503,10 +525,30 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         if (generation != _generation || Store is null) return;
         foreach (var link in _links.Values.OrderBy(l => l.Peer.Id))
             network.Send(new SimulatedMessage(Id, link.Peer.Id, network.NextRequestId(), Digest()));
-        // StrayKeySweeper: keys this node holds but does not own go to their shard, without a "done" (a node whose view is behind waits).
+        // StrayKeySweeper: the handoff a view change still owes, then keys this node holds but does not own go to their
+        // shard, without a "done" (a node whose view is behind waits).
+        if (View is not null && _highestEpochSeen <= View.Epoch) FinishOwed();
         if (View is not null && _highestEpochSeen <= View.Epoch && Store.All.Any(kv => Ring!.ShardFor(kv.Key) != Shard))
             HandOff(HandoffPlan.Unchanged(View, Id), announce: false, sourceStable: null);
         network.After(GossipInterval, () => Tick(generation));
+    }
+
+    /// <summary>StrayKeySweeper.FinishOwedAsync: the installed view's handoff again while it owes a shard its "done" and none is on its way, after growing pauses.</summary>
+    private void FinishOwed()
+    {
+        if (_installed is not { } plan || plan.NewView.Epoch != View!.Epoch || _membership.OwedFor(plan.NewView.Epoch) is not { } owed) return;
+        if (_owedEpoch != plan.NewView.Epoch)
+        {
+            (_owedEpoch, _owedAt, _owedPause) = (plan.NewView.Epoch, network.Now, OwedFirstPause);
+            return;
+        }
+        if (network.Now - _owedAt < _owedPause) return;
+        // A handoff or a report already on its way is left to finish (a run now would replace it).
+        if (_handoffs.Values.Concat(_announcements).Any(j => j.Epoch == plan.NewView.Epoch && owed.Owed.Contains(j.Shard))) return;
+        _owedAt = network.Now;
+        _owedPause = Math.Min(_owedPause * 2, OwedPauseLimit);
+        trace.Add(network.Now, $"node {Id} runs the handoff epoch {plan.NewView.Epoch} still owes [{string.Join(",", owed.Owed.Order(StringComparer.Ordinal))}]");
+        HandOff(plan, announce: true, _installedSource);
     }
 
     private GossipDigest Digest() => new()

@@ -119,6 +119,59 @@ public sealed class MembershipFileTests : IDisposable
     }
 
     [Fact]
+    public void A_handoff_left_unfinished_is_planned_again_after_a_restart_and_told_only_to_the_shards_still_owed()
+    {
+        // Node 1 leaves s0 for the new shard s2: it owes s0, s1 and s2 its "done", and adopts the keys s2 now owns.
+        var plan = HandoffPlan.Create(OldView, NewView, nodeId: 1, new HashSet<int>());
+        var owed = OwedHandoff.For(plan, new HashSet<int>(), F((70, 12)));
+        Assert.NotNull(owed);
+        Assert.Equal(["s0", "s1", "s2"], owed.Owed.Order(StringComparer.Ordinal));
+        var file = new MembershipFile(_dir);
+        file.SaveView(NewView, MidHandoff(), new HashSet<int>(), owed);
+        file.SaveAdopted(NewView.Epoch, F((1, 40)));
+        file.SaveReported(NewView.Epoch, "s1");
+        file.SaveReported(OldView.Epoch, "s0"); // another epoch's report changes nothing
+
+        // The node crashes; restarted, it plans the same handoff again, with what it already did.
+        var restarted = new MembershipFile(_dir);
+        var record = restarted.Load();
+        var resumed = restarted.OwedFor(NewView.Epoch);
+        Assert.NotNull(resumed);
+        Assert.Same(record.Handoff, resumed);
+        Assert.Equal(["s0", "s2"], resumed.Owed.Order(StringComparer.Ordinal));
+        Assert.Equal(F((1, 40)), resumed.AdoptedAs);
+        Assert.Equal(F((70, 12)), resumed.SourceStable);
+        Assert.Null(restarted.OwedFor(OldView.Epoch));
+        var again = resumed.Plan(record.View!, 1);
+        Assert.Equal(plan.OldShard, again.OldShard);
+        Assert.Equal(plan.NewShard, again.NewShard);
+        Assert.Equal(plan.AnnounceTo, again.AnnounceTo);
+        Assert.Equal(plan.FenceSources.Keys, again.FenceSources.Keys);
+        foreach (var key in Enumerable.Range(0, 200).Select(i => $"k{i}"))
+            Assert.Equal(plan.DispositionOf(key), again.DispositionOf(key));
+
+        // The last shard to take the report ends what is owed, also in the file.
+        restarted.SaveReported(NewView.Epoch, "s0");
+        restarted.SaveReported(NewView.Epoch, "s2");
+        Assert.Null(restarted.OwedFor(NewView.Epoch));
+        Assert.Null(new MembershipFile(_dir).Load().Handoff);
+        Assert.True(new MembershipFile(_dir).Load().View!.SameLayoutAs(NewView));
+    }
+
+    [Fact]
+    public void A_node_that_joins_the_cluster_owes_no_report_and_without_a_data_directory_what_is_owed_is_kept_in_memory()
+    {
+        Assert.Null(OwedHandoff.For(HandoffPlan.Create(OldView, NewView, nodeId: 4, new HashSet<int>()), new HashSet<int>(), null));
+
+        var file = new MembershipFile(null);
+        file.SaveView(NewView, HandoffFenceState.None, new HashSet<int>(),
+            OwedHandoff.For(HandoffPlan.Create(OldView, NewView, nodeId: 1, new HashSet<int>()), new HashSet<int>(), null));
+        file.SaveReported(NewView.Epoch, "s1");
+        Assert.Equal(["s0", "s2"], file.OwedFor(NewView.Epoch)!.Owed.Order(StringComparer.Ordinal));
+        Assert.Null(file.Load().View);
+    }
+
+    [Fact]
     public void An_unreadable_file_stops_the_node_with_a_message_that_says_what_to_do()
     {
         File.WriteAllText(Path.Combine(_dir, MembershipFile.FileName), "{\"epoch\": 5, \"view\": ");
