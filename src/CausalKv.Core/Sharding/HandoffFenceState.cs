@@ -119,23 +119,25 @@ public sealed class HandoffFenceState
     /// <summary>
     /// A new view: keys that belonged to a shard of <paramref name="sources"/> under <paramref name="oldRing"/> are
     /// fenced until every listed node of that shard reported and the reported writes are here. Reports that arrived
-    /// early for this epoch count at once. Earlier layers still waiting stay, except that they stop waiting for
-    /// <paramref name="shard"/> itself when this replica catches up in it (<paramref name="catchesUpInShard"/>).
+    /// early for this epoch count at once. Earlier layers still waiting stay, unless this replica was in another shard
+    /// when they began: what they fenced was on its way to that shard, not to this replica's.
     /// </summary>
     /// <param name="shard">this replica's shard in the new view (reports of handoffs to other shards do not count)</param>
-    /// <param name="catchesUpInShard">this replica takes its shard's data by catching up from members that stay in it.
-    /// An earlier layer may still wait for that shard's nodes (they were handing its keys to the shard this replica was
-    /// in then); no report of theirs will come, since nodes do not report to their own shard, and none is needed: the
-    /// keys this replica owns now come from those nodes by catch-up, and keys they hand elsewhere are not its own.</param>
-    public HandoffFenceState Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard = null,
-        bool catchesUpInShard = false)
+    /// <remarks>
+    /// A replica that moved shards would otherwise wait for good: the layers of its old shard wait for reports sent to
+    /// that shard and for writes its replicas imported, which never reach a replica of another shard, and nodes of its
+    /// new shard never report to their own shard. It need not wait: what its new shard gains comes from every old shard
+    /// by handoff, fenced in the layer of the move, or from the members that stayed, by catch-up.
+    /// </remarks>
+    public HandoffFenceState Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard = null)
     {
         ArgumentNullException.ThrowIfNull(oldRing);
         ArgumentNullException.ThrowIfNull(sources);
         var pending = sources.Select(s => new PendingHandoff(s.Key, s.Value.ToHashSet(), NoFrontier)).ToArray();
-        var earlier = Layers.Where(l => l.Epoch < epoch);
-        if (catchesUpInShard && shard is not null)
-            earlier = earlier.Select(l => l.PendingFor(shard) is null ? l : l with { Pending = l.Pending.Where(p => !string.Equals(p.Shard, shard, StringComparison.Ordinal)).ToArray() });
+        var earlier = Layers.Where(l => l.Epoch < epoch).Select(l =>
+            shard is not null && l.Shard is not null && l.Pending.Count > 0 && !string.Equals(l.Shard, shard, StringComparison.Ordinal)
+                ? l with { Pending = [] }
+                : l);
         var layers = Trim(earlier.Append(new HandoffFenceLayer(epoch, oldRing, pending, [], shard)).ToArray());
         var state = new HandoffFenceState(layers, Early.Where(e => e.Epoch > epoch).ToArray());
         foreach (var (e, report) in Early)

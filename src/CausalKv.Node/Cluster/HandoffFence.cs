@@ -28,13 +28,12 @@ public sealed class HandoffFence(ReplicaStore store, MembershipFile membership, 
     public IReadOnlyCollection<string> PendingShards => Lifted().PendingShards;
 
     /// <summary>Keys that belonged to a shard of <paramref name="sources"/> under <paramref name="oldRing"/> are fenced until each of its nodes reports.</summary>
-    /// <param name="catchesUpInShard">see <see cref="HandoffFenceState.Begin"/></param>
-    public void Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard, bool catchesUpInShard = false)
+    public void Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard)
     {
         lock (_gate)
         {
             _since = time.GetUtcNow();
-            _state = _state.Begin(epoch, oldRing, sources, shard, catchesUpInShard);
+            _state = _state.Begin(epoch, oldRing, sources, shard);
             membership.SaveFence(_state);
         }
     }

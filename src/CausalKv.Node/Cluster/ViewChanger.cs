@@ -104,7 +104,7 @@ public sealed class ViewChanger(
             if (plan.ShardChanged && plan.NewShard is not null) membership.SaveIncarnation(store.StartIncarnation(cluster.NodeId));
             if (old.Ring is not null)
                 // Also with nothing to wait for: the fence then keeps this epoch's reports, to pass on in gossip.
-                fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard, catchesUpInShard: plan.CatchUpFrom.Count > 0);
+                fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard);
             cluster.Install(view);
             _installed = plan;
             _installedSource = sourceStable;

@@ -138,21 +138,25 @@ public sealed class HandoffFenceStateTests
     }
 
     [Fact]
-    public void A_replica_that_catches_up_in_a_shard_stops_waiting_for_that_shards_reports()
+    public void A_replica_that_moves_to_another_shard_stops_waiting_for_what_was_on_its_way_to_its_old_one()
     {
-        // Epoch 5: this replica is in s2 and waits for s3's nodes 4 and 5. Epoch 6 moves it into s3, whose members
-        // stay: s3's keys come by catch-up from them, and they never report to their own shard.
+        // Epoch 5: this replica is in s2 and waits for s3's nodes 4 and 5 and for s1's node 0.
         var fenced = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4, 5]), ("s1", [0])), "s2");
-        var key = KeyOf("s3");
-        Assert.True(fenced.IsPending(key));
+        Assert.True(fenced.IsPending(KeyOf("s3")));
+        Assert.True(fenced.IsPending(KeyOf("s1")));
 
-        var caughtUp = fenced.Begin(6, OldRing, Sources(), "s3", catchesUpInShard: true);
-        Assert.False(caughtUp.IsPending(key));
-        Assert.Equal(["s1"], caughtUp.PendingShards);
+        // Epoch 6 moves it into s3. Those keys were going to s2; what s3 gains, the move's own layer fences.
+        var moved = fenced.Begin(6, OldRing, Sources(("s1", [0, 7]), ("s2", [8])), "s3");
+        Assert.Equal(["s1", "s2"], moved.PendingShards.Order(StringComparer.Ordinal));
+        Assert.False(moved.IsPending(KeyOf("s3")));
+        Assert.Equal(new HashSet<int> { 0, 7 }, moved.Outstanding("s1"));
+        Assert.Equal(5L, moved.Layers[0].Epoch);
+        Assert.Empty(moved.Layers[0].Pending);
 
-        // Without a catch-up (it is new to s3 and no member stayed) the earlier layer still waits.
-        var handedOff = fenced.Begin(6, OldRing, Sources(), "s3");
-        Assert.True(handedOff.IsPending(key));
+        // A replica that stays in s2 goes on waiting for both.
+        var stayed = fenced.Begin(6, OldRing, Sources(), "s2");
+        Assert.True(stayed.IsPending(KeyOf("s3")));
+        Assert.Equal(new HashSet<int> { 4, 5 }, stayed.Outstanding("s3"));
     }
 
     [Fact]

@@ -212,7 +212,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         // What every replica of the shard the keys leave holds, taken before this node leaves it (ViewChanger).
         var sourceStable = SourceStable();
         if (plan.ShardChanged && plan.NewShard is not null) Store.StartIncarnation(Id);
-        if (Ring is not null) SetFence(_fence.Begin(view.Epoch, Ring, plan.FenceSources, plan.NewShard, catchesUpInShard: plan.CatchUpFrom.Count > 0));
+        if (Ring is not null) SetFence(_fence.Begin(view.Epoch, Ring, plan.FenceSources, plan.NewShard));
         View = view;
         Ring = plan.NewRing;
         _installed = plan;
