@@ -41,6 +41,7 @@ internal static class SimulationScenario
             ["seeds"] = seeds.Length,
             ["operations per seed"] = operations,
             ["metadata pruned"] = prune,
+            ["liveness checked"] = liveness,
             ["operations in all"] = ops,
             ["causal waits"] = waits,
             ["crashes"] = crashes,

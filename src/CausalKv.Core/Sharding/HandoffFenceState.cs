@@ -27,7 +27,10 @@ public sealed record HandoffFenceLayer(long Epoch, HashRing OldRing, IReadOnlyLi
 }
 
 /// <summary>An old shard not lifted yet: the nodes of it that must still report, and the writes the reports named.</summary>
-public sealed record PendingHandoff(string Shard, IReadOnlySet<int> Outstanding, IReadOnlyDictionary<long, long> Requires);
+/// <param name="Superseded">for a node whose report of a later view replaced what it had named of its own writes here,
+/// that view's epoch: a report of an older view arriving after it changes nothing</param>
+public sealed record PendingHandoff(string Shard, IReadOnlySet<int> Outstanding, IReadOnlyDictionary<long, long> Requires,
+    IReadOnlyDictionary<int, long>? Superseded = null);
 
 /// <summary>
 /// Which keys a replica may not answer for yet after view changes: those whose old shard's handoff has not reached
@@ -149,7 +152,8 @@ public sealed class HandoffFenceState
     /// <paramref name="report"/>.Node finished handing off the keys of its old shard for <paramref name="epoch"/>.
     /// It counts for that epoch's layer and for every earlier one, whichever shard the node was in then: a later
     /// handoff goes over the node's whole store, so a node that finished one has handed off (or kept, under the later
-    /// view) whatever an earlier one still owed, also when a newer view replaced that one before its report went out. Reports of a
+    /// view) whatever an earlier one still owed, also when a newer view replaced that one before its report went out,
+    /// and keys it adopted as its own writes then are named again by the writes they became. Reports of a
     /// newer epoch than any layer are kept for <see cref="Begin"/>. Returns this state when nothing changed.
     /// </summary>
     public HandoffFenceState Report(long epoch, HandoffReport report)
@@ -167,15 +171,18 @@ public sealed class HandoffFenceState
             var layer = layers[i];
             if (layer.Epoch > epoch || !report.IsFor(layer.Shard)) continue;
             var pending = layer.Pending;
-            // In an earlier layer the node may have reported from another shard: it was in another one then.
-            var source = layer.Epoch == epoch ? layer.PendingFor(report.Shard) : layer.Pending.FirstOrDefault(p => p.Outstanding.Contains(report.Node));
-            if (source is not null && source.Outstanding.Contains(report.Node))
+            if (layer.Epoch == epoch)
             {
-                var outstanding = source.Outstanding.ToHashSet();
-                outstanding.Remove(report.Node);
-                var requires = new Dictionary<long, long>(source.Requires);
-                StableFrontier.JoinInto(requires, report.Requires);
-                pending = layer.Pending.Select(p => ReferenceEquals(p, source) ? new PendingHandoff(p.Shard, outstanding, requires) : p).ToArray();
+                if (layer.PendingFor(report.Shard) is { } source && source.Outstanding.Contains(report.Node))
+                    pending = layer.Pending.Select(p => ReferenceEquals(p, source) ? Reported(p, report, supersededAt: null) : p).ToArray();
+            }
+            else if (layer.Pending.Any(p => Supersedes(p, epoch, report.Node)))
+            {
+                // An earlier layer: the node may have been in another shard then, and may have adopted keys as its own
+                // writes there (named in its report). Its later handoff went over its whole store, those keys included:
+                // what this shard still owns of them it handed over again, and this report names the writes they became.
+                pending = layer.Pending.Select(p => Supersedes(p, epoch, report.Node) ? Reported(p, report, supersededAt: epoch) : p).ToArray();
+                if (pending.SequenceEqual(layer.Pending, PendingComparer.Instance)) pending = layer.Pending;
             }
             var reports = layer.Epoch == epoch && !layer.Reports.Any(r => SameSender(r, report)) ? [.. layer.Reports, report] : layer.Reports;
             if (ReferenceEquals(pending, layer.Pending) && ReferenceEquals(reports, layer.Reports)) continue;
@@ -183,6 +190,43 @@ public sealed class HandoffFenceState
             changed = true;
         }
         return changed ? new HandoffFenceState(layers, Early) : this;
+    }
+
+    /// <summary>Whether a report of <paramref name="epoch"/> from <paramref name="node"/> changes <paramref name="pending"/> of an earlier layer.</summary>
+    private static bool Supersedes(PendingHandoff pending, long epoch, int node) =>
+        (pending.Outstanding.Contains(node) || pending.Requires.Keys.Any(o => OriginId.NodeOf(o) == node))
+        && (pending.Superseded?.GetValueOrDefault(node) ?? 0) < epoch;
+
+    /// <summary>
+    /// <paramref name="pending"/> once <paramref name="report"/>'s node reported: it waits for that node no more, and for
+    /// the writes the report names too. A report of a later view (<paramref name="supersededAt"/>) replaces what was
+    /// named here of the node's own writes (keys it adopted or imported then, handed over again since).
+    /// </summary>
+    private static PendingHandoff Reported(PendingHandoff pending, HandoffReport report, long? supersededAt)
+    {
+        var outstanding = pending.Outstanding.Where(n => n != report.Node).ToHashSet();
+        var requires = supersededAt is null
+            ? new Dictionary<long, long>(pending.Requires)
+            : pending.Requires.Where(kv => OriginId.NodeOf(kv.Key) != report.Node).ToDictionary();
+        StableFrontier.JoinInto(requires, report.Requires);
+        var superseded = pending.Superseded;
+        if (supersededAt is { } at) superseded = new Dictionary<int, long>(superseded ?? new Dictionary<int, long>()) { [report.Node] = at };
+        return new PendingHandoff(pending.Shard, outstanding, requires, superseded);
+    }
+
+    /// <summary>Two pending handoffs alike in every part.</summary>
+    private sealed class PendingComparer : IEqualityComparer<PendingHandoff>
+    {
+        public static readonly PendingComparer Instance = new();
+
+        public bool Equals(PendingHandoff? a, PendingHandoff? b) =>
+            ReferenceEquals(a, b) || a is not null && b is not null && a.Shard == b.Shard && a.Outstanding.SetEquals(b.Outstanding)
+            && Same(a.Requires, b.Requires) && Same(a.Superseded ?? new Dictionary<int, long>(), b.Superseded ?? new Dictionary<int, long>());
+
+        private static bool Same<TKey>(IReadOnlyDictionary<TKey, long> a, IReadOnlyDictionary<TKey, long> b) where TKey : notnull =>
+            a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
+
+        public int GetHashCode(PendingHandoff p) => StringComparer.Ordinal.GetHashCode(p.Shard);
     }
 
     /// <summary>

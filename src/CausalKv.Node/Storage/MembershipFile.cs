@@ -216,6 +216,7 @@ internal sealed class FenceJson
                 Shard = p.Shard,
                 Outstanding = p.Outstanding.Order().ToList(),
                 Requires = new Dictionary<long, long>(p.Requires),
+                Superseded = p.Superseded is null ? null : new Dictionary<int, long>(p.Superseded),
             }).ToList(),
             Reports = l.Reports.ToList(),
             Shard = l.Shard,
@@ -225,7 +226,7 @@ internal sealed class FenceJson
 
     public HandoffFenceState ToState() => HandoffFenceState.Restore(
         Layers.Select(l => new HandoffFenceLayer(l.Epoch, new HashRing(l.OldShards, l.VirtualNodesPerShard),
-            l.Pending.Select(p => new PendingHandoff(p.Shard, p.Outstanding.ToHashSet(), p.Requires)).ToList(), l.Reports, l.Shard)),
+            l.Pending.Select(p => new PendingHandoff(p.Shard, p.Outstanding.ToHashSet(), p.Requires, p.Superseded)).ToList(), l.Reports, l.Shard)),
         Early.Select(e => (e.Epoch, e.Report)));
 }
 
@@ -244,6 +245,7 @@ internal sealed class PendingJson
     public string Shard { get; set; } = "";
     public List<int> Outstanding { get; set; } = [];
     public Dictionary<long, long> Requires { get; set; } = [];
+    public Dictionary<int, long>? Superseded { get; set; }
 }
 
 internal sealed class EarlyJson

@@ -138,6 +138,33 @@ public sealed class HandoffFenceStateTests
     }
 
     [Fact]
+    public void A_later_report_names_again_what_the_node_adopted_and_an_older_one_arriving_after_it_changes_nothing()
+    {
+        // Epoch 4: node 2 moved into this replica's shard s1 and adopted keys as its own writes (origin a, up to 2);
+        // node 3's keys were imported by replica 5 (origin c, up to 7).
+        var a = CausalKv.Causality.OriginId.Create(2, 100);
+        var c = CausalKv.Causality.OriginId.Create(5, 100);
+        var state = HandoffFenceState.None.Begin(4, OldRing, Sources(("s3", [2, 3])), "s1")
+            .Report(4, new HandoffReport("s3", 2, F((a, 2)), "s1"))
+            .Report(4, new HandoffReport("s3", 3, F((c, 7)), "s1"))
+            .Begin(5, OldRing, Sources(), "s1");
+        Assert.Equal(F((a, 2), (c, 7)), state.Requires("s3"));
+
+        // Epoch 6: node 2 left s1 before its adopted writes reached this replica, and handed s1's keys back: replica
+        // 0 imported them (origin b, up to 4). Its report names those instead; node 3's part stays.
+        var b = CausalKv.Causality.OriginId.Create(0, 100);
+        var later = state.Begin(6, OldRing, Sources(), "s1").Report(6, new HandoffReport("s1", 2, F((b, 4)), "s1"));
+        Assert.Equal(F((b, 4), (c, 7)), later.Requires("s3"));
+        Assert.True(later.Lift(F((b, 4))).IsPending(KeyOf("s3")));
+        Assert.False(later.Lift(F((b, 4), (c, 7))).IsPending(KeyOf("s3")));
+
+        // A report of epoch 5 from node 2, passed on late in gossip, does not undo the newer one.
+        Assert.Equal(F((b, 4), (c, 7)), later.Report(5, new HandoffReport("s1", 2, F(), "s1")).Requires("s3"));
+        // Nor does the same report again change anything.
+        Assert.Equal(F((b, 4), (c, 7)), later.Report(6, new HandoffReport("s1", 2, F((b, 4)), "s1")).Requires("s3"));
+    }
+
+    [Fact]
     public void A_replica_that_moves_to_another_shard_stops_waiting_for_what_was_on_its_way_to_its_old_one()
     {
         // Epoch 5: this replica is in s2 and waits for s3's nodes 4 and 5 and for s1's node 0.

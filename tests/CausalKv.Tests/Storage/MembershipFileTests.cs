@@ -159,6 +159,25 @@ public sealed class MembershipFileTests : IDisposable
     }
 
     [Fact]
+    public void A_report_that_superseded_an_earlier_one_is_remembered_across_a_restart()
+    {
+        // Node 0 reported for epoch 5 (naming its own writes, origin 0.9); its report of epoch 6 names what they became.
+        var own = CausalKv.Causality.OriginId.Create(0, 9);
+        var fence = MidHandoff().Report(5, new HandoffReport("s0", 1, F((own, 4))))
+            .Begin(6, OldView.CreateRing(), new Dictionary<string, IReadOnlySet<int>>(StringComparer.Ordinal), "s2")
+            .Report(6, new HandoffReport("s3", 0, F((80, 2))));
+        Assert.Equal(6L, fence.Layers[0].PendingFor("s0")!.Superseded![0]);
+        new MembershipFile(_dir).SaveView(NewView, fence, new HashSet<int>());
+
+        var resumed = new MembershipFile(_dir).Load().Fence;
+        var s0 = resumed.Layers[0].PendingFor("s0")!;
+        Assert.Equal(6L, s0.Superseded![0]);
+        Assert.Equal(fence.Layers[0].PendingFor("s0")!.Requires, s0.Requires);
+        // An older report of node 0 arriving after the restart still changes nothing.
+        Assert.Equal(s0.Requires, resumed.Report(5, new HandoffReport("s0", 0, F((own, 9)))).Layers[0].PendingFor("s0")!.Requires);
+    }
+
+    [Fact]
     public void A_node_that_joins_the_cluster_owes_no_report_and_without_a_data_directory_what_is_owed_is_kept_in_memory()
     {
         Assert.Null(OwedHandoff.For(HandoffPlan.Create(OldView, NewView, nodeId: 4, new HashSet<int>()), new HashSet<int>(), null));
