@@ -181,8 +181,8 @@ public sealed class HandoffFenceState
                 // An earlier layer: the node may have been in another shard then, and may have adopted keys as its own
                 // writes there (named in its report). Its later handoff went over its whole store, those keys included:
                 // what this shard still owns of them it handed over again, and this report names the writes they became.
+                // Always a change: each superseded part records this epoch.
                 pending = layer.Pending.Select(p => Supersedes(p, epoch, report.Node) ? Reported(p, report, supersededAt: epoch) : p).ToArray();
-                if (pending.SequenceEqual(layer.Pending, PendingComparer.Instance)) pending = layer.Pending;
             }
             var reports = layer.Epoch == epoch && !layer.Reports.Any(r => SameSender(r, report)) ? [.. layer.Reports, report] : layer.Reports;
             if (ReferenceEquals(pending, layer.Pending) && ReferenceEquals(reports, layer.Reports)) continue;
@@ -212,21 +212,6 @@ public sealed class HandoffFenceState
         var superseded = pending.Superseded;
         if (supersededAt is { } at) superseded = new Dictionary<int, long>(superseded ?? new Dictionary<int, long>()) { [report.Node] = at };
         return new PendingHandoff(pending.Shard, outstanding, requires, superseded);
-    }
-
-    /// <summary>Two pending handoffs alike in every part.</summary>
-    private sealed class PendingComparer : IEqualityComparer<PendingHandoff>
-    {
-        public static readonly PendingComparer Instance = new();
-
-        public bool Equals(PendingHandoff? a, PendingHandoff? b) =>
-            ReferenceEquals(a, b) || a is not null && b is not null && a.Shard == b.Shard && a.Outstanding.SetEquals(b.Outstanding)
-            && Same(a.Requires, b.Requires) && Same(a.Superseded ?? new Dictionary<int, long>(), b.Superseded ?? new Dictionary<int, long>());
-
-        private static bool Same<TKey>(IReadOnlyDictionary<TKey, long> a, IReadOnlyDictionary<TKey, long> b) where TKey : notnull =>
-            a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
-
-        public int GetHashCode(PendingHandoff p) => StringComparer.Ordinal.GetHashCode(p.Shard);
     }
 
     /// <summary>

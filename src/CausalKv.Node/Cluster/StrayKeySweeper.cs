@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
 using CausalKv.Node.Telemetry;
@@ -34,11 +35,11 @@ public sealed class StrayKeySweeper(
         if (!viewChanger.OwesHandoff) return;
         if (epoch != _owedEpoch)
         {
-            (_owedEpoch, _owedSince, _owedPause) = (epoch, System.Diagnostics.Stopwatch.GetTimestamp(), OwedFirstPause);
+            (_owedEpoch, _owedSince, _owedPause) = (epoch, Stopwatch.GetTimestamp(), OwedFirstPause);
             return;
         }
-        if (System.Diagnostics.Stopwatch.GetElapsedTime(_owedSince) < _owedPause) return;
-        _owedSince = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (Stopwatch.GetElapsedTime(_owedSince) < _owedPause) return;
+        _owedSince = Stopwatch.GetTimestamp();
         _owedPause = _owedPause * 2 < OwedPauseLimit ? _owedPause * 2 : OwedPauseLimit;
         try
         {

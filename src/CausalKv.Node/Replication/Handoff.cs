@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using CausalKv.Causality;
 using CausalKv.Node.Cluster;
@@ -45,7 +46,7 @@ public sealed class Handoff(
     private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
 
     /// <summary>Bare reports being relayed (epoch, shard): a later run leaves them to the relay.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(long Epoch, string Shard), bool> _relaying = new();
+    private readonly ConcurrentDictionary<(long Epoch, string Shard), bool> _relaying = new();
 
     /// <summary>True when every one of <paramref name="shards"/> has its bare "done" for <paramref name="epoch"/> being relayed.</summary>
     public bool RelaysAll(long epoch, IEnumerable<string> shards) => shards.All(s => _relaying.ContainsKey((epoch, s)));

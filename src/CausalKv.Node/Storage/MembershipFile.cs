@@ -33,10 +33,13 @@ public sealed record OwedHandoff(ShardView? OldView, IReadOnlySet<int> CatchingU
     IReadOnlySet<string> Owed, IReadOnlyDictionary<long, long>? AdoptedAs = null)
 {
     /// <summary>What a view change planned as <paramref name="plan"/> owes; null when it owes no report (the node was in no shard).</summary>
-    public static OwedHandoff? For(HandoffPlan plan, IReadOnlySet<int> catchingUpFrom, IReadOnlyDictionary<long, long>? sourceStable) =>
-        plan.OldShard is null || plan.AnnounceTo.Count == 0
+    public static OwedHandoff? For(HandoffPlan plan, IReadOnlySet<int> catchingUpFrom, IReadOnlyDictionary<long, long>? sourceStable)
+    {
+        var announceTo = plan.AnnounceTo;
+        return plan.OldShard is null || announceTo.Count == 0
             ? null
-            : new OwedHandoff(plan.OldView, catchingUpFrom, sourceStable, plan.AnnounceTo.ToHashSet(StringComparer.Ordinal));
+            : new OwedHandoff(plan.OldView, catchingUpFrom, sourceStable, announceTo.ToHashSet(StringComparer.Ordinal));
+    }
 
     /// <summary>The plan it was made from, again: the same old view, new view and catch-up give the same plan.</summary>
     public HandoffPlan Plan(ShardView view, int nodeId) => HandoffPlan.Create(OldView, view, nodeId, CatchingUpFrom);

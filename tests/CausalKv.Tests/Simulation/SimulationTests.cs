@@ -66,34 +66,32 @@ public sealed class SimulationTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Seeds whose runs, checked for liveness too, ended with a replica's fence up for good: a handoff report with
-    /// nothing in it was lost to a cut link and never sent again. Retried until a replica takes it, every fence lifts.
+    /// Seeds whose runs, checked for liveness too, ended with a replica's fence up for good, waiting for a "done" that
+    /// would never come or for writes that would never arrive:
+    /// <list type="bullet">
+    /// <item>2075963865, 1357304757, 1754830783, 1245098929: a report with nothing in it was lost to a cut link and
+    /// never sent again (it is now retried until a replica takes it);</item>
+    /// <item>1502839259: its sender crashed in the middle of its handoff (it now plans the handoff again from its
+    /// membership file and tells the shards still owed);</item>
+    /// <item>1981561582: a newer view replaced the sender's handoff before its report went out (the report of its later
+    /// handoff now counts, whichever shard it was in);</item>
+    /// <item>850618408: the sender adopted keys as its own writes and left the shard before they replicated (its later
+    /// report names what they became, and replaces them);</item>
+    /// <item>1908320627, 238349668: the replica moved to another shard (into the one it waited for, and into the one of
+    /// the node it waited for): what was on its way to its old shard is not its to wait for.</item>
+    /// </list>
     /// </summary>
     [Theory]
     [InlineData(2075963865)]
     [InlineData(1357304757)]
     [InlineData(1754830783)]
     [InlineData(1245098929)]
-    public void A_run_that_lost_a_bare_handoff_report_ends_with_every_fence_lifted(int seed)
-    {
-        var result = Simulation.Run(seed, Operations, checkLiveness: true);
-        Assert.True(result.Passed, result.Report());
-    }
-
-    /// <summary>
-    /// Seeds whose runs, checked for liveness too, ended with a replica waiting for a "done" that nobody would send:
-    /// 1502839259, its sender crashed in the middle of its handoff (it now plans the handoff again from its membership
-    /// file and tells the shards still owed); 1981561582, a newer view replaced the sender's handoff before its report
-    /// went out (the report of its later handoff now counts, whichever shard it was in); 1908320627 and 238349668, the
-    /// replica moved to another shard (into the one it waited for, and into the one of the node it waited for): what
-    /// was on its way to its old shard is not its to wait for.
-    /// </summary>
-    [Theory]
     [InlineData(1502839259)]
     [InlineData(1981561582)]
+    [InlineData(850618408)]
     [InlineData(1908320627)]
     [InlineData(238349668)]
-    public void A_run_whose_handoff_report_was_never_sent_ends_with_every_fence_lifted(int seed)
+    public void A_run_that_once_left_a_fence_up_for_good_ends_with_every_fence_lifted(int seed)
     {
         var result = Simulation.Run(seed, Operations, checkLiveness: true);
         Assert.True(result.Passed, result.Report());
