@@ -29,6 +29,7 @@ builder.Services.AddSingleton<NodeIdentity>();
 builder.Services.AddSingleton(sp => new FaultInjector(sp.GetRequiredService<IOptions<NodeOptions>>().Value.EnableFaultInjection,
     sp.GetRequiredService<ILogger<FaultInjector>>()));
 builder.Services.AddSingleton<NodeTelemetry>();
+builder.Services.AddSingleton<RefusalAccounting>();
 builder.Services.AddSingleton<ClusterState>();
 builder.Services.AddSingleton(sp => NodeStorage.Open(sp.GetRequiredService<IOptions<NodeOptions>>().Value));
 builder.Services.AddSingleton(sp => new ReplicaStore(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OpenedStorage>().Table));
@@ -72,6 +73,7 @@ if (app.Services.GetRequiredService<FaultInjector>().Enabled)
 app.UseExceptionHandler(error => error.Run(context =>
     JsonResponses.ErrorAsync(context.Response, StatusCodes.Status500InternalServerError,
         "The node failed to handle this request; the node log has the details.")));
+app.UseMiddleware<RefusalMiddleware>();
 app.UseMiddleware<ClusterGuard>();
 app.MapGet("/ping", () => Results.Json(new { message = "pong" }));
 app.MapDefaultEndpoints();

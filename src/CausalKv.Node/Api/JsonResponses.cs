@@ -24,8 +24,11 @@ internal static class JsonResponses
         await response.Body.WriteAsync(buffer.WrittenMemory);
     }
 
-    public static Task ErrorAsync(HttpResponse response, int status, string error) =>
-        WriteAsync(response, status, w => w.WriteString("error", error));
+    public static Task ErrorAsync(HttpResponse response, int status, string error)
+    {
+        response.HttpContext.Items[Telemetry.RefusalAccounting.ReasonItem] = error;
+        return WriteAsync(response, status, w => w.WriteString("error", error));
+    }
 
     public static void Metadata(Utf8JsonWriter writer, CausalMetadataCodec codec, DependencySet deps)
     {
