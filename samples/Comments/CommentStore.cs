@@ -31,7 +31,8 @@ public sealed class CommentStore(CausalKvClient kv)
     }
 
     /// <summary>
-    /// Every comment of the thread this session can see. The scan asks one replica per shard, and a replica may not
+    /// Every comment of the thread this session can see. The scan pages through the thread's keys (its prefix) at one
+    /// replica per shard, and a replica may not
     /// have a post yet whose reply another shard's replica already has. Such a post is read by key: the reply's
     /// metadata makes that read wait until the post is there, so no reply is ever shown without its post.
     /// </summary>
@@ -39,9 +40,8 @@ public sealed class CommentStore(CausalKvClient kv)
     {
         var prefix = $"comment:{thread}:";
         var comments = new Dictionary<string, Comment>(StringComparer.Ordinal);
-        foreach (var (key, value) in await kv.GetAllAsync(session, ct))
+        await foreach (var (_, value) in kv.GetAllAsync(session, prefix, cancellationToken: ct))
         {
-            if (!key.StartsWith(prefix, StringComparison.Ordinal)) continue;
             if (System.Text.Json.JsonSerializer.Deserialize(value, CommentJson.Default.Comment) is { } c) comments[c.Id] = c;
         }
         var fetched = 0;

@@ -86,10 +86,24 @@ public static class Ckv
             return deleted ? ExitCodes.Ok : ExitCodes.NotFound;
         }, ct));
 
-        var ls = new Command("ls", "List every key and its value.");
+        var prefix = new Option<string>("--prefix") { Description = "List only the keys that start with this.", DefaultValueFactory = _ => "" };
+        var limit = new Option<int?>("--limit", "-n") { Description = "List at most this many keys (the first ones in listing order: shard by shard, each by key)." };
+        limit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--limit must be at least 1.");
+        });
+        var ls = new Command("ls", "List keys and their values, read from the store a page at a time.") { Options = { prefix, limit } };
         ls.SetAction((p, ct) => Open(p).RunAsync(async (c, client, session) =>
         {
-            var items = (await client.GetAllAsync(session, ct)).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+            var max = p.GetValue(limit) ?? int.MaxValue;
+            var pageSize = Math.Min(max, CausalKvClient.DefaultPageSize);
+            var items = new List<KeyValuePair<string, string>>();
+            await foreach (var (k, v) in client.GetAllAsync(session, p.GetValue(prefix) ?? "", pageSize, ct))
+            {
+                // A table shows a cell of each value: only that is kept.
+                items.Add(new(k, c.Json ? v : TextTable.Cell(v)));
+                if (items.Count >= max) break;
+            }
             if (c.Json)
             {
                 c.WriteJson(w =>
@@ -101,7 +115,7 @@ public static class Ckv
             }
             else
             {
-                c.Output.Write(TextTable.Render(["KEY", "VALUE"], items.Select(kv => (IReadOnlyList<string>)[kv.Key, TextTable.Cell(kv.Value)])));
+                c.Output.Write(TextTable.Render(["KEY", "VALUE"], items.Select(kv => (IReadOnlyList<string>)[kv.Key, kv.Value])));
                 c.Output.WriteLine($"{items.Count} key(s)");
             }
             return ExitCodes.Ok;

@@ -95,22 +95,86 @@ public sealed class CausalKvClient : IDisposable
         return entry.Found ? new(true, JsonSerializer.Deserialize(entry.Value!, typeInfo)) : new(false, default);
     }
 
+    /// <summary>Every key and value, a page at a time (see <see cref="GetAllAsync(CausalKvSession, string, int, CancellationToken)"/>).</summary>
+    public IAsyncEnumerable<KeyValuePair<string, string>> GetAllAsync(CausalKvSession session, CancellationToken cancellationToken = default) =>
+        GetAllAsync(session, "", DefaultPageSize, cancellationToken);
+
+    /// <summary>The page size of a listing unless told otherwise (the store's default <c>limit</c>; at most 10,000).</summary>
+    public const int DefaultPageSize = 1000;
+
     /// <summary>
-    /// Every key and value. Directly routed, one replica of each shard is asked, one shard after the other, each with the
-    /// metadata the previous one answered: the store signs metadata, so only the nodes can join it, and the chain leaves
-    /// the session depending on everything read. Through a router, the router asks every shard and joins.
+    /// The keys that start with <paramref name="prefix"/> ("" for all) and their values, fetched <paramref name="pageSize"/>
+    /// at a time as the enumeration goes, so a listing holds one page in memory whatever the store holds. Keys come shard
+    /// by shard (ordinal order of the shards' names), each shard's in the order of their UTF-8 bytes. Every page is read
+    /// with the session's metadata and leaves the session depending on what it returned, so a later call of the session
+    /// sees at least what the listing showed. Directly routed, the client pages through a replica of each shard in turn;
+    /// through a router, the router does. A listing that runs across a view change may miss or repeat keys that moved.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, string>> GetAllAsync(CausalKvSession session, CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<KeyValuePair<string, string>> GetAllAsync(CausalKvSession session, string prefix, int pageSize = DefaultPageSize,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, CausalKv.Paging.PageQuery.MaxLimit);
+        if (_options.Routing == CausalKvRouting.ViaRouter)
+        {
+            string? cursor = null;
+            do
+            {
+                var page = await ReadPageAsync(session, null, prefix, pageSize, cursor, null, cancellationToken);
+                foreach (var item in page.Items ?? []) yield return item;
+                cursor = page.NextCursor;
+            }
+            while (cursor is not null);
+            yield break;
+        }
+        var table = await TableAsync(cancellationToken);
+        var shard = table.View.ShardNames.FirstOrDefault();
+        string? shardCursor = null;
+        while (shard is not null)
+        {
+            var page = await ReadPageAsync(session, shard, prefix, pageSize, shardCursor, table, cancellationToken);
+            foreach (var item in page.Items ?? []) yield return item;
+            // Routed by the newest view from here on: a view change may have added or removed shards.
+            table = Volatile.Read(ref _table) ?? table;
+            if (page.NextCursor is { } next && table.View.ShardNames.Contains(shard))
+            {
+                shardCursor = next;
+                continue;
+            }
+            // The shard is done (or left the view): the next one by name.
+            shard = table.View.ShardNames.FirstOrDefault(s => string.CompareOrdinal(s, shard) > 0);
+            shardCursor = null;
+        }
+    }
+
+    /// <summary>One page: of the router's listing (<paramref name="shard"/> null), or of one shard's, at a replica of it.</summary>
+    private async Task<DataAnswer> ReadPageAsync(CausalKvSession session, string? shard, string prefix, int pageSize, string? cursor,
+        RoutingTable? table, CancellationToken ct)
+    {
         const string Operation = "GET_ALL";
         var started = Stopwatch.GetTimestamp();
         var activity = CausalKvClientTelemetry.Start(Operation, key: null);
         try
         {
-            var items = await GetAllRoutedAsync(session, activity, cancellationToken);
+            var path = "data?limit=" + pageSize.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                       + (prefix.Length > 0 ? "&prefix=" + Uri.EscapeDataString(prefix) : "")
+                       + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
+            DataAnswer answer;
+            if (shard is null)
+            {
+                (answer, var router) = await SendViaRouterAsync(HttpMethod.Get, path, RequestBody.Write(null, session.CausalMetadata), ct);
+                CausalKvClientTelemetry.Answered(activity, null, router, answer.WaitedMs);
+                session.Observe(answer.Metadata);
+                if (!answer.IsSuccess) throw Failure(answer, answer.Shard);
+            }
+            else
+            {
+                answer = await ReadShardPageAsync(session, shard, path, table!, activity, ct);
+            }
             CausalKvClientTelemetry.Ended(activity, Operation, started, "ok");
-            return items;
+            return answer;
         }
         catch (Exception e)
         {
@@ -119,53 +183,26 @@ public sealed class CausalKvClient : IDisposable
         }
     }
 
-    private async Task<IReadOnlyDictionary<string, string>> GetAllRoutedAsync(CausalKvSession session, Activity? activity, CancellationToken cancellationToken)
+    /// <summary>A page of one shard at a replica of it, the view refreshed and the page asked again when the replica moved on.</summary>
+    private async Task<DataAnswer> ReadShardPageAsync(CausalKvSession session, string shard, string path, RoutingTable table, Activity? activity, CancellationToken ct)
     {
-        if (_options.Routing == CausalKvRouting.ViaRouter)
-        {
-            var (answer, router) = await SendViaRouterAsync(HttpMethod.Get, "data", RequestBody.Write(null, session.CausalMetadata), cancellationToken);
-            CausalKvClientTelemetry.Answered(activity, null, router, answer.WaitedMs);
-            session.Observe(answer.Metadata);
-            if (!answer.IsSuccess) throw Failure(answer, answer.Shard);
-            return answer.Items ?? [];
-        }
-        var table = await TableAsync(cancellationToken);
         for (var retry = 0; ; retry++)
         {
-            var items = new Dictionary<string, string>(StringComparer.Ordinal);
-            var metadata = session.CausalMetadata;
-            var moved = ViewRefreshReason.None;
-            (string Shard, ShardAttempt Attempt)? failed = null;
-            foreach (var shard in table.View.ShardNames)
+            var attempt = await SendToShardAsync(table, shard, HttpMethod.Get, path, RequestBody.Write(null, session.CausalMetadata), isRead: true, ct);
+            var answer = attempt.Answer;
+            var moved = answer is null ? attempt.Reason : ViewRefresh.ForAnswer(answer.Status, answer.NotServing, answer.Shard, shard);
+            if (answer is not null && moved == ViewRefreshReason.None)
             {
-                var attempt = await SendToShardAsync(table, shard, HttpMethod.Get, "data", RequestBody.Write(null, metadata), isRead: true, cancellationToken);
-                var answer = attempt.Answer;
-                if (answer is not null && (moved = ViewRefresh.ForAnswer(answer.Status, answer.NotServing, answer.Shard, shard)) == ViewRefreshReason.None)
-                {
-                    if (answer.WaitedMs is not null) CausalKvClientTelemetry.Answered(activity, shard, attempt.AnsweredBy, answer.WaitedMs);
-                    metadata = answer.Metadata ?? metadata;
-                    if (!answer.IsSuccess)
-                    {
-                        session.Observe(metadata);
-                        throw Failure(answer, shard);
-                    }
-                    foreach (var (k, v) in answer.Items ?? []) items.TryAdd(k, v);
-                    continue;
-                }
-                if (answer is null) moved = attempt.Reason;
-                failed = (shard, attempt);
-                break;
+                if (answer.WaitedMs is not null) CausalKvClientTelemetry.Answered(activity, shard, attempt.AnsweredBy, answer.WaitedMs);
+                session.Observe(answer.Metadata);
+                if (!answer.IsSuccess) throw Failure(answer, shard);
+                return answer;
             }
-            if (moved == ViewRefreshReason.None)
+            var refreshed = await RefreshAsync(ct);
+            if (retry >= MaxViewRetries || refreshed is null || !ViewRefresh.RetryAfterRefresh(moved, table.Epoch, refreshed.Epoch)
+                || !refreshed.View.ShardNames.Contains(shard))
             {
-                session.Observe(metadata);
-                return items;
-            }
-            var refreshed = await RefreshAsync(cancellationToken);
-            if (retry >= MaxViewRetries || refreshed is null || !ViewRefresh.RetryAfterRefresh(moved, table.Epoch, refreshed.Epoch))
-            {
-                var (shard, attempt) = failed!.Value;
-                throw attempt.Answer switch
+                throw answer switch
                 {
                     null => Unreachable(shard, attempt),
                     { IsSuccess: true } moving => new CausalKvException(

@@ -77,6 +77,18 @@ internal sealed class RouterOptions
     /// </summary>
     public bool InlineIo { get; set; } = true;
 
+    /// <summary>As on the nodes (<c>CausalKv:MaxPageBytes</c>): a page of <c>GET /data?limit=</c> asks no further shard once it holds this many bytes of keys and values.</summary>
+    [Range(1, 256 * 1024 * 1024)]
+    public int MaxPageBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>As on the nodes: <c>GET /data</c> without paging answers at most this many keys of the whole cluster.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxUnpagedItems { get; set; } = 10_000;
+
+    /// <summary>... and at most this many UTF-8 bytes of keys and values.</summary>
+    [Range(1, 1024 * 1024 * 1024)]
+    public int MaxUnpagedBytes { get; set; } = 8 * 1024 * 1024;
+
     /// <summary>The request body limit that follows from <see cref="MaxValueBytes"/>, the same as the nodes'.</summary>
     public long MaxBodyBytes => (long)MaxValueBytes * 2 + 1024 * 1024;
 

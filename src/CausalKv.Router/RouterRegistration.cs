@@ -83,6 +83,7 @@ internal static class RouterRegistration
         services.AddSingleton<ReplicaFailover>();
         services.AddSingleton<DataForwarder>();
         services.AddSingleton<AllItemsReader>();
+        services.AddSingleton<PagedItemsReader>();
         return services;
     }
 }

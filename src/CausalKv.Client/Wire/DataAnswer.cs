@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace CausalKv.Client.Wire;
 
 /// <summary>
-/// A node's (or the router's) answer to a data request: <c>{"value", "causal-metadata", "error", "items", "shard"}</c>,
+/// A node's (or the router's) answer to a data request: <c>{"value", "causal-metadata", "error", "items", "next-cursor", "shard"}</c>,
 /// each optional. The metadata is kept as the exact JSON text the store wrote: it is signed, and passed back verbatim.
 /// </summary>
 internal sealed class DataAnswer
@@ -22,7 +22,11 @@ internal sealed class DataAnswer
 
     public string? Shard { get; private set; }
 
-    public Dictionary<string, string>? Items { get; private set; }
+    /// <summary>The items of a listing, in the order the store gave them.</summary>
+    public List<KeyValuePair<string, string>>? Items { get; private set; }
+
+    /// <summary>Where a paged listing goes on (<c>next-cursor</c>); null when it is done or the answer is not a page.</summary>
+    public string? NextCursor { get; private set; }
 
     /// <summary>How long the replica held the request in a causal wait (<c>X-CausalKv-Waited-Ms</c>); null when it answered at once.</summary>
     public double? WaitedMs { get; set; }
@@ -81,15 +85,20 @@ internal sealed class DataAnswer
                         reader.Skip();
                         continue;
                     }
-                    var items = new Dictionary<string, string>(StringComparer.Ordinal);
+                    var items = new List<KeyValuePair<string, string>>();
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
                         var key = reader.GetString()!;
                         reader.Read();
-                        if (reader.TokenType == JsonTokenType.String) items[key] = reader.GetString()!;
+                        if (reader.TokenType == JsonTokenType.String) items.Add(new(key, reader.GetString()!));
                         else reader.Skip();
                     }
                     answer.Items = items;
+                }
+                else if (reader.ValueTextEquals("next-cursor"u8))
+                {
+                    reader.Read();
+                    answer.NextCursor = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
                 }
                 else
                 {

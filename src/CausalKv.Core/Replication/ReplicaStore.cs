@@ -96,6 +96,9 @@ public sealed class ReplicaStore : IDisposable
     /// <summary>Every key with its version (see <see cref="IVersionTable.All"/>).</summary>
     public IEnumerable<KeyValuePair<string, StoredVersion>> All => _table.All;
 
+    /// <summary>The keys after <paramref name="after"/> that start with <paramref name="prefix"/>, in <see cref="KeyOrder"/> (see <see cref="IVersionTable.Range"/>).</summary>
+    public IEnumerable<KeyValuePair<string, StoredVersion>> Range(string? after, string prefix) => _table.Range(after, prefix);
+
     /// <summary>Accepts a write (a null value deletes) and returns the version now stored.</summary>
     /// <param name="isStable">drops dependencies every replica already holds from what the version carries</param>
     public StoredVersion Write(string key, string? value, DependencySet session, int nodeId, Func<string, Dependency, bool>? isStable = null) =>

@@ -34,6 +34,14 @@ public interface IVersionTable : IDisposable
     /// </summary>
     IEnumerable<KeyValuePair<string, StoredVersion>> All { get; }
 
+    /// <summary>
+    /// The keys after <paramref name="after"/> (null: from the first) that start with <paramref name="prefix"/>, with
+    /// their versions, in <see cref="KeyOrder"/>. Lazy: a reader that stops after a page pays for a seek and the page, not
+    /// for the table. What is committed while it runs may or may not show; disposing the enumerator releases what the
+    /// table holds for it.
+    /// </summary>
+    IEnumerable<KeyValuePair<string, StoredVersion>> Range(string? after, string prefix);
+
     /// <summary>The applied frontier as last committed (what a restarted replica holds).</summary>
     Dictionary<long, long> LoadApplied();
 

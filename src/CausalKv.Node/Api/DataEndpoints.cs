@@ -6,6 +6,7 @@ using CausalKv.Node.Cluster;
 using CausalKv.Node.Hosting;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
+using CausalKv.Paging;
 using CausalKv.Protocol;
 using Microsoft.Extensions.Options;
 
@@ -32,6 +33,7 @@ public sealed class DataEndpoints(
     private const int MetadataAllowance = 1024 * 1024;
     private readonly int _maxValueBytes = options.Value.MaxValueBytes;
     private readonly CausalMetadataCodec _codec = identity.Metadata;
+    private readonly NodeOptions _listing = options.Value;
 
     private long BodyLimit => (long)_maxValueBytes * 2 + MetadataAllowance;
 
@@ -128,31 +130,86 @@ public sealed class DataEndpoints(
         await AnswerAsync(context, StatusCodes.Status200OK, w => JsonResponses.Metadata(w, _codec, after));
     }
 
+    /// <summary>
+    /// <c>GET /data</c>: the shard's keys, a page at a time (<c>limit</c>, <c>cursor</c>, <c>prefix</c>) or all at once under a
+    /// cap. A page is read first (bounded by its budget), the read waits only for missing writes among the keys the page
+    /// covers (reading it again once they came), and the answer is streamed: items, then the metadata of what they showed.
+    /// </summary>
     public async Task GetAllAsync(HttpContext context)
     {
         var request = await ReadAsync(context, key: null, expectValue: false);
         if (request is null) return;
         var (membership, deps) = (request.Membership, request.Dependencies);
-        var outcome = await waiter.WaitAsync("*", () => MissingInShard(deps, membership), context.RequestAborted, context.Response.Headers);
-        if (!await AnsweredWaitFailure(context, outcome, deps, () => MissingInShard(deps, membership))) return;
-        var after = deps;
-        var items = new List<KeyValuePair<string, string>>();
-        foreach (var (k, v) in store.All)
+        var query = context.Request.Query;
+        if (!PageQuery.TryParse(name => query[name], out var page, out var error))
         {
-            if (!membership.Owns(k)) continue;
-            after = after.Join(v.Dependencies).With(k, v.AsDependency());
-            if (!v.IsDeleted) items.Add(new(k, v.Value!));
+            await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status400BadRequest, error!);
+            return;
         }
-        after = Prune(after);
-        items.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
-        await AnswerAsync(context, StatusCodes.Status200OK, w =>
+        string? after = null;
+        if (page.Cursor is { } cursor && !PageCursor.TryReadShard(cursor, out after, out error))
         {
-            w.WriteStartObject("items");
-            foreach (var (k, v) in items) w.WriteString(k, v);
-            w.WriteEndObject();
-            JsonResponses.Metadata(w, _codec, after);
-            w.WriteString("shard", membership.MyShard);
-        });
+            await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status400BadRequest, error!);
+            return;
+        }
+        var budget = page.IsPaged
+            ? PageBudget.ForLimit(page.Limit, _listing.MaxPageBytes)
+            : new PageBudget(_listing.MaxUnpagedItems, _listing.MaxUnpagedBytes, _listing.MaxUnpagedItems * 4);
+        ShardPage read;
+        while (true)
+        {
+            read = ShardPage.Read(store.Range(after, page.Prefix), after, page.Prefix, membership.Owns, deps, budget);
+            if (!page.IsPaged && read.More)
+            {
+                await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status400BadRequest,
+                    $"This shard holds more than GET /data answers at once ({_listing.MaxUnpagedItems} keys or {_listing.MaxUnpagedBytes} bytes of keys and values, "
+                    + "CausalKv:MaxUnpagedItems and CausalKv:MaxUnpagedBytes): page through it with GET /data?limit=N (at most "
+                    + $"{PageQuery.MaxLimit}), then ?cursor= the next-cursor of each answer until it is null.");
+                return;
+            }
+            var covered = read;
+            string? Missing() => MissingInPage(deps, membership, covered);
+            if (Missing() is null) break;
+            var outcome = await waiter.WaitAsync("*", Missing, context.RequestAborted, context.Response.Headers);
+            if (!await AnsweredWaitFailure(context, outcome, deps, Missing)) return;
+            // What arrived may have changed the page: read it again, and wait again for what its range lacks.
+        }
+        await store.WhenDurableAsync(context.RequestAborted);
+        await WritePageAsync(context, read, page.IsPaged, Prune(read.After), membership.MyShard);
+    }
+
+    private async Task WritePageAsync(HttpContext context, ShardPage read, bool paged, DependencySet after, string? shard)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        var ct = context.RequestAborted;
+        await using var w = JsonResponses.StreamWriter(response);
+        w.WriteStartObject();
+        w.WriteStartObject("items");
+        foreach (var (k, v) in read.Items)
+        {
+            w.WriteString(k, v);
+            if (w.BytesPending >= JsonResponses.StreamChunkBytes) await JsonResponses.FlushAsync(w, response, ct);
+        }
+        w.WriteEndObject();
+        JsonResponses.Metadata(w, _codec, after);
+        if (paged)
+        {
+            if (read.More) w.WriteString("next-cursor", PageCursor.ForShard(read.Last!));
+            else w.WriteNull("next-cursor");
+        }
+        w.WriteString("shard", shard);
+        w.WriteEndObject();
+        await JsonResponses.FlushAsync(w, response, ct);
+    }
+
+    private string? MissingInPage(DependencySet deps, Membership membership, ShardPage page)
+    {
+        if (!replication.CaughtUp) return JoinedJustNow;
+        if (fence.AnyPending) return "handoff of keys from their previous shard";
+        var miss = CausalRead.MissingInShard(deps, k => membership.Owns(k) && page.Covers(k), store.Get);
+        return miss is { } m ? $"write {m.Value.Clock} to '{m.Key}'" : null;
     }
 
     /// <summary>
@@ -183,14 +240,6 @@ public sealed class DataEndpoints(
         var local = store.Get(key);
         var dep = CausalRead.Missing(key, deps, local);
         return dep is null ? null : $"write {dep.Clock} to '{key}'";
-    }
-
-    private string? MissingInShard(DependencySet deps, Membership membership)
-    {
-        if (!replication.CaughtUp) return JoinedJustNow;
-        if (fence.AnyPending) return "handoff of keys from their previous shard";
-        var miss = CausalRead.MissingInShard(deps, membership.Owns, store.Get);
-        return miss is { } m ? $"write {m.Value.Clock} to '{m.Key}'" : null;
     }
 
     private DependencySet Prune(DependencySet deps) => deps.Prune(replication.IsStable);

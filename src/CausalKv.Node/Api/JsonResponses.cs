@@ -35,4 +35,17 @@ internal static class JsonResponses
         writer.WritePropertyName("causal-metadata");
         codec.Write(writer, deps);
     }
+
+    /// <summary>An answer streamed in chunks of about this many bytes: its size is not known, nor held, up front.</summary>
+    public const int StreamChunkBytes = 32 * 1024;
+
+    /// <summary>A writer straight into the response's pipe, for answers written as they are read.</summary>
+    public static Utf8JsonWriter StreamWriter(HttpResponse response) => new(response.BodyWriter, Options);
+
+    /// <summary>Hands what <paramref name="writer"/> holds to the response and sends it.</summary>
+    public static async ValueTask FlushAsync(Utf8JsonWriter writer, HttpResponse response, CancellationToken ct)
+    {
+        writer.Flush();
+        await response.BodyWriter.FlushAsync(ct);
+    }
 }

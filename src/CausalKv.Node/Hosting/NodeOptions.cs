@@ -61,6 +61,21 @@ public sealed class NodeOptions
 
     /// <summary>Enables <c>PUT /admin/faults</c>, which makes this node drop traffic to and from given nodes.</summary>
     public bool EnableFaultInjection { get; set; }
+
+    /// <summary>
+    /// A page of <c>GET /data?limit=</c> ends before its keys and values pass this many UTF-8 bytes (it always holds
+    /// one key): with <c>limit</c>, what bounds the memory one listing request takes.
+    /// </summary>
+    [Range(1, 256 * 1024 * 1024)]
+    public int MaxPageBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary><c>GET /data</c> without <c>limit</c>, <c>cursor</c> or <c>prefix</c> answers at most this many keys; beyond, a 400 says to page.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxUnpagedItems { get; set; } = 10_000;
+
+    /// <summary>... and at most this many UTF-8 bytes of keys and values.</summary>
+    [Range(1, 1024 * 1024 * 1024)]
+    public int MaxUnpagedBytes { get; set; } = 8 * 1024 * 1024;
 }
 
 /// <summary>Where a node keeps its versions (<c>CausalKv:Storage</c>).</summary>

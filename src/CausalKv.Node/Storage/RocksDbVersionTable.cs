@@ -113,32 +113,37 @@ public sealed class RocksDbVersionTable : IVersionTable
     private byte[]? NodeContent(UInt128 id, ReadOptions read) =>
         _db.Get(NodeKey(id), null, read) is { } record ? DependencyNodeWriter.ContentOf(record) : null;
 
-    public IEnumerable<KeyValuePair<string, StoredVersion>> All
+    public IEnumerable<KeyValuePair<string, StoredVersion>> All => Scan(null, []);
+
+    // 'v' + UTF-8 key: the engine's byte order over versions is KeyOrder, and the keys with a prefix are one run of it.
+    public IEnumerable<KeyValuePair<string, StoredVersion>> Range(string? after, string prefix) =>
+        Scan(after is null ? null : Encoding.UTF8.GetBytes(after), Encoding.UTF8.GetBytes(prefix));
+
+    private IEnumerable<KeyValuePair<string, StoredVersion>> Scan(byte[]? after, byte[] prefix)
     {
-        get
+        if (_closing) yield break;
+        Interlocked.Increment(ref _iterating);
+        try
         {
-            if (_closing) yield break;
-            Interlocked.Increment(ref _iterating);
-            try
+            using var snapshot = _db.CreateSnapshot();
+            var read = new ReadOptions().SetSnapshot(snapshot);
+            Func<UInt128, byte[]?> nodes = id => NodeContent(id, read);
+            using var it = _db.NewIterator(null, read);
+            var from = after is not null && after.AsSpan().SequenceCompareTo(prefix) > 0 ? after : prefix;
+            it.Seek([VersionPrefix, .. from]);
+            // Stops when the table closes: an iterator must not outlive the database it reads.
+            for (; !_closing && it.Valid(); it.Next())
             {
-                using var snapshot = _db.CreateSnapshot();
-                var read = new ReadOptions().SetSnapshot(snapshot);
-                Func<UInt128, byte[]?> nodes = id => NodeContent(id, read);
-                using var it = _db.NewIterator(null, read);
-                it.Seek([VersionPrefix]);
-                // Stops when the table closes: an iterator must not outlive the database it reads.
-                for (; !_closing && it.Valid(); it.Next())
-                {
-                    var k = it.GetKeySpan();
-                    if (k.IsEmpty || k[0] != VersionPrefix) yield break;
-                    var key = Encoding.UTF8.GetString(k[1..]);
-                    yield return new(key, VersionRecordCodec.Decode(it.GetValueSpan(), nodes));
-                }
+                var k = it.GetKeySpan();
+                if (k.IsEmpty || k[0] != VersionPrefix || !k[1..].StartsWith(prefix)) yield break;
+                if (after is not null && k[1..].SequenceEqual(after)) continue;
+                var key = Encoding.UTF8.GetString(k[1..]);
+                yield return new(key, VersionRecordCodec.Decode(it.GetValueSpan(), nodes));
             }
-            finally
-            {
-                Interlocked.Decrement(ref _iterating);
-            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _iterating);
         }
     }
 

@@ -26,9 +26,20 @@ internal static class DataRoutes
         await JsonResponses.ErrorAsync(context.Response, outcome.Status, outcome.Error);
     }
 
-    private static async Task ReadAllAsync(HttpContext context, AllItemsReader reader, IOptions<RouterOptions> options)
+    private static async Task ReadAllAsync(HttpContext context, AllItemsReader reader, PagedItemsReader pages, IOptions<RouterOptions> options)
     {
         if (await BufferAsync(context, options.Value) is not { } body) return;
+        var query = context.Request.Query;
+        if (!CausalKv.Paging.PageQuery.TryParse(name => query[name], out var page, out var error))
+        {
+            await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status400BadRequest, error!);
+            return;
+        }
+        if (page.IsPaged)
+        {
+            await pages.ReadAsync(context, body, page);
+            return;
+        }
         var answer = await reader.ReadAsync(context.Request, body);
         if (answer is null) return;
         await JsonResponses.WriteAsync(context.Response, answer.Status, answer.Body);

@@ -31,4 +31,17 @@ internal static class JsonResponses
 
     public static Task ErrorAsync(HttpResponse response, int status, string error) =>
         WriteAsync(response, status, w => w.WriteString("error", error));
+
+    /// <summary>An answer streamed in chunks of about this many bytes: its size is not known, nor held, up front.</summary>
+    public const int StreamChunkBytes = 32 * 1024;
+
+    /// <summary>A writer straight into the response's pipe, for answers written as they arrive.</summary>
+    public static Utf8JsonWriter StreamWriter(HttpResponse response) => new(response.BodyWriter, Options);
+
+    /// <summary>Hands what <paramref name="writer"/> holds to the response and sends it.</summary>
+    public static async ValueTask FlushAsync(Utf8JsonWriter writer, HttpResponse response, CancellationToken ct)
+    {
+        writer.Flush();
+        await response.BodyWriter.FlushAsync(ct);
+    }
 }

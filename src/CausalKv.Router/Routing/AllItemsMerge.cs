@@ -10,7 +10,8 @@ namespace CausalKv.Router.Routing;
 /// shards' items (keys in ordinal order); the metadata is the join of every shard's metadata, so a session that
 /// depended on anything before the read still does, and now also depends on everything it read; the answer never
 /// carries metadata of another cluster. If any shard answered an error, the router answers that error (status and
-/// JSON) with the shard named, and no items: a partial listing would look complete.
+/// JSON) with the shard named, and no items: a partial listing would look complete. Each node caps its own answer; the
+/// merge refuses (400) once the union passes the cluster's cap, so the router never holds more than that plus one shard's answer.
 /// </summary>
 internal static class AllItemsMerge
 {
@@ -18,21 +19,23 @@ internal static class AllItemsMerge
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static MergedAnswer Merge(IReadOnlyList<ShardAnswer> answers, CausalMetadataCodec codec)
+    public static MergedAnswer Merge(IReadOnlyList<ShardAnswer> answers, CausalMetadataCodec codec, UnpagedCaps? caps = null)
     {
         var ordered = answers.OrderBy(a => a.Shard, StringComparer.Ordinal).ToList();
         var failed = ordered.FirstOrDefault(a => a.Status is < 200 or > 299);
         if (failed is not null) return ShardError(failed);
 
-        var items = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var items = new SortedDictionary<string, string>(CausalKv.Storage.KeyOrder.Instance);
         var deps = DependencySet.Empty;
+        long bytes = 0;
         foreach (var answer in ordered)
         {
-            if (!TryRead(answer, codec, items, ref deps, out var problem))
+            if (!TryRead(answer, codec, items, ref deps, ref bytes, out var problem))
             {
                 return Error(StatusCodes.Status502BadGateway, answer.Shard,
                     $"shard '{answer.Shard}' answered GET /data with something the router cannot read ({problem}).");
             }
+            if (caps is not null && (items.Count > caps.Items || bytes > caps.Bytes)) return Error(StatusCodes.Status400BadRequest, null, caps.Refusal);
         }
         return new MergedAnswer(StatusCodes.Status200OK, Write(w =>
         {
@@ -44,7 +47,8 @@ internal static class AllItemsMerge
         }));
     }
 
-    private static bool TryRead(ShardAnswer answer, CausalMetadataCodec codec, SortedDictionary<string, string> items, ref DependencySet deps, out string? problem)
+    private static bool TryRead(ShardAnswer answer, CausalMetadataCodec codec, SortedDictionary<string, string> items, ref DependencySet deps, ref long bytes,
+        out string? problem)
     {
         try
         {
@@ -62,7 +66,8 @@ internal static class AllItemsMerge
                     problem = $"the value of '{item.Name}' is not a string";
                     return false;
                 }
-                items.TryAdd(item.Name, item.Value.GetString()!);
+                var value = item.Value.GetString()!;
+                if (items.TryAdd(item.Name, value)) bytes += System.Text.Encoding.UTF8.GetByteCount(item.Name) + System.Text.Encoding.UTF8.GetByteCount(value);
             }
             var metadata = root.TryGetProperty(MetadataField, out var m) ? m : default;
             if (!codec.TryRead(metadata, out var shardDeps, out problem)) return false;
@@ -77,7 +82,7 @@ internal static class AllItemsMerge
     }
 
     /// <summary>The shard's own error answer with the shard named in its message and in a "shard" field; other fields (such as the metadata) kept.</summary>
-    private static MergedAnswer ShardError(ShardAnswer answer)
+    internal static MergedAnswer ShardError(ShardAnswer answer)
     {
         try
         {
@@ -112,7 +117,7 @@ internal static class AllItemsMerge
             if (shard is not null) w.WriteString("shard", shard);
         }));
 
-    private static byte[] Write(Action<Utf8JsonWriter> body)
+    internal static byte[] Write(Action<Utf8JsonWriter> body)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))

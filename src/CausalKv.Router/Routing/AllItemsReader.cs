@@ -18,6 +18,7 @@ internal sealed class AllItemsReader(
 {
     public const string MetadataHeader = ProtocolHeaders.CausalMetadata;
     private readonly TimeSpan _timeout = options.Value.ForwardActivityTimeout;
+    private readonly UnpagedCaps _caps = new(options.Value.MaxUnpagedItems, options.Value.MaxUnpagedBytes);
 
     public async Task<MergedAnswer?> ReadAsync(HttpRequest request, byte[] body)
     {
@@ -26,7 +27,7 @@ internal sealed class AllItemsReader(
         using var activity = RouterTelemetry.Source.StartActivity(RouterTelemetry.Spans.ReadAll);
         activity?.SetTag(RouterTelemetry.Tags.Epoch, view.Epoch);
         var ct = request.HttpContext.RequestAborted;
-        var results = await Task.WhenAll(view.ShardNames.Select(shard => AskShardAsync(shard, request, body, ct)));
+        var results = await Task.WhenAll(view.ShardNames.Select(shard => AskShardAsync(shard, request, body, "/data", ct)));
         if (ct.IsCancellationRequested || results.Any(r => r.Result.Status == FailoverStatus.Cancelled)) return null;
         var unreachable = results.Where(r => r.Result.Status != FailoverStatus.Answered).OrderBy(r => r.Result.Shard, StringComparer.Ordinal).FirstOrDefault();
         if (unreachable.Result.Error is { } error)
@@ -36,12 +37,16 @@ internal sealed class AllItemsReader(
         }
         // Parsing and merging every shard's items is CPU work proportional to the data: off the socket thread.
         var answers = results.Select(r => r.Answer!).ToArray();
-        return await Task.Run(() => AllItemsMerge.Merge(answers, codec));
+        return await Task.Run(() => AllItemsMerge.Merge(answers, codec, _caps));
     }
 
-    private async Task<(FailoverResult Result, ShardAnswer? Answer)> AskShardAsync(string shard, HttpRequest request, byte[] body, CancellationToken ct)
+    /// <summary>
+    /// Sends <c>GET <paramref name="pathAndQuery"/></c> with the client's metadata to a replica of <paramref name="shard"/>,
+    /// under the failover rules of reads; the answer, or why there is none.
+    /// </summary>
+    public async Task<(FailoverResult Result, ShardAnswer? Answer)> AskShardAsync(string shard, HttpRequest request, byte[] body, string pathAndQuery, CancellationToken ct)
     {
-        var read = new ShardRead(this, shard, request, body, ct);
+        var read = new ShardRead(this, shard, request, body, pathAndQuery, ct);
         var result = await failover.RunAsync(read, ct);
         return (result, read.Answer);
     }
@@ -50,7 +55,7 @@ internal sealed class AllItemsReader(
     private async ValueTask<ReplicaAttempt> SendAsync(ShardRead read, Replica replica)
     {
         var (shard, request, body, ct) = (read.Shard, read.Request, read.Body, read.ClientAborted);
-        using var message = new HttpRequestMessage(HttpMethod.Get, replica.BaseUrl + "/data") { Version = HttpVersion.Version11 };
+        using var message = new HttpRequestMessage(HttpMethod.Get, replica.BaseUrl + read.PathAndQuery) { Version = HttpVersion.Version11 };
         if (request.Headers.TryGetValue(MetadataHeader, out var metadata))
         {
             message.Headers.TryAddWithoutValidation(MetadataHeader, (IEnumerable<string?>)metadata);
@@ -94,9 +99,10 @@ internal sealed class AllItemsReader(
         }
     }
 
-    private sealed class ShardRead(AllItemsReader owner, string shard, HttpRequest request, byte[] body, CancellationToken clientAborted) : IShardRequest
+    private sealed class ShardRead(AllItemsReader owner, string shard, HttpRequest request, byte[] body, string pathAndQuery, CancellationToken clientAborted) : IShardRequest
     {
         public string Shard { get; } = shard;
+        public string PathAndQuery { get; } = pathAndQuery;
         public HttpRequest Request { get; } = request;
         public byte[] Body { get; } = body;
         public CancellationToken ClientAborted { get; } = clientAborted;

@@ -84,7 +84,7 @@ public sealed partial class ClientClusterTests(ClientClusterFixture cluster, ITe
         }
         Assert.Equal(4, writes.Select(w => w.Address).Distinct().Count());
         foreach (var key in keys) Assert.Equal($"v-{key}", await client.GetAsync(session, key));
-        Assert.Equal(keys.OrderBy(k => k, StringComparer.Ordinal), (await client.GetAllAsync(session)).Keys.Where(k => k.StartsWith(_p, StringComparison.Ordinal)).OrderBy(k => k, StringComparer.Ordinal));
+        Assert.Equal(keys.Order(StringComparer.Ordinal), (await client.GetAllAsync(session, _p).Select(kv => kv.Key).ToListAsync()).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public sealed partial class ClientClusterTests(ClientClusterFixture cluster, ITe
         Assert.Null(await client.GetAsync(session, $"{_p}missing"));
         Assert.True(await client.DeleteAsync(session, $"{_p}b"));
         Assert.Null(await client.GetAsync(session, $"{_p}b"));
-        var all = await client.GetAllAsync(session);
+        var all = await client.GetAllAsync(session, _p).ToDictionaryAsync(kv => kv.Key, kv => kv.Value);
         Assert.Equal("1", all[$"{_p}a"]);
         Assert.False(all.ContainsKey($"{_p}b"));
         var router = App.Endpoint("router").Authority;
