@@ -63,6 +63,31 @@ public sealed partial class ClientClusterTests(ClientClusterFixture cluster, ITe
         return Enumerable.Range(0, 10_000).Select(i => $"{_p}{name}{i}").Where(k => ring.ShardFor(k) == shard).Take(count).ToList();
     }
 
+    [Theory]
+    [InlineData(CausalKvRouting.Direct)]
+    [InlineData(CausalKvRouting.ViaRouter)]
+    public async Task A_listing_with_a_prefix_pages_through_every_shard_and_yields_each_key_once(CausalKvRouting routing)
+    {
+        var (client, sent) = Client(routing);
+        var session = new CausalKvSession();
+        var keys = Enumerable.Range(0, 23).Select(i => $"{_p}list:{i}").ToList();
+        foreach (var key in keys) await client.PutAsync(session, key, $"v-{key}");
+        await client.PutAsync(session, $"{_p}else", "not listed");
+        sent.Requests.Clear();
+
+        var listed = new List<KeyValuePair<string, string>>();
+        await foreach (var item in client.GetAllAsync(session, $"{_p}list:", pageSize: 4)) listed.Add(item);
+        Assert.Equal(keys.Order(StringComparer.Ordinal), listed.Select(kv => kv.Key).Order(StringComparer.Ordinal));
+        Assert.All(listed, kv => Assert.Equal($"v-{kv.Key}", kv.Value));
+        var pages = sent.DataRequests.Count();
+        Assert.InRange(pages, 6, 10);
+        output.WriteLine($"{routing}: {pages} page requests");
+        // Stopping early fetches no more pages than it needed.
+        sent.Requests.Clear();
+        Assert.Equal(3, (await client.GetAllAsync(session, $"{_p}list:", pageSize: 4).Take(3).ToListAsync()).Count);
+        Assert.Single(sent.DataRequests);
+    }
+
     [Fact]
     public async Task Each_request_goes_straight_to_a_replica_of_the_shard_that_holds_the_key()
     {

@@ -402,6 +402,33 @@ public sealed class RouterTests(RouterClusterFixture cluster, ITestOutputHelper 
         }
     }
 
+    [Fact]
+    public async Task Paging_through_the_router_lists_every_key_of_every_shard_once_shard_by_shard_and_the_session_follows_the_pages()
+    {
+        var router = cluster.Router;
+        var writer = new KvSession();
+        var keys = Enumerable.Range(0, 60).Select(i => $"{_p}p{i}").ToList();
+        foreach (var k in keys) Assert.True((await writer.PutAsync(router, k, "v" + k)).Status is HttpStatusCode.Created or HttpStatusCode.OK);
+        await writer.PutAsync(router, $"{_p}q", "other prefix");
+        var ring = new HashRing(cluster.App.Layout.Keys);
+        Assert.All(cluster.App.Layout.Keys, shard => Assert.Contains(keys, k => ring.ShardFor(k) == shard));
+
+        var reader = new KvSession();
+        var (items, pages) = await reader.ListAsync(router, _p + "p", limit: 7);
+        Step($"{items.Count} keys in {pages} pages");
+        // Shards in ordinal order of their names, each shard's keys in key order.
+        var expected = keys.OrderBy(k => ring.ShardFor(k), StringComparer.Ordinal).ThenBy(k => k, CausalKv.Storage.KeyOrder.Instance);
+        Assert.Equal(expected, items.Select(kv => kv.Key));
+        Assert.All(items, kv => Assert.Equal("v" + kv.Key, kv.Value));
+        Assert.InRange(pages, 9, 11);
+        // What the pages showed is in the session's past at every replica: each read answers at once with it.
+        foreach (var node in Enumerable.Range(0, 4))
+        {
+            var read = await reader.GetAsync(cluster.Node(node), keys[node * 7]).WaitAsync(Settle);
+            Assert.Equal("v" + keys[node * 7], read.Value);
+        }
+    }
+
     private sealed record Outcome(string Key, string Value, int Status, string? Error, long Started, long Ended)
     {
         public bool Acknowledged => Status is >= 200 and <= 299;
