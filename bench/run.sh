@@ -8,5 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # Release, so the AppHost launches the Release builds of the node and the router.
-dotnet build bench/CausalKv.Bench -c Release -nologo -v q
+# No build servers: a compiler server left running would hold whatever lock the caller ran this under.
+dotnet build bench/CausalKv.Bench -c Release -nologo -v q --disable-build-servers
 exec dotnet run --project bench/CausalKv.Bench -c Release --no-build -- "$@"

@@ -117,9 +117,9 @@ internal static class ScansScenario
         var buffer = new byte[64 * 1024];
         var depth = 0;
         var (inString, escaped, count) = (false, false, 0);
-        var expectKey = false;
+        var (expectKey, itemsDone) = (false, false);
         int read;
-        // A small state machine over the JSON text: keys at depth 2 are the items.
+        // A small state machine over the JSON text: keys at depth 2 of the first member ("items") are the items.
         while ((read = await stream.ReadAsync(buffer)) > 0)
         {
             for (var i = 0; i < read; i++)
@@ -136,11 +136,13 @@ internal static class ScansScenario
                 {
                     case (byte)'"':
                         inString = true;
-                        if (expectKey && depth == 2) count++;
+                        if (expectKey && depth == 2 && !itemsDone) count++;
                         expectKey = false;
                         break;
                     case (byte)'{': depth++; expectKey = true; break;
-                    case (byte)'}': depth--; break;
+                    case (byte)'}':
+                        if (--depth == 1) itemsDone = true;
+                        break;
                     case (byte)',': expectKey = true; break;
                     case (byte)':': expectKey = false; break;
                 }

@@ -42,6 +42,28 @@ public sealed partial class ClientClusterTests
     }
 
     [Fact]
+    public async Task Ckv_ls_lists_the_keys_of_a_prefix_up_to_a_limit()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"ckv-{_p}session");
+        try
+        {
+            foreach (var i in Enumerable.Range(0, 12)) Assert.Equal(ExitCodes.Ok, (await CkvAsync(file, "put", $"{_p}ls:{i:D2}", $"v{i}")).Code);
+            Assert.Equal(ExitCodes.Ok, (await CkvAsync(file, "put", $"{_p}other", "not listed")).Code);
+            var all = JsonDocument.Parse((await CkvAsync(file, "ls", "--prefix", $"{_p}ls:", "--json")).Output).RootElement.GetProperty("items");
+            Assert.Equal(Enumerable.Range(0, 12).Select(i => $"{_p}ls:{i:D2}"), all.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+            var some = await CkvAsync(file, "ls", "--prefix", $"{_p}ls:", "--limit", "5");
+            Assert.Equal(ExitCodes.Ok, some.Code);
+            Assert.Equal(5, some.Output.Split('\n').Count(l => l.StartsWith($"{_p}ls:", StringComparison.Ordinal)));
+            Assert.Contains("5 key(s)", some.Output);
+            Assert.Equal(ExitCodes.Usage, (await CkvAsync(file, "ls", "--limit", "0")).Code);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task Ckv_tells_not_found_from_errors_and_prints_tables_and_json()
     {
         var file = Path.Combine(Path.GetTempPath(), $"ckv-{_p}session");
