@@ -44,6 +44,7 @@ builder.Services.AddSingleton<ViewChanger>();
 builder.Services.AddHostedService<StrayKeySweeper>();
 builder.Services.AddSingleton<CausalWaiter>();
 builder.Services.AddSingleton<ShardForwarder>();
+builder.Services.AddSingleton<LargeRequestGate>();
 builder.Services.AddSingleton<DataEndpoints>();
 builder.Services.AddHealthChecks().AddCheck<ViewHealthCheck>("cluster");
 

@@ -65,7 +65,7 @@ internal static class AllItemsMerge
                 items.TryAdd(item.Name, item.Value.GetString()!);
             }
             var metadata = root.TryGetProperty(MetadataField, out var m) ? m : default;
-            if (!codec.TryRead(metadata, out var shardDeps, out problem)) return false;
+            if (!codec.TryRead(metadata, MetadataLimits.None, out var shardDeps, out problem, out _)) return false;
             deps = deps.Join(shardDeps);
             return true;
         }
