@@ -214,8 +214,8 @@ public sealed class HttpSurfaceFuzzer(int seed, IReadOnlyList<(string Name, Uri 
                 clean = false;
                 return Uri.EscapeDataString(key) + Pick(["%", "%G1", "%C3", "%FF", "%ED%A0%80", "%C0%AF"]);
             case 3 when !HasLoneSurrogate(key):
-                // Only what must be escaped in a path: '%' and '/' stay as they are.
-                return key.Replace(" ", "%20").Replace("#", "%23").Replace("?", "%3F");
+                // Everything escaped but '%' and '/', which stay as they are.
+                return Uri.EscapeDataString(key).Replace("%2F", "/", StringComparison.Ordinal).Replace("%25", "%", StringComparison.Ordinal);
             default:
                 // A lone surrogate has no UTF-8 form: it goes as the bytes of one (CESU-8), which are not UTF-8.
                 return HasLoneSurrogate(key) ? "%ED%A0%80" + Uri.EscapeDataString(key.Replace("\ud800", "")) : Uri.EscapeDataString(key);
