@@ -44,6 +44,7 @@ builder.Services.AddSingleton<ViewChanger>();
 builder.Services.AddHostedService<StrayKeySweeper>();
 builder.Services.AddSingleton<CausalWaiter>();
 builder.Services.AddSingleton<ShardForwarder>();
+builder.Services.AddSingleton<LargeRequestGate>();
 builder.Services.AddSingleton<DataEndpoints>();
 builder.Services.AddHealthChecks().AddCheck<ViewHealthCheck>("cluster");
 
@@ -74,6 +75,7 @@ app.UseExceptionHandler(error => error.Run(context =>
     JsonResponses.ErrorAsync(context.Response, StatusCodes.Status500InternalServerError,
         "The node failed to handle this request; the node log has the details.")));
 app.UseMiddleware<RefusalMiddleware>();
+app.UseJsonErrorPages();
 app.UseMiddleware<ClusterGuard>();
 app.MapGet("/ping", () => Results.Json(new { message = "pong" }));
 app.MapDefaultEndpoints();

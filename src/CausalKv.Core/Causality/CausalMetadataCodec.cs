@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -61,20 +62,52 @@ public sealed class CausalMetadataCodec
         HKDF.DeriveKey(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(clusterKey ?? ""), 32,
             salt: Encoding.UTF8.GetBytes("causalkv"), info: Encoding.UTF8.GetBytes("causal-metadata mac v1"));
 
-    public bool TryRead(JsonElement element, out DependencySet deps, out string? error)
+    /// <summary>Reads client metadata within <see cref="MetadataLimits.Default"/>.</summary>
+    public bool TryRead(JsonElement element, out DependencySet deps, out string? error) =>
+        TryRead(element, MetadataLimits.Default, out deps, out error, out _);
+
+    /// <summary>
+    /// Reads metadata, refusing it (<paramref name="tooLarge"/>) past <paramref name="limits"/>. Everything is checked,
+    /// the MAC included, on a flat parse of the JSON before any <see cref="DependencySet"/> is built: forged or broken
+    /// metadata costs one pass over its text, a sort of its keys and one HMAC.
+    /// </summary>
+    public bool TryRead(JsonElement element, MetadataLimits limits, out DependencySet deps, out string? error, out bool tooLarge)
     {
         deps = DependencySet.Empty;
         error = null;
+        tooLarge = false;
         if (element.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) return true;
         if (element.ValueKind != JsonValueKind.Object)
             return Fail("causal-metadata must be a JSON object issued by this cluster (or null/{} for none)", out error);
+        var bytes = JsonMarshal.GetRawUtf8Value(element).Length;
+        if (bytes > limits.MaxBytes)
+        {
+            tooLarge = true;
+            return Fail($"causal-metadata is {bytes} bytes; at most {limits.MaxBytes} are accepted. A session carries this much only " +
+                        "after writing that many keys cut off from their other replicas: start a new session ({}) once the partition healed", out error);
+        }
+        try
+        {
+            return TryReadObject(element, limits, out deps, out error, out tooLarge);
+        }
+        catch (InvalidOperationException)
+        {
+            // A name or string that is not valid UTF-16 once unescaped (a lone surrogate such as "\ud800").
+            return Fail("causal-metadata is broken: it holds text that is not valid Unicode; pass back the causal-metadata a response gave you, unchanged", out error);
+        }
+    }
+
+    private bool TryReadObject(JsonElement element, MetadataLimits limits, out DependencySet deps, out string? error, out bool tooLarge)
+    {
+        deps = DependencySet.Empty;
+        tooLarge = false;
+        error = null;
         if (!element.EnumerateObject().Any()) return true;
         if (!element.TryGetProperty("ckv", out var ckv) || ckv.ValueKind != JsonValueKind.String)
             return Fail("causal-metadata was not issued by this cluster: pass back exactly the causal-metadata a CausalKv response gave you", out error);
-        if (ckv.GetString() != _clusterId)
+        if (!ckv.ValueEquals(_clusterId))
             return Fail("causal-metadata was issued by another cluster: start a new session with {} or pass metadata from this cluster", out error);
-        var builder = new List<KeyValuePair<string, Dependency>>();
-        JsonElement mac = default;
+        JsonElement mac = default, d = default;
         var highest = WriteTag.Zero;
         foreach (var prop in element.EnumerateObject())
         {
@@ -90,29 +123,61 @@ public sealed class CausalMetadataCodec
                 return Fail($"causal-metadata has an unknown field '{prop.Name}': pass it back unchanged", out error);
             if (prop.Value.ValueKind != JsonValueKind.Object)
                 return Fail("causal-metadata is broken: 'd' must be an object", out error);
-            foreach (var entry in prop.Value.EnumerateObject())
+            if (d.ValueKind != JsonValueKind.Undefined)
+                return Fail("causal-metadata is broken: 'd' appears twice", out error);
+            d = prop.Value;
+        }
+        var count = 0;
+        if (d.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var _ in d.EnumerateObject())
             {
-                if (!TryReadDependency(entry.Value, out var dep))
-                    return Fail($"causal-metadata is broken at key '{entry.Name}': pass back the causal-metadata a response gave you, unchanged", out error);
-                builder.Add(new(entry.Name, dep!));
+                if (++count > limits.MaxDependencies)
+                {
+                    tooLarge = true;
+                    return Fail($"causal-metadata has more than {limits.MaxDependencies} dependencies. A session carries this many only after " +
+                                "writing that many keys cut off from their other replicas: start a new session ({}) once the partition healed", out error);
+                }
             }
         }
-        var read = DependencySet.Of(builder).Observing(highest);
-        if (_sign && !read.IsBlank && !MacMatches(read, mac))
-            return Fail("causal-metadata failed its integrity check: it was altered or not issued by this cluster. " +
-                "Pass back exactly the causal-metadata a response gave you (or {} to start a new session)", out error);
-        deps = read;
-        return true;
+        var parsed = new FlatMetadata(count);
+        try
+        {
+            if (d.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var entry in d.EnumerateObject())
+                {
+                    var key = entry.Name;
+                    if (!parsed.TryAdd(key, entry.Value))
+                        return Fail($"causal-metadata is broken at key '{key}': pass back the causal-metadata a response gave you, unchanged", out error);
+                }
+            }
+            highest = WriteTag.Max(highest, parsed.HighestTag);
+            var blank = count == 0 && highest == WriteTag.Zero;
+            if (!parsed.SortDistinct(out var duplicate))
+                return Fail($"causal-metadata is broken: key '{duplicate}' appears twice; pass back the causal-metadata a response gave you, unchanged", out error);
+            if (_sign && !blank && !MacMatches(parsed, highest, mac))
+                return Fail("causal-metadata failed its integrity check: it was altered or not issued by this cluster. " +
+                    "Pass back exactly the causal-metadata a response gave you (or {} to start a new session)", out error);
+            deps = parsed.ToDependencySet(highest);
+            return true;
+        }
+        finally
+        {
+            parsed.Dispose();
+        }
     }
 
-    private bool MacMatches(DependencySet deps, JsonElement mac)
+    private bool MacMatches(FlatMetadata parsed, WriteTag highest, JsonElement mac)
     {
         if (mac.ValueKind != JsonValueKind.String) return false;
         Span<byte> given = stackalloc byte[MacBytes + 2];
         var text = mac.GetString()!;
         if (text.Length != 22 || !Base64Url.TryDecodeFromChars(text, given, out var n) || n != MacBytes) return false;
         Span<byte> expected = stackalloc byte[MacBytes];
-        ComputeMac(deps, expected);
+        var hmac = new MacStream(ThreadHmac());
+        for (var i = 0; i < parsed.Count; i++) parsed.AppendSorted(i, ref hmac);
+        hmac.Finish(highest, expected);
         return CryptographicOperations.FixedTimeEquals(given[..MacBytes], expected);
     }
 
@@ -140,70 +205,191 @@ public sealed class CausalMetadataCodec
     private void ComputeMac(DependencySet deps, Span<byte> destination)
     {
         var keys = ArrayPool<string>.Shared.Rent(deps.Count);
-        var size = 12;
         var count = 0;
-        foreach (var (k, d) in deps.Entries)
-        {
-            keys[count++] = k;
-            size += 4 + Encoding.UTF8.GetByteCount(k) + 4 + d.Clock.Count * 16 + 12;
-        }
+        foreach (var (k, _) in deps.Entries) keys[count++] = k;
         Array.Sort(keys, 0, count, StringComparer.Ordinal);
-        var buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {
-            var at = 0;
+            var hmac = new MacStream(ThreadHmac());
             for (var i = 0; i < count; i++)
             {
-                var key = keys[i];
-                var dep = deps[key]!;
-                var n = Encoding.UTF8.GetBytes(key, buffer.AsSpan(at + 4));
-                BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(at), n);
-                at += 4 + n;
-                BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(at), dep.Clock.Count);
-                at += 4;
-                foreach (var e in dep.Clock.Entries)
-                {
-                    BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(at), e.Origin);
-                    BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(at + 8), e.Seq);
-                    at += 16;
-                }
-                BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(at), dep.Tag.Timestamp);
-                BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(at + 8), dep.Tag.Node);
-                at += 12;
+                var dep = deps[keys[i]]!;
+                hmac.AppendEntry(keys[i], dep.Clock.Entries, dep.Tag);
             }
-            BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(at), deps.HighestTag.Timestamp);
-            BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(at + 8), deps.HighestTag.Node);
-            at += 12;
-            Span<byte> full = stackalloc byte[32];
-            var hmac = ThreadHmac();
-            hmac.AppendData(buffer.AsSpan(0, at));
-            hmac.GetHashAndReset(full);
-            full[..destination.Length].CopyTo(destination);
+            hmac.Finish(deps.HighestTag, destination);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
             Array.Clear(keys, 0, count);
             ArrayPool<string>.Shared.Return(keys);
         }
     }
 
-    private static bool TryReadDependency(JsonElement e, out Dependency? dep)
+    /// <summary>Feeds the canonical encoding the MAC is computed over into an HMAC, a small buffer at a time.</summary>
+    private struct MacStream(IncrementalHash hmac)
     {
-        dep = null;
-        if (e.ValueKind != JsonValueKind.Object) return false;
-        if (!e.TryGetProperty("c", out var c) || c.ValueKind != JsonValueKind.Object) return false;
-        if (!e.TryGetProperty("t", out var t) || !TryReadTag(t, out var tag)) return false;
-        var entries = new List<VersionVector.Entry>();
-        foreach (var p in c.EnumerateObject())
+        private const int Chunk = 512;
+        private readonly IncrementalHash _hmac = hmac;
+        private byte[]? _buffer;
+        private int _at;
+
+        public void AppendEntry(string key, ReadOnlySpan<VersionVector.Entry> clock, WriteTag tag)
         {
-            if (!long.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var origin)) return false;
-            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt64(out var seq) || seq <= 0) return false;
-            entries.Add(new VersionVector.Entry(origin, seq));
+            var keyBytes = Encoding.UTF8.GetByteCount(key);
+            Ensure(4);
+            BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_at), keyBytes);
+            _at += 4;
+            if (keyBytes > Chunk)
+            {
+                Flush();
+                var big = ArrayPool<byte>.Shared.Rent(keyBytes);
+                var n = Encoding.UTF8.GetBytes(key, big);
+                _hmac.AppendData(big, 0, n);
+                ArrayPool<byte>.Shared.Return(big);
+            }
+            else
+            {
+                Ensure(keyBytes);
+                _at += Encoding.UTF8.GetBytes(key, _buffer.AsSpan(_at));
+            }
+            Ensure(4);
+            BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_at), clock.Length);
+            _at += 4;
+            foreach (var e in clock)
+            {
+                Ensure(16);
+                BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(_at), e.Origin);
+                BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(_at + 8), e.Seq);
+                _at += 16;
+            }
+            AppendTag(tag);
         }
-        if (entries.Count == 0) return false;
-        dep = new Dependency(VersionVector.Of(entries.ToArray()), tag);
-        return true;
+
+        public void Finish(WriteTag highest, Span<byte> destination)
+        {
+            AppendTag(highest);
+            Flush();
+            Span<byte> full = stackalloc byte[32];
+            _hmac.GetHashAndReset(full);
+            full[..destination.Length].CopyTo(destination);
+            if (_buffer is not null) ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+
+        private void AppendTag(WriteTag tag)
+        {
+            Ensure(12);
+            BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(_at), tag.Timestamp);
+            BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_at + 8), tag.Node);
+            _at += 12;
+        }
+
+        [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_buffer))]
+        private void Ensure(int bytes)
+        {
+            _buffer ??= ArrayPool<byte>.Shared.Rent(Chunk);
+            if (_at + bytes > _buffer.Length) Flush();
+        }
+
+        private void Flush()
+        {
+            if (_buffer is null || _at == 0) return;
+            _hmac.AppendData(_buffer, 0, _at);
+            _at = 0;
+        }
+    }
+
+    /// <summary>
+    /// Parsed dependencies as flat arrays (keys, tags, one shared run of clock entries), checked and sorted without
+    /// building a <see cref="DependencySet"/>: only metadata whose MAC matched becomes one.
+    /// </summary>
+    private sealed class FlatMetadata(int capacity) : IDisposable
+    {
+        private readonly string[] _keys = ArrayPool<string>.Shared.Rent(Math.Max(capacity, 1));
+        private readonly WriteTag[] _tags = ArrayPool<WriteTag>.Shared.Rent(Math.Max(capacity, 1));
+        private readonly int[] _clockStart = ArrayPool<int>.Shared.Rent(Math.Max(capacity, 1) + 1);
+        private readonly int[] _order = ArrayPool<int>.Shared.Rent(Math.Max(capacity, 1));
+        private VersionVector.Entry[] _clocks = ArrayPool<VersionVector.Entry>.Shared.Rent(Math.Max(capacity, 1) * 2);
+        private int _entries;
+
+        public int Count { get; private set; }
+
+        public WriteTag HighestTag { get; private set; }
+
+        public bool TryAdd(string key, JsonElement e)
+        {
+            if (e.ValueKind != JsonValueKind.Object) return false;
+            if (!e.TryGetProperty("c", out var c) || c.ValueKind != JsonValueKind.Object) return false;
+            if (!e.TryGetProperty("t", out var t) || !TryReadTag(t, out var tag)) return false;
+            var start = _entries;
+            foreach (var p in c.EnumerateObject())
+            {
+                if (!long.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var origin)) return false;
+                if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt64(out var seq) || seq <= 0) return false;
+                if (_entries == _clocks.Length)
+                {
+                    var grown = ArrayPool<VersionVector.Entry>.Shared.Rent(_clocks.Length * 2);
+                    _clocks.AsSpan(0, _entries).CopyTo(grown);
+                    ArrayPool<VersionVector.Entry>.Shared.Return(_clocks);
+                    _clocks = grown;
+                }
+                _clocks[_entries++] = new VersionVector.Entry(origin, seq);
+            }
+            if (_entries == start) return false;
+            var clock = _clocks.AsSpan(start, _entries - start);
+            clock.Sort(static (a, b) => a.Origin.CompareTo(b.Origin));
+            for (var i = 1; i < clock.Length; i++)
+                if (clock[i].Origin == clock[i - 1].Origin) return false;
+            _keys[Count] = key;
+            _tags[Count] = tag;
+            _clockStart[Count] = start;
+            _order[Count] = Count;
+            Count++;
+            _clockStart[Count] = _entries;
+            HighestTag = WriteTag.Max(HighestTag, tag);
+            return true;
+        }
+
+        /// <summary>Orders the entries by key (ordinal); false, naming it, when a key appears twice.</summary>
+        public bool SortDistinct(out string? duplicate)
+        {
+            duplicate = null;
+            var keys = _keys;
+            _order.AsSpan(0, Count).Sort((a, b) => string.CompareOrdinal(keys[a], keys[b]));
+            for (var i = 1; i < Count; i++)
+            {
+                if (!string.Equals(keys[_order[i]], keys[_order[i - 1]], StringComparison.Ordinal)) continue;
+                duplicate = keys[_order[i]];
+                return false;
+            }
+            return true;
+        }
+
+        /// <summary>The <paramref name="i"/>-th entry in key order, into <paramref name="hmac"/>.</summary>
+        public void AppendSorted(int i, ref MacStream hmac)
+        {
+            var at = _order[i];
+            hmac.AppendEntry(_keys[at], _clocks.AsSpan(_clockStart[at], _clockStart[at + 1] - _clockStart[at]), _tags[at]);
+        }
+
+        public DependencySet ToDependencySet(WriteTag highest)
+        {
+            if (Count == 0) return DependencySet.Empty.Observing(highest);
+            var dependencies = new Dependency[Count];
+            for (var i = 0; i < Count; i++)
+                dependencies[i] = new Dependency(VersionVector.OfSorted(_clocks.AsSpan(_clockStart[i], _clockStart[i + 1] - _clockStart[i]).ToArray()), _tags[i]);
+            return DependencySet.OfDistinct(_keys, dependencies, Count, highest);
+        }
+
+        public void Dispose()
+        {
+            Array.Clear(_keys, 0, Count);
+            ArrayPool<string>.Shared.Return(_keys);
+            ArrayPool<WriteTag>.Shared.Return(_tags);
+            ArrayPool<int>.Shared.Return(_clockStart);
+            ArrayPool<int>.Shared.Return(_order);
+            ArrayPool<VersionVector.Entry>.Shared.Return(_clocks);
+        }
     }
 
     private static bool TryReadTag(JsonElement t, out WriteTag tag)

@@ -51,6 +51,21 @@ public sealed class DependencySet
         return set;
     }
 
+    /// <summary>
+    /// A set of <paramref name="count"/> dependencies on distinct keys with non-empty clocks (unchecked), built in one
+    /// pass: what parsed metadata becomes once its MAC matched.
+    /// </summary>
+    internal static DependencySet OfDistinct(string[] keys, Dependency[] dependencies, int count, WriteTag highest)
+    {
+        var builder = ImmutableDictionary.CreateBuilder<string, Dependency>(StringComparer.Ordinal);
+        for (var i = 0; i < count; i++)
+        {
+            builder.Add(keys[i], dependencies[i]);
+            highest = WriteTag.Max(highest, dependencies[i].Tag);
+        }
+        return new DependencySet(builder.ToImmutable(), highest);
+    }
+
     public DependencySet With(string key, Dependency dependency)
     {
         if (dependency.Clock.IsEmpty) return this;

@@ -26,6 +26,9 @@ public sealed class VersionVector : IEquatable<VersionVector>
 
     public bool IsEmpty => _entries.Length == 0;
 
+    /// <summary>A vector of entries already sorted by origin, each origin once, every seq positive (unchecked).</summary>
+    internal static VersionVector OfSorted(Entry[] sortedEntries) => sortedEntries.Length == 0 ? Empty : new VersionVector(sortedEntries);
+
     public static VersionVector Of(params ReadOnlySpan<Entry> entries)
     {
         if (entries.IsEmpty) return Empty;

@@ -6,7 +6,7 @@ namespace CausalKv.Node.Api;
 /// <summary>
 /// Runs before every endpoint: drops requests from nodes this node pretends it
 /// cannot reach (they hang, like lost packets), and demands the cluster key on
-/// node-to-node and cluster-changing endpoints once one is configured.
+/// node-to-node and cluster-changing endpoints, and on the state digest, once one is configured.
 /// </summary>
 public sealed class ClusterGuard(RequestDelegate next, NodeIdentity identity, FaultInjector faults)
 {
@@ -34,6 +34,8 @@ public sealed class ClusterGuard(RequestDelegate next, NodeIdentity identity, Fa
         if (path.StartsWithSegments("/internal")) return true;
         if (path.StartsWithSegments("/view") && !HttpMethods.IsGet(request.Method)) return true;
         if (path.StartsWithSegments("/admin/faults") && !HttpMethods.IsGet(request.Method)) return true;
+        // A digest reads every key and value the node holds (seconds of CPU for a large store): for the cluster's operators only.
+        if (path.StartsWithSegments("/admin/digest")) return true;
         return false;
     }
 }

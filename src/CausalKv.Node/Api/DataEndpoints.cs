@@ -23,6 +23,7 @@ public sealed class DataEndpoints(
     CausalWaiter waiter,
     ShardForwarder forwarder,
     HandoffFence fence,
+    LargeRequestGate largeRequests,
     NodeIdentity identity,
     IOptions<NodeOptions> options)
 {
@@ -34,6 +35,7 @@ public sealed class DataEndpoints(
     private readonly int _maxValueBytes = options.Value.MaxValueBytes;
     private readonly CausalMetadataCodec _codec = identity.Metadata;
     private readonly NodeOptions _listing = options.Value;
+    private readonly MetadataLimits _metadataLimits = new(options.Value.MaxMetadataDependencies, options.Value.MaxMetadataBytes);
 
     private long BodyLimit => (long)_maxValueBytes * 2 + MetadataAllowance;
 
@@ -298,6 +300,16 @@ public sealed class DataEndpoints(
             await JsonResponses.ErrorAsync(response, StatusCodes.Status400BadRequest, $"Keys are 1 to {MaxKeyBytes} UTF-8 bytes long.");
             return null;
         }
+        // A large body is read, parsed and checked in one of a few slots (see LargeRequestGate); small ones never wait.
+        LargeRequestGate.Slot slot;
+        try { slot = await largeRequests.EnterAsync(context.Request, context.RequestAborted); }
+        catch (OperationCanceledException) { context.Abort(); return null; }
+        using (slot) return await ReadCheckedAsync(context, key, expectValue, membership);
+    }
+
+    private async Task<ParsedRequest?> ReadCheckedAsync(HttpContext context, string? key, bool expectValue, Membership membership)
+    {
+        var response = context.Response;
         byte[] body;
         try
         {
@@ -362,9 +374,9 @@ public sealed class DataEndpoints(
                     }
                     metadata = headerDocument.RootElement;
                 }
-                if (!_codec.TryRead(metadata, out var deps, out var metaError))
+                if (!_codec.TryRead(metadata, _metadataLimits, out var deps, out var metaError, out var tooLarge))
                 {
-                    await JsonResponses.ErrorAsync(response, StatusCodes.Status400BadRequest, metaError!);
+                    await JsonResponses.ErrorAsync(response, tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest, metaError!);
                     return null;
                 }
                 // The view this node answers under: a client routing by an older one refreshes it.

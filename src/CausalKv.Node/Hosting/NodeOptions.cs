@@ -24,6 +24,17 @@ public sealed class NodeOptions
     [Range(1, 64 * 1024 * 1024)]
     public int MaxValueBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// The most dependencies a request's causal-metadata may carry (413 beyond). Only a session that wrote this many
+    /// keys while cut off from their other replicas carries so many: pruning drops what every replica holds.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MaxMetadataDependencies { get; set; } = CausalKv.Causality.MetadataLimits.Default.MaxDependencies;
+
+    /// <summary>The most bytes of JSON a request's causal-metadata may take (413 beyond).</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxMetadataBytes { get; set; } = CausalKv.Causality.MetadataLimits.Default.MaxBytes;
+
     /// <summary>How long a read may wait for a write it depends on before it gets a 503.</summary>
     public TimeSpan CausalWaitDeadline { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -27,6 +27,8 @@ public sealed class PeerClient : IPeerTransport, IDisposable
         var sockets = new SocketsHttpHandler
         {
             ConnectTimeout = o.PeerConnectTimeout,
+            // Kestrel reads header values as UTF-8: a forwarded client's metadata header outside ASCII goes on as the same bytes.
+            RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
             AutomaticDecompression = System.Net.DecompressionMethods.None,
             UseProxy = false,

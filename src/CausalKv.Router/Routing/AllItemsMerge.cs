@@ -70,7 +70,7 @@ internal static class AllItemsMerge
                 if (items.TryAdd(item.Name, value)) bytes += System.Text.Encoding.UTF8.GetByteCount(item.Name) + System.Text.Encoding.UTF8.GetByteCount(value);
             }
             var metadata = root.TryGetProperty(MetadataField, out var m) ? m : default;
-            if (!codec.TryRead(metadata, out var shardDeps, out problem)) return false;
+            if (!codec.TryRead(metadata, MetadataLimits.None, out var shardDeps, out problem, out _)) return false;
             deps = deps.Join(shardDeps);
             return true;
         }

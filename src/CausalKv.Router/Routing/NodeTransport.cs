@@ -26,6 +26,9 @@ internal sealed class NodeTransport : IDisposable
             UseCookies = false,
             EnableMultipleHttp2Connections = true,
             ConnectTimeout = options.Value.ConnectTimeout,
+            // Kestrel reads header values as UTF-8, so a client's header outside ASCII (metadata with a key in another
+            // script, sent as a header) goes on to the node as the same bytes instead of failing the forward.
+            RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
             ActivityHeadersPropagator = new TracedOnlyPropagator(new ReverseProxyPropagator(DistributedContextPropagator.Current)),
         };
         Invoker = new HttpMessageInvoker(new BufferedBodyHandler(_handler), disposeHandler: false);

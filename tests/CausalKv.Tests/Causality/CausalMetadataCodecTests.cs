@@ -209,6 +209,11 @@ public sealed class CausalMetadataCodecTests
         { "negative origin", WithEntry("""{"c":{"-5":1},"t":[1,0]}""") },
         { "origin with spaces", WithEntry("""{"c":{" 5":1},"t":[1,0]}""") },
         { "origin in exponent form", WithEntry("""{"c":{"5e2":1},"t":[1,0]}""") },
+        { "a key twice", """{"ckv":"test-cluster","d":{"a":""" + ValidEntry + ""","a":""" + ValidEntry + """}}""" },
+        { "an origin twice in one clock", WithEntry("""{"c":{"5":1,"5":2},"t":[1,0]}""") },
+        { "d twice", $$$"""{"ckv":"test-cluster","d":{"x":{{{ValidEntry}}}},"d":{"y":{{{ValidEntry}}}}}""" },
+        { "a lone surrogate in a key", """{"ckv":"test-cluster","d":{"\ud800":""" + ValidEntry + """}}""" },
+        { "a lone surrogate in the cluster id", """{"ckv":"\udc00","d":{"x":""" + ValidEntry + """}}""" },
         { "one bad entry among good ones", """{"ckv":"test-cluster","d":{"a":""" + ValidEntry + ""","b":{"c":{"5":0},"t":[1,0]}}}""" },
     };
 
@@ -287,6 +292,78 @@ public sealed class CausalMetadataCodecTests
         var (ok, read, error) = Read(pretty);
         Assert.True(ok, error);
         Assert.True(deps.SetEquals(read));
+    }
+
+    [Fact]
+    public void Mac_SurvivesEntriesAndOriginsInAnotherOrder()
+    {
+        var deps = DependencySet.Empty
+            .With("b", new Dependency(VersionVector.Of(new VersionVector.Entry(9, 1), new VersionVector.Entry(10, 4)), new WriteTag(5, 1)))
+            .With("a", Dep(5, 3, 100, 1)).With("ключ", Dep(6, 1, 90, 2));
+        var node = System.Text.Json.Nodes.JsonNode.Parse(Codec.ToJson(deps))!.AsObject();
+        // As a library that sorts names as text would write it: "10" before "9", keys in reverse.
+        var d = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (key, entry) in node["d"]!.AsObject().Reverse())
+        {
+            var clock = new System.Text.Json.Nodes.JsonObject();
+            foreach (var (origin, seq) in entry!["c"]!.AsObject().OrderBy(e => e.Key, StringComparer.Ordinal)) clock[origin] = seq!.DeepClone();
+            d[key] = new System.Text.Json.Nodes.JsonObject { ["t"] = entry["t"]!.DeepClone(), ["c"] = clock };
+        }
+        node["d"] = d;
+        var (ok, read, error) = Read(node.ToJsonString());
+        Assert.True(ok, error);
+        Assert.True(deps.SetEquals(read), Show.Deps(read));
+    }
+
+    private static DependencySet ManyDependencies(int count)
+    {
+        var entries = Enumerable.Range(0, count).Select(i =>
+            new KeyValuePair<string, Dependency>($"key-{i}", Dep(1000 + i % 7, i + 1, 1_735_689_600_000 + i, i % 5)));
+        return DependencySet.Of(entries);
+    }
+
+    [Fact]
+    public void Metadata_at_the_limits_is_read_and_past_them_refused_as_too_large_before_its_mac_is_checked()
+    {
+        var deps = ManyDependencies(500);
+        var json = Codec.ToJson(deps);
+        var bytes = Encoding.UTF8.GetByteCount(json);
+        using var doc = JsonDocument.Parse(json);
+
+        Assert.True(Codec.TryRead(doc.RootElement, new MetadataLimits(500, bytes), out var read, out var error, out var tooLarge), error);
+        Assert.False(tooLarge);
+        Assert.True(deps.SetEquals(read));
+
+        Assert.False(Codec.TryRead(doc.RootElement, new MetadataLimits(499, bytes), out read, out error, out tooLarge));
+        Assert.True(tooLarge);
+        Assert.Contains("more than 499 dependencies", error);
+        Assert.True(read.IsEmpty);
+
+        Assert.False(Codec.TryRead(doc.RootElement, new MetadataLimits(500, bytes - 1), out read, out error, out tooLarge));
+        Assert.True(tooLarge);
+        Assert.Contains($"{bytes} bytes", error);
+
+        // Forged metadata past a limit is refused for its size: what it claims is never looked at.
+        var forged = json.Replace("\"m\":\"", "\"m\":\"A", StringComparison.Ordinal);
+        using var forgedDoc = JsonDocument.Parse(forged);
+        Assert.False(Codec.TryRead(forgedDoc.RootElement, new MetadataLimits(10, int.MaxValue), out _, out _, out tooLarge));
+        Assert.True(tooLarge);
+    }
+
+    [Fact]
+    public void Forged_metadata_with_many_dependencies_fails_its_integrity_check_within_the_limits()
+    {
+        var genuine = ManyDependencies(5_000);
+        var json = Codec.ToJson(genuine);
+        Assert.True(Read(json).Ok);
+        // One dependency changed among thousands: the flat check finds it before any set is built.
+        var forged = json.Replace("\"key-4321\":{\"c\":{", "\"key-4321\":{\"c\":{\"1\":99999,", StringComparison.Ordinal);
+        Assert.NotEqual(json, forged);
+        var (ok, deps, error) = Read(forged);
+        Assert.False(ok);
+        Assert.Contains("integrity", error);
+        Assert.True(deps.IsEmpty);
+        Assert.True(MetadataLimits.Default.MaxDependencies >= 5_000);
     }
 
     [Fact]

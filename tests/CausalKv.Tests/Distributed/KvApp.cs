@@ -52,13 +52,28 @@ public sealed class KvApp : IAsyncDisposable
 
     public Uri Endpoint(string name) => App.GetEndpoint(ResourceName(name), "http");
 
-    /// <summary>An HttpClient addressed to a resource, with no proxy and a short connect timeout (a cut link hangs).</summary>
+    /// <summary>
+    /// An HttpClient addressed to a resource, with no proxy and a short connect timeout (a cut link hangs). It sends the
+    /// cluster key on <c>/admin/</c> requests only (the state digest demands it, as an operator's tools would send it);
+    /// data and view requests go without it, as a client's do.
+    /// </summary>
     public HttpClient CreateHttpClient(string name, TimeSpan? timeout = null) =>
-        new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
+        new(new AdminKeyHandler(ClusterKey) { InnerHandler = new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) } })
         {
             BaseAddress = Endpoint(name),
             Timeout = timeout ?? TimeSpan.FromSeconds(100),
         };
+
+    private sealed class AdminKeyHandler(string clusterKey) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri is { } uri && (uri.IsAbsoluteUri ? uri.AbsolutePath : uri.OriginalString).StartsWith("/admin/", StringComparison.Ordinal)
+                && !request.Headers.Contains(CausalKv.Node.Hosting.NodeIdentity.ClusterKeyHeader))
+                request.Headers.Add(CausalKv.Node.Hosting.NodeIdentity.ClusterKeyHeader, clusterKey);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
 
     public Task CutAsync(int a, int b) => Control.CutAsync(a, b);
 
