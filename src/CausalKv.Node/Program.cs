@@ -75,6 +75,9 @@ app.UseExceptionHandler(error => error.Run(context =>
         "The node failed to handle this request; the node log has the details.")));
 app.UseMiddleware<RefusalMiddleware>();
 app.UseMiddleware<ClusterGuard>();
+// Keys come from the raw request target, so they are read before routing (which sees Kestrel's decoded path).
+app.UseDataKeys();
+app.UseRouting();
 app.MapGet("/ping", () => Results.Json(new { message = "pong" }));
 app.MapDefaultEndpoints();
 app.MapDataApi();

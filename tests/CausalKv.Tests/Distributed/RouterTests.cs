@@ -22,7 +22,7 @@ public sealed class RouterClusterFixture : ClusterFixture
 /// The router as clients see it: one address for the whole cluster. Tests that only read and write their own keys
 /// share one cluster; tests that kill nodes, change the view or check every key of the cluster start their own.
 /// </summary>
-public sealed class RouterTests(RouterClusterFixture cluster, ITestOutputHelper output) : IClassFixture<RouterClusterFixture>, IAsyncLifetime
+public sealed partial class RouterTests(RouterClusterFixture cluster, ITestOutputHelper output) : IClassFixture<RouterClusterFixture>, IAsyncLifetime
 {
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
     private readonly string _p = Guid.NewGuid().ToString("N")[..8] + "-";
