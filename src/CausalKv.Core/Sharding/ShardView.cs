@@ -142,7 +142,7 @@ public sealed class ShardView
                     if (endpoints.TryGetValue(endpoint, out var first))
                     {
                         return first.Node.Address == node.Address
-                            ? $"duplicate address '{node.Address}' (in shard '{first.Shard}' and shard '{name}')"
+                            ? $"duplicate address '{node.Address}' (node {first.Node.Id} in shard '{first.Shard}' and node {node.Id} in shard '{name}')"
                             : $"duplicate address: '{first.Node.Address}' (node {first.Node.Id}, shard '{first.Shard}') and '{node.Address}' (node {node.Id}, shard '{name}') are one endpoint";
                     }
                 }
