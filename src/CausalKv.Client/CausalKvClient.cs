@@ -10,6 +10,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using CausalKv.Client.Routing;
 using CausalKv.Client.Wire;
+using CausalKv.Protocol;
 using CausalKv.Sharding;
 
 namespace CausalKv.Client;
@@ -272,7 +273,8 @@ public sealed class CausalKvClient : IDisposable
 
     private async Task<DataAnswer> SendKeyRoutedAsync(HttpMethod method, CausalKvSession session, string key, string? value, Activity? activity, CancellationToken ct)
     {
-        var path = "data/" + Uri.EscapeDataString(key);
+        // One escaped path segment (KeyPath), sent as built: the node reads the key byte for byte from it.
+        var path = KeyPath.PathOf(key)[1..];
         var body = RequestBody.Write(value, session.CausalMetadata);
         var isRead = method == HttpMethod.Get;
         DataAnswer answer;
@@ -387,7 +389,7 @@ public sealed class CausalKvClient : IDisposable
 
     private async Task<DataAnswer> SendOnceAsync(Uri baseUri, HttpMethod method, string path, byte[]? body, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(method, new Uri(baseUri.OriginalString + path));
+        using var request = new HttpRequestMessage(method, new Uri(baseUri.OriginalString + path, in KeyPath.UriOptions));
         if (body is not null)
         {
             request.Content = new ByteArrayContent(body);

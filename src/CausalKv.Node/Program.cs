@@ -77,6 +77,9 @@ app.UseExceptionHandler(error => error.Run(context =>
 app.UseMiddleware<RefusalMiddleware>();
 app.UseJsonErrorPages();
 app.UseMiddleware<ClusterGuard>();
+// Keys come from the raw request target, so they are read before routing (which sees Kestrel's decoded path).
+app.UseDataKeys();
+app.UseRouting();
 app.MapGet("/ping", () => Results.Json(new { message = "pong" }));
 app.MapDefaultEndpoints();
 app.MapDataApi();

@@ -20,7 +20,10 @@ internal sealed class RouterOptions
     /// <summary>Node URLs to learn the view from when no service discovery entries are configured (standalone use).</summary>
     public List<string> Seeds { get; set; } = [];
 
-    /// <summary>As on the nodes: request bodies may be 2 values plus 1 MiB of metadata; larger ones are refused before they are read whole.</summary>
+    /// <summary>
+    /// As on the nodes: request bodies may be 6 bytes per byte of value (every legal JSON spelling of a value of this
+    /// size, <see cref="CausalKv.Protocol.BodyLimits"/>) plus 1 MiB of metadata; larger ones are refused before they are read whole.
+    /// </summary>
     [Range(1, 64 * 1024 * 1024)]
     public int MaxValueBytes { get; set; } = 1024 * 1024;
 
@@ -90,7 +93,7 @@ internal sealed class RouterOptions
     public int MaxUnpagedBytes { get; set; } = 8 * 1024 * 1024;
 
     /// <summary>The request body limit that follows from <see cref="MaxValueBytes"/>, the same as the nodes'.</summary>
-    public long MaxBodyBytes => (long)MaxValueBytes * 2 + 1024 * 1024;
+    public long MaxBodyBytes => CausalKv.Protocol.BodyLimits.MaxBodyBytes(MaxValueBytes, 1024 * 1024);
 
     internal bool TimingsArePositive() =>
         new[] { ViewPollInterval, ViewPollTimeout, HealthProbeInterval, HealthProbeTimeout, CutInFlightAfter, PassiveHealthPenalty,

@@ -43,7 +43,7 @@ internal static class RouterRegistration
         return builder;
     }
 
-    /// <summary><see cref="RouterOptions"/> (validated at start), the cluster's metadata codec and the router's telemetry.</summary>
+    /// <summary><see cref="RouterOptions"/> (validated at start), the cluster's metadata codec and the router's telemetry (refusals counted too).</summary>
     public static WebApplicationBuilder AddRouterOptions(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<RouterOptions>()
@@ -58,6 +58,8 @@ internal static class RouterRegistration
             return CausalMetadataCodec.ForCluster(o.ClusterKey, o.SignMetadata);
         });
         builder.Services.AddSingleton<RouterTelemetry>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<RefusalAccounting>();
         builder.Services.AddSingleton<NodeTransport>();
         return builder;
     }

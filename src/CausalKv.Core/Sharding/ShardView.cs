@@ -1,5 +1,4 @@
 using System.Collections.ObjectModel;
-using System.Globalization;
 
 namespace CausalKv.Sharding;
 
@@ -40,6 +39,12 @@ public sealed class ShardView
         AllNodes = all.AsReadOnly();
         _shardByNodeId = byId;
     }
+
+    /// <summary>
+    /// The highest epoch a view may be given: 2^53, the largest integer every JSON reader reads exactly, and far from
+    /// <see cref="long.MaxValue"/> so that the next epoch always exists. <c>PUT /view</c> refuses any above it.
+    /// </summary>
+    public const long MaxEpoch = 1L << 53;
 
     /// <summary>Monotonic version of the view.</summary>
     public long Epoch { get; }
@@ -105,7 +110,7 @@ public sealed class ShardView
         }
 
         var ids = new Dictionary<int, string>();
-        var addresses = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var endpoints = new Dictionary<string, (string Shard, ViewNode Node)>(StringComparer.Ordinal);
         foreach (var name in shards.Keys.Order(StringComparer.Ordinal))
         {
             if (string.IsNullOrWhiteSpace(name))
@@ -132,11 +137,16 @@ public sealed class ShardView
                     return $"duplicate node id {node.Id} (in shard '{firstShard}' and shard '{name}')";
                 }
                 ids.Add(node.Id, name);
-                if (addresses.TryGetValue(node.Address, out var firstAddressShard))
+                foreach (var endpoint in NodeAddress.Identities(node.Address))
                 {
-                    return $"duplicate address '{node.Address}' (in shard '{firstAddressShard}' and shard '{name}')";
+                    if (endpoints.TryGetValue(endpoint, out var first))
+                    {
+                        return first.Node.Address == node.Address
+                            ? $"duplicate address '{node.Address}' (node {first.Node.Id} in shard '{first.Shard}' and node {node.Id} in shard '{name}')"
+                            : $"duplicate address: '{first.Node.Address}' (node {first.Node.Id}, shard '{first.Shard}') and '{node.Address}' (node {node.Id}, shard '{name}') are one endpoint";
+                    }
                 }
-                addresses.Add(node.Address, name);
+                foreach (var endpoint in NodeAddress.Identities(node.Address)) endpoints.Add(endpoint, (name, node));
             }
         }
         return null;
@@ -178,51 +188,8 @@ public sealed class ShardView
     /// <summary>Builds a <see cref="HashRing"/> over this view's shard names.</summary>
     public HashRing CreateRing() => new(ShardNames);
 
-    /// <summary>Error for an address that is not "host:port", or null if it is well formed.</summary>
-    public static string? AddressError(string? address)
-    {
-        if (string.IsNullOrEmpty(address))
-        {
-            return "address must not be empty";
-        }
-        int colon = address.LastIndexOf(':');
-        if (colon < 0)
-        {
-            return $"address '{address}' must be host:port";
-        }
-        var host = address.AsSpan(0, colon);
-        var port = address.AsSpan(colon + 1);
-        if (host.IsEmpty)
-        {
-            return $"address '{address}' has an empty host";
-        }
-        foreach (char c in host)
-        {
-            if (char.IsWhiteSpace(c) || char.IsControl(c))
-            {
-                return $"address '{address}' has an invalid host";
-            }
-        }
-        if (port.IsEmpty || port.Length > 5 || !IsAsciiDigits(port)
-            || !int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int p)
-            || p < 1 || p > 65535)
-        {
-            return $"address '{address}' has an invalid port (must be 1-65535)";
-        }
-        return null;
-    }
-
-    private static bool IsAsciiDigits(ReadOnlySpan<char> s)
-    {
-        foreach (char c in s)
-        {
-            if (!char.IsAsciiDigit(c))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    /// <summary>Error for an address that is not a plain "host:port" (<see cref="NodeAddress"/>), or null if it is well formed.</summary>
+    public static string? AddressError(string? address) => NodeAddress.Error(address);
 
     /// <inheritdoc />
     public override string ToString() =>

@@ -9,7 +9,8 @@ namespace CausalKv.Sharding;
 /// <item>The installed view's own epoch with its own layout is a retry of it (an idempotent resend).</item>
 /// <item>Any other epoch at or below the highest known is stale: refused, naming the current epoch.</item>
 /// </list>
-/// Invariant: an epoch once installed with one layout is never installed with another.
+/// Invariant: an epoch once installed with one layout is never installed with another, and no epoch above
+/// <see cref="ShardView.MaxEpoch"/> is ever decided (no arithmetic here overflows).
 /// </summary>
 public sealed record ViewEpochDecision(ViewEpochVerdict Verdict, ShardView View, string? Error)
 {
@@ -22,6 +23,11 @@ public sealed record ViewEpochDecision(ViewEpochVerdict Verdict, ShardView View,
         ArgumentNullException.ThrowIfNull(layout);
         var current = Math.Max(highestKnown, installed?.Epoch ?? 0);
         var sameAsInstalled = installed is not null && installed.SameLayoutAs(layout);
+        if (requested is null && !(sameAsInstalled && installed!.Epoch == current) && current >= ShardView.MaxEpoch)
+        {
+            // Only a view installed before epochs were bounded can be here: no next epoch may be given, and none overflows.
+            return new ViewEpochDecision(ViewEpochVerdict.Stale, layout, $"The current epoch {current} is at or above the highest a view may have ({ShardView.MaxEpoch}): no newer view can be installed. Set the nodes' views aside (membership.json) to start the epochs again.");
+        }
         if (requested is null)
         {
             return sameAsInstalled && installed!.Epoch == current

@@ -41,9 +41,9 @@ public static class ViewJson
             }
             if (root.TryGetProperty("epoch", out var e) && e.ValueKind != JsonValueKind.Null)
             {
-                if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out var given) || given < 1)
+                if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out var given) || given < 1 || given > ShardView.MaxEpoch)
                 {
-                    error = "\"epoch\", when given, must be a positive integer.";
+                    error = $"\"epoch\", when given, must be a positive integer of at most {ShardView.MaxEpoch} (2^53), so that a next epoch always exists.";
                     return false;
                 }
                 epoch = given;

@@ -37,7 +37,8 @@ public sealed class DataEndpoints(
     private readonly NodeOptions _listing = options.Value;
     private readonly MetadataLimits _metadataLimits = new(options.Value.MaxMetadataDependencies, options.Value.MaxMetadataBytes);
 
-    private long BodyLimit => (long)_maxValueBytes * 2 + MetadataAllowance;
+    // Every legal JSON spelling of a value of the maximum size fits (BodyLimits), and the metadata on top.
+    private long BodyLimit => BodyLimits.MaxBodyBytes(_maxValueBytes, MetadataAllowance);
 
     public async Task GetAsync(HttpContext context, string key)
     {
@@ -321,6 +322,13 @@ public sealed class DataEndpoints(
                 $"The request body is over {e.Limit} bytes; values may be at most {_maxValueBytes} bytes.");
             return null;
         }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout && !context.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel gave up on a body sent slower than its minimum data rate (Kestrel:Limits:MinRequestBodyDataRate).
+            await JsonResponses.ErrorAsync(response, StatusCodes.Status408RequestTimeout,
+                "The request body arrived slower than the minimum data rate the node accepts; nothing was changed. Send it at once.");
+            return null;
+        }
         catch (Exception e) when (e is BadHttpRequestException or OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested
                                   || e is BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest })
         {
@@ -328,8 +336,10 @@ public sealed class DataEndpoints(
             context.Abort();
             return null;
         }
-        if (!RequestBody.TryParseObject(body, out var document, out var error))
+        if (!RequestBody.TryParseObject(body, out var document, out var error)
+            || (error = RequestBody.HeaderTextError(context.Request.Headers[MetadataHeader])) is not null)
         {
+            document?.Dispose();
             await JsonResponses.ErrorAsync(response, StatusCodes.Status400BadRequest, error!);
             return null;
         }

@@ -1,10 +1,16 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace CausalKv.Node.Api;
 
-/// <summary>Reads a request body up to a limit, refusing larger ones before reading them whole.</summary>
+/// <summary>
+/// Reads a request body up to a limit, refusing larger ones before reading them whole, and checks that its JSON is
+/// text: every string and field name valid UTF-8 once unescaped (no lone surrogate escapes), so nothing later fails
+/// on it. A body of known length is read into one array of exactly that size: a request holds at most its body.
+/// </summary>
 internal static class RequestBody
 {
     public sealed class TooLargeException(long limit) : Exception($"The request body is larger than {limit} bytes.")
@@ -12,26 +18,47 @@ internal static class RequestBody
         public long Limit { get; } = limit;
     }
 
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 16 };
+
     public static async Task<byte[]> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
     {
         if (request.ContentLength > limit) throw new TooLargeException(limit);
         var feature = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (feature is { IsReadOnly: false }) feature.MaxRequestBodySize = limit + 1;
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 256, limit) + 1);
         try
         {
-            while (true)
-            {
-                var memory = buffer.GetMemory(4096);
-                var read = await request.Body.ReadAsync(memory, ct);
-                if (read == 0) break;
-                buffer.Advance(read);
-                if (buffer.WrittenCount > limit) throw new TooLargeException(limit);
-            }
+            return request.ContentLength is { } known ? await ReadKnownAsync(request.Body, (int)known, ct) : await ReadChunkedAsync(request.Body, limit, ct);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             throw new TooLargeException(limit);
+        }
+    }
+
+    private static async Task<byte[]> ReadKnownAsync(Stream body, int length, CancellationToken ct)
+    {
+        if (length == 0) return [];
+        // Kestrel ends the body at Content-Length and fails a body that ends early, so exactly this much arrives.
+        var buffer = new byte[length];
+        var filled = 0;
+        while (filled < length)
+        {
+            var read = await body.ReadAsync(buffer.AsMemory(filled), ct);
+            if (read == 0) throw new BadHttpRequestException("The request body ended before its Content-Length.");
+            filled += read;
+        }
+        return buffer;
+    }
+
+    private static async Task<byte[]> ReadChunkedAsync(Stream body, long limit, CancellationToken ct)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        while (true)
+        {
+            var read = await body.ReadAsync(buffer.GetMemory(4096), ct);
+            if (read == 0) break;
+            buffer.Advance(read);
+            if (buffer.WrittenCount > limit) throw new TooLargeException(limit);
         }
         return buffer.WrittenSpan.ToArray();
     }
@@ -44,7 +71,7 @@ internal static class RequestBody
         if (body.Length == 0 || body.AsSpan().Trim(" \t\r\n"u8).IsEmpty) return true;
         try
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = ReaderOptions.MaxDepth });
         }
         catch (JsonException e)
         {
@@ -58,6 +85,73 @@ internal static class RequestBody
             error = "The body must be a JSON object.";
             return false;
         }
+        if (TextError(body) is { } notText)
+        {
+            document.Dispose();
+            document = null;
+            error = "The body is not text: " + notText;
+            return false;
+        }
         return true;
+    }
+
+    /// <summary>What is not text in a JSON header (the causal metadata's), or null when every string in it is (or it is no JSON at all: its parser says so).</summary>
+    public static string? HeaderTextError(string? json) =>
+        string.IsNullOrWhiteSpace(json) ? null : TextError(Encoding.UTF8.GetBytes(json)) is { } e ? "The X-Causal-Metadata header is not text: " + e : null;
+
+    /// <summary>
+    /// Null when every string and field name of <paramref name="json"/> is valid UTF-8 once unescaped; else which one
+    /// is not. Syntax errors are left to the parser (null). Reads the JSON once, without building anything.
+    /// </summary>
+    public static string? TextError(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, ReaderOptions);
+        byte[]? scratch = null;
+        try
+        {
+            string? field = null;
+            while (reader.Read())
+            {
+                if (reader.TokenType is not (JsonTokenType.PropertyName or JsonTokenType.String)) continue;
+                var raw = reader.ValueSpan;
+                bool valid;
+                if (!reader.ValueIsEscaped)
+                {
+                    valid = Utf8.IsValid(raw);
+                }
+                else
+                {
+                    // Unescaped, a string is never longer than its escaped form.
+                    if (scratch is null || scratch.Length < raw.Length)
+                    {
+                        if (scratch is not null) ArrayPool<byte>.Shared.Return(scratch);
+                        scratch = ArrayPool<byte>.Shared.Rent(raw.Length);
+                    }
+                    try
+                    {
+                        valid = Utf8.IsValid(scratch.AsSpan(0, reader.CopyString(scratch)));
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        valid = false;
+                    }
+                }
+                if (!valid)
+                {
+                    var what = reader.TokenType == JsonTokenType.PropertyName ? "a field name" : field is null ? "a string" : $"the string in \"{field}\"";
+                    return $"{what} is not valid UTF-8 (invalid bytes, or a \\u escape of a lone surrogate); strings must be Unicode text.";
+                }
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1) field = reader.GetString();
+            }
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        finally
+        {
+            if (scratch is not null) ArrayPool<byte>.Shared.Return(scratch);
+        }
     }
 }

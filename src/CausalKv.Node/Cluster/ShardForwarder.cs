@@ -14,17 +14,20 @@ namespace CausalKv.Node.Cluster;
 /// and relays its answer. A replica that does not connect in time is skipped for
 /// the next; when none answers the request waits and tries again (the shard is
 /// cut off, not gone) until the client leaves or the deadline passes.
+/// The key is sent as it was decoded (<see cref="KeyPath"/>), so it reaches the owner byte for byte. How many times a
+/// request was forwarded (<see cref="HopHeader"/>) counts only from a node (a request with the cluster key): a
+/// client's own header is ignored, so it can neither lengthen nor shorten a forwarding loop.
 /// </summary>
-public sealed class ShardForwarder(PeerClient client, IOptions<NodeOptions> options, ILogger<ShardForwarder> log)
+public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOptions<NodeOptions> options, ILogger<ShardForwarder> log)
 {
     public const string HopHeader = ProtocolHeaders.Hops;
-    private const int MaxHops = 3;
+    public const int MaxHops = 3;
     private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
     private int _rotation;
 
     public async Task ForwardAsync(HttpContext context, Membership membership, string shard, byte[] body)
     {
-        var hops = int.TryParse(context.Request.Headers[HopHeader], out var h) ? h : 0;
+        var hops = HopsOf(context.Request.Headers[HopHeader].ToString(), identity.IsAuthorized(context.Request));
         if (hops >= MaxHops)
         {
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status508LoopDetected,
@@ -75,10 +78,21 @@ public sealed class ShardForwarder(PeerClient client, IOptions<NodeOptions> opti
             $"Shard '{shard}' has no reachable replica (tried {attempt} times over {_deadline.TotalSeconds:0} s); retry later.");
     }
 
+    /// <summary>
+    /// The hops a request already made: its header, clamped to [0, <see cref="MaxHops"/>], when a node sent it; 0 from
+    /// anyone else (a client's negative count would otherwise let a request loop between disagreeing nodes for ever).
+    /// </summary>
+    public static int HopsOf(string? header, bool fromNode) =>
+        fromNode && int.TryParse(header, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var hops)
+            ? Math.Clamp(hops, 0, MaxHops)
+            : 0;
+
     private async Task<HttpResponseMessage> SendAsync(HttpContext context, ViewNode target, byte[] body, int hops, CancellationToken ct)
     {
         var req = context.Request;
-        using var message = client.CreateRequest(new HttpMethod(req.Method), target, req.Path + req.QueryString);
+        // The decoded key, escaped once; Request.Path is only its routing form.
+        var path = DataKeys.Of(context) is { } key ? KeyPath.PathOf(key) : req.Path.ToUriComponent();
+        using var message = client.CreateRequest(new HttpMethod(req.Method), target, path + req.QueryString.ToUriComponent());
         message.Headers.Add(HopHeader, hops.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (req.Headers.TryGetValue(ProtocolHeaders.CausalMetadata, out var meta)) message.Headers.TryAddWithoutValidation(ProtocolHeaders.CausalMetadata, meta.ToArray());
         if (body.Length > 0)

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using CausalKv.Node.Faults;
 using CausalKv.Node.Hosting;
+using CausalKv.Protocol;
 using CausalKv.Sharding;
 using Microsoft.Extensions.Options;
 
@@ -48,7 +49,8 @@ public sealed class PeerClient : IPeerTransport, IDisposable
 
     public HttpRequestMessage CreateRequest(HttpMethod method, ViewNode target, string pathAndQuery)
     {
-        var request = new HttpRequestMessage(method, $"http://{target.Address}{pathAndQuery}");
+        // Sent exactly as given: a default Uri would undo escapes such as %2E and then remove dot segments.
+        var request = new HttpRequestMessage(method, new Uri($"http://{target.Address}{pathAndQuery}", in KeyPath.UriOptions));
         request.Options.Set(FaultInjectingHandler.TargetNode, target.Id);
         request.Headers.Add(NodeIdentity.FromNodeHeader, _identity.NodeId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (_identity.ClusterKey is not null) request.Headers.Add(NodeIdentity.ClusterKeyHeader, _identity.ClusterKey);

@@ -12,7 +12,11 @@ internal static class DataRoutes
         var forwarder = app.ServiceProvider.GetRequiredService<DataForwarder>();
         var options = app.ServiceProvider.GetRequiredService<IOptions<RouterOptions>>().Value;
         app.MapMethods("/data/{key}", [HttpMethods.Get, HttpMethods.Put, HttpMethods.Delete],
-            context => RouteKeyAsync(context, (string)context.Request.RouteValues["key"]!, forwarder, options));
+            context => DataKeys.Of(context) is { } key
+                ? RouteKeyAsync(context, key, forwarder, options)
+                // Reached /data/{key} only after Kestrel removed dot segments (/x/../data/k): which key was meant is unclear.
+                : JsonResponses.ErrorAsync(context.Response, StatusCodes.Status400BadRequest,
+                    "Send a key as /data/{key}, the key one percent-encoded path segment (no dot segments around it)."));
         app.MapGet("/data", ReadAllAsync);
         return app;
     }
@@ -45,7 +49,7 @@ internal static class DataRoutes
         await JsonResponses.WriteAsync(context.Response, answer.Status, answer.Body);
     }
 
-    /// <summary>The request body, or null after answering 413 when it is over the limit.</summary>
+    /// <summary>The request body, or null after answering 413 when it is over the limit, or 408 when it came too slowly.</summary>
     private static async Task<byte[]?> BufferAsync(HttpContext context, RouterOptions options)
     {
         try
@@ -56,6 +60,13 @@ internal static class DataRoutes
         {
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status413PayloadTooLarge,
                 $"The request body is over {e.Limit} bytes; values may be at most {options.MaxValueBytes} bytes.");
+            return null;
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout && !context.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel gave up on a body sent slower than its minimum data rate (Kestrel:Limits:MinRequestBodyDataRate).
+            await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status408RequestTimeout,
+                "The request body arrived slower than the minimum data rate the router accepts; nothing was sent on. Send it at once.");
             return null;
         }
     }

@@ -29,8 +29,12 @@ internal static class JsonResponses
         await response.Body.WriteAsync(json);
     }
 
-    public static Task ErrorAsync(HttpResponse response, int status, string error) =>
-        WriteAsync(response, status, w => w.WriteString("error", error));
+    /// <summary>An error answer; a 4xx is counted and logged (once a minute per kind) by <see cref="Telemetry.RefusalMiddleware"/>.</summary>
+    public static Task ErrorAsync(HttpResponse response, int status, string error)
+    {
+        response.HttpContext.Items[Telemetry.RefusalAccounting.ReasonItem] = error;
+        return WriteAsync(response, status, w => w.WriteString("error", error));
+    }
 
     /// <summary>An answer streamed in chunks of about this many bytes: its size is not known, nor held, up front.</summary>
     public const int StreamChunkBytes = 32 * 1024;

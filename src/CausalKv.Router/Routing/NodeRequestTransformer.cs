@@ -8,7 +8,8 @@ namespace CausalKv.Router.Routing;
 /// What a forwarded request carries to the node: every header the client sent (causal metadata, content type, trace
 /// context; YARP leaves out the hop-by-hop ones), no Host (the node's address is the destination), and none of the
 /// X-Forwarded-* headers of YARP's default transforms (the nodes do not read them; they would cost bytes and
-/// allocations on every request). A buffered body is attached for <see cref="BufferedBodyHandler"/>.
+/// allocations on every request). A buffered body is attached for <see cref="BufferedBodyHandler"/>. The key goes to
+/// the node exactly as the client sent it (<see cref="KeyPath"/>), whatever Kestrel made of the path.
 /// A node's answer that it serves no data at all (<see cref="ProtocolHeaders.NotServing"/>: no view yet, or not in the
 /// view) is held back from the client: nothing was applied, so <see cref="DataForwarder"/> tries the shard's next replica.
 /// </summary>
@@ -49,6 +50,9 @@ internal sealed class NodeRequestTransformer : HttpTransformer
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        // The key as decoded from the client's raw target, escaped once: the path YARP would build is its routing form.
+        if (Api.DataKeys.Of(httpContext) is { } key)
+            proxyRequest.RequestUri = KeyPath.UriOf(destinationPrefix, key, httpContext.Request.QueryString.ToUriComponent());
         proxyRequest.Headers.Host = null;
         if (proxyRequest.Content is not null && httpContext.Request.Body is BufferedRequestBody buffered)
         {

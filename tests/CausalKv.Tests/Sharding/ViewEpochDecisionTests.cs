@@ -107,4 +107,27 @@ public sealed class ViewEpochDecisionTests
             Assert.Equal(ViewEpochVerdict.Retry, ViewEpochDecision.Decide(first.View, first.View.Epoch, Other, null).Verdict);
         }
     }
+
+    [Theory]
+    [InlineData(long.MaxValue)]
+    [InlineData(ShardView.MaxEpoch)]
+    public void A_current_epoch_with_no_room_above_it_refuses_a_new_layout_without_overflowing(long current)
+    {
+        var installed = Installed.WithEpoch(current);
+        var decision = ViewEpochDecision.Decide(installed, current, Other, null);
+        Assert.Equal(ViewEpochVerdict.Stale, decision.Verdict);
+        Assert.Contains("highest a view may have", decision.Error);
+        // The installed layout again is still a retry, and an older epoch still stale: nothing throws.
+        Assert.Equal(ViewEpochVerdict.Retry, ViewEpochDecision.Decide(installed, current, SameLayout, null).Verdict);
+        Assert.Equal(ViewEpochVerdict.Stale, ViewEpochDecision.Decide(installed, current, Other, 7).Verdict);
+    }
+
+    [Fact]
+    public void Below_the_maximum_the_next_epoch_is_given_as_before()
+    {
+        var installed = Installed.WithEpoch(ShardView.MaxEpoch - 1);
+        var decision = ViewEpochDecision.Decide(installed, installed.Epoch, Other, null);
+        Assert.Equal(ViewEpochVerdict.Install, decision.Verdict);
+        Assert.Equal(ShardView.MaxEpoch, decision.View.Epoch);
+    }
 }

@@ -32,11 +32,30 @@ public sealed class ViewJsonTests
     [InlineData("""{"view": {"s0": [{"address": "h:1", "id": 0}], "s0": [{"address": "h:2", "id": 1}]}}""", "appears twice")]
     [InlineData("""{"view": {"s0": [{"address": "h:1", "id": 0}]}, "epoch": 0}""", "positive integer")]
     [InlineData("""{"view": {"s0": [{"address": "h:1", "id": 0}]}, "epoch": "3"}""", "positive integer")]
+    [InlineData("""{"view": {"s0": [{"address": "h:1", "id": 0}]}, "epoch": 9223372036854775807}""", "at most 9007199254740992")]
+    [InlineData("""{"view": {"s0": [{"address": "h:1", "id": 0}]}, "epoch": 9007199254740993}""", "at most 9007199254740992")]
+    [InlineData("""{"view": {"s0": [{"address": "h:1", "id": 0}]}, "epoch": 1e300}""", "positive integer")]
+    [InlineData("""{"view": {"s0": [{"address": "evil/x:80", "id": 0}]}}""", "invalid host")]
+    [InlineData("""{"view": {"s0": [{"address": "h?x=1:80", "id": 0}]}}""", "invalid host")]
+    [InlineData("""{"view": {"s0": [{"address": "user@h:80", "id": 0}]}}""", "invalid host")]
+    [InlineData("""{"view": {"s0": [{"address": "127.0.0.1:80", "id": 0}], "s1": [{"address": "127.0.0.01:80", "id": 1}]}}""", "IPv4")]
+    [InlineData("""{"view": {"s0": [{"address": "127.0.0.1:80", "id": 0}], "s1": [{"address": "localhost:80", "id": 1}]}}""", "are one endpoint")]
+    [InlineData("""{"view": {"s0": [{"address": "node-a:80", "id": 0}, {"address": "NODE-A:80", "id": 1}]}}""", "are one endpoint")]
+    [InlineData("""{"view": {"s0": [{"address": "h:80", "id": 0}, {"address": "h:80", "id": 1}]}}""", "duplicate address 'h:80'")]
     public void Malformed_views_are_refused_with_a_message_saying_what_is_wrong(string body, string expected)
     {
         var (ok, error) = Parse(body);
         Assert.False(ok);
         Assert.Contains(expected, error);
+    }
+
+    [Fact]
+    public void The_highest_epoch_a_view_may_have_is_2_to_the_53()
+    {
+        Assert.True(ViewJson.TryParseRequest(Encoding.UTF8.GetBytes("""{"view": {"s0": [{"address": "h:1", "id": 0}]}, "epoch": 9007199254740992}"""),
+            out var view, out var epoch, out var error), error);
+        Assert.Equal(ShardView.MaxEpoch, epoch);
+        Assert.Equal(ShardView.MaxEpoch, view!.WithEpoch(epoch!.Value).Epoch);
     }
 
     [Fact]
