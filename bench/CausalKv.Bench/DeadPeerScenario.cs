@@ -6,11 +6,12 @@ namespace CausalKv.Bench;
 /// <summary>
 /// What a shard's other replica being down costs the live one: node 0 of a pair written to with node 1 up, and again
 /// (a fresh pair) with node 1 killed. For each load: node 0's RSS before and after it (2 s after, so what a burst
-/// leaves behind shows), and node 0's CPU per write (user + system from /proc, over the load).
+/// leaves behind shows), and node 0's CPU per write (user + system from /proc, over the load). 16 writers at once,
+/// except one load written by a single writer: each of its writes wakes the push loop on its own.
 /// </summary>
 internal static class DeadPeerScenario
 {
-    private sealed record Load(string Name, int Count, Func<int, string> Key, string Value);
+    private sealed record Load(string Name, int Count, Func<int, string> Key, string Value, int Writers = 16);
 
     private static readonly string Value16K = new('x', 16 * 1024);
 
@@ -18,6 +19,7 @@ internal static class DeadPeerScenario
     [
         new("20,000 writes of 100 B", 20_000, i => $"small{i}", Cluster.Value100),
         new("20,000 writes of 16 KiB", 20_000, i => $"large{i}", Value16K),
+        new("5,000 writes of 16 KiB, one writer", 5_000, i => $"one{i}", Value16K, Writers: 1),
         new("60,000 rewrites of one key (100 B)", 60_000, _ => "hot", Cluster.Value100),
     ];
 
@@ -43,7 +45,7 @@ internal static class DeadPeerScenario
                 var rssBefore = Cluster.RssBytes(pid);
                 var cpuBefore = Machine.CpuTime(pid);
                 var wall = Stopwatch.StartNew();
-                await Cluster.LoadAsync(n0, Enumerable.Range(0, load.Count).Select(load.Key), concurrency: 16, value: load.Value);
+                await Cluster.LoadAsync(n0, Enumerable.Range(0, load.Count).Select(load.Key), concurrency: load.Writers, value: load.Value);
                 wall.Stop();
                 var cpu = Machine.CpuTime(pid) - cpuBefore;
                 await Task.Delay(2000);

@@ -18,7 +18,7 @@ var all = new Dictionary<string, (Func<Report, Task> Run, string Note)>(StringCo
     ["storage"] = (StorageScenario.RunAsync, "The node's storage: versions in memory, in RocksDB with Durability=Process and with Durability=Fsync, side by side; and RocksDB stores of 1e5, 1e6 and 1e7 keys (STORAGE_KEYS): time from start to serving, RSS, disk bytes per key, against the replay of the log of earlier versions."),
     ["dependencies"] = (DependencyStoreScenario.RunAsync, "One session writes N keys through a replica on RocksDB with nothing pruned (a long partition): store bytes with dependency sets shared as tries, against inline."),
     ["engines"] = (EnginesScenario.RunAsync, "Storage engines for the node, side by side in one process: RocksDB and LMDB in each durability mode, against today's JSON-lines log."),
-    ["deadpeer"] = (DeadPeerScenario.RunAsync, "Node 0 of a pair written to with node 1 up, then (a fresh pair) with node 1 killed: node 0's RSS before and 2 s after each load and its CPU per write (/proc), 16 writers. BENCH_LABEL names the build measured."),
+    ["deadpeer"] = (DeadPeerScenario.RunAsync, "Node 0 of a pair written to with node 1 up, then (a fresh pair) with node 1 killed: node 0's RSS before and 2 s after each load and its CPU per write (/proc), 16 writers (one for the one-writer load). BENCH_LABEL names the build measured."),
     ["memory"] = (Scenarios.MemoryAsync, "RSS of node 0 of a pair, idle and after 1e5 keys of 100-byte values (replicated to node 1)."),
 };
 var chosen = args.Length == 0 ? all.Keys.ToList() : args.ToList();
