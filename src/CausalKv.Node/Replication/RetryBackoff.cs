@@ -6,7 +6,7 @@ namespace CausalKv.Node.Replication;
 /// peer costs its replica one failed push per pause, not one per write, and one that comes back is pushed to at once,
 /// since gossip reaches it within an interval and ends the pause.
 /// </summary>
-internal sealed class RetryBackoff(TimeSpan first, TimeSpan limit)
+public sealed class RetryBackoff(TimeSpan first, TimeSpan limit)
 {
     private readonly object _gate = new();
     private TimeSpan _next = first;
