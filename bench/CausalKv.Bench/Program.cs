@@ -1,7 +1,7 @@
 using CausalKv.Bench;
 
 // dotnet run --project bench/CausalKv.Bench -c Release -- <scenario>...
-// Scenarios: throughput, routercost, storage, dependencies, engines, client, gossip, convergence, resharding, metadata, mac, hostile, fuzz, simulation, load, memory, scans, startup (all when none is named).
+// Scenarios: throughput, routercost, storage, dependencies, engines, client, gossip, convergence, resharding, metadata, mac, hostile, fuzz, simulation, load, memory, scans, deadpeer, startup (all when none is named).
 var all = new Dictionary<string, (Func<Report, Task> Run, string Note)>(StringComparer.OrdinalIgnoreCase)
 {
     ["throughput"] = (ThroughputScenario.RunAsync, "ops/s and p50/p99 latency (ms) per operation and connection count: the bare ASP.NET endpoint (shared/bench/bare-endpoint, Release), node0 of a 2-node 1-shard cluster directly (every key local; a PUT replicates to node1), and the router in front of that pair; bare, node and router measured one after the other at each load point."),
@@ -21,6 +21,7 @@ var all = new Dictionary<string, (Func<Report, Task> Run, string Note)>(StringCo
     ["scans"] = (ScansScenario.RunAsync, "RSS of a node on RocksDB under 8 concurrent full scans of its GET /data: this build paging (limit=1000, CausalKv:MaxPageBytes 4 MiB) against a baseline build's un-paged answer (SCANS_BASELINE=<its CausalKv.Node.dll>), side by side in one run, each scanned alone."),
     ["hostile"] = (HostileScenario.RunAsync, "A legitimate session's latency on node 0 of a pair, alone and while 4 loops without the cluster key send one kind of hostile request each, as fast as the node answers; node 0's CPU per hostile request."),
     ["fuzz"] = (FuzzScenario.RunAsync, "Random and mutated HTTP requests to every node and the router of two shards of two replicas (FUZZ_REQUESTS, FUZZ_SEED): every answer 2xx or a JSON 4xx (or a 503 that says why), nothing hangs, every target keeps answering, no acknowledged write changes."),
+    ["deadpeer"] = (DeadPeerScenario.RunAsync, "Node 0 of a pair written to with node 1 up, then (a fresh pair) with node 1 killed: node 0's RSS before and 2 s after each load and its CPU per write (/proc), 16 writers (one for the one-writer load). BENCH_LABEL names the build measured."),
     ["memory"] = (Scenarios.MemoryAsync, "RSS of node 0 of a pair, idle and after 1e5 keys of 100-byte values (replicated to node 1)."),
 };
 var chosen = args.Length == 0 ? all.Keys.ToList() : args.ToList();

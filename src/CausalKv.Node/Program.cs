@@ -32,7 +32,8 @@ builder.Services.AddSingleton<NodeTelemetry>();
 builder.Services.AddSingleton<RefusalAccounting>();
 builder.Services.AddSingleton<ClusterState>();
 builder.Services.AddSingleton(sp => NodeStorage.Open(sp.GetRequiredService<IOptions<NodeOptions>>().Value));
-builder.Services.AddSingleton(sp => new ReplicaStore(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OpenedStorage>().Table));
+builder.Services.AddSingleton(sp => new ReplicaStore(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OpenedStorage>().Table,
+    sp.GetRequiredService<IOptions<NodeOptions>>().Value.ReplicationLogMegabytes * 1024L * 1024));
 builder.Services.AddSingleton(sp => new MembershipFile(sp.GetRequiredService<IOptions<NodeOptions>>().Value.DataDirectory));
 builder.Services.AddSingleton<PeerClient>();
 builder.Services.AddSingleton<IPeerTransport>(sp => sp.GetRequiredService<PeerClient>());

@@ -17,6 +17,10 @@ namespace CausalKv.Replication;
 /// them until it is handed off too (the versions merge in the new shard) or the
 /// key comes back. It comes back with its whole clock, logged again as an
 /// <see cref="Import"/>, and replication carries that import with the version.
+/// The logs keep keys only (never values) and together take at most <see cref="LogBytesLimit"/>: past it the oldest
+/// entries go, even those a peer still lacks, and that peer is served by a scan of the store instead
+/// (<see cref="BeginSnapshot"/> with its frontier: every version with a dot above it), so a peer away for any time
+/// costs this replica bounded memory and, when it is back, gets exactly the versions it lacks.
 /// Reads are lock-free; every mutation takes one short lock and ends in one commit of the
 /// <see cref="IVersionTable"/>, versions before the frontier that names their writes.
 /// </summary>
@@ -28,6 +32,7 @@ public sealed class ReplicaStore : IDisposable
     private readonly Dictionary<long, OriginLog> _logs = [];
     private readonly ChangeSignal _changed = new();
     private readonly TimeProvider _time;
+    private readonly LogBudget _budget;
     private long _origin;
     private long _seq;
     private long _incarnation;
@@ -36,19 +41,44 @@ public sealed class ReplicaStore : IDisposable
     /// <summary>A batch stops growing past this many bytes of keys and values (large values make few-entry batches).</summary>
     public const long MaxBatchBytes = 4 * 1024 * 1024;
 
+    /// <summary>What the key logs may take unless the replica is told otherwise (about 400,000 writes of 20-character keys).</summary>
+    public const long DefaultLogBytesLimit = 32L * 1024 * 1024;
+
     /// <param name="time">the clock of write tags and incarnations</param>
     /// <param name="table">where versions and the frontier live; what it holds already is this replica's state at start. None keeps the replica in memory only.</param>
-    public ReplicaStore(TimeProvider time, IVersionTable? table = null)
+    /// <param name="logBytesLimit">what the key logs may take together (see <see cref="LogBytesLimit"/>)</param>
+    public ReplicaStore(TimeProvider time, IVersionTable? table = null, long logBytesLimit = DefaultLogBytesLimit)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(logBytesLimit);
         _time = time;
+        _budget = new LogBudget(logBytesLimit);
         _table = table ?? new MemoryVersionTable();
         foreach (var (o, seq) in _table.LoadApplied())
         {
             _applied[o] = seq;
-            // The keys of these writes are not known any more: a peer lacking them gets the whole state.
-            _logs[o] = new OriginLog(seq);
+            // The keys of these writes are not known any more: a peer lacking them is served by a scan of the store.
+            _logs[o] = new OriginLog(seq, _budget);
         }
         Recovered = _table.Count;
+    }
+
+    /// <summary>
+    /// What the key logs may take together (each entry is charged its slot and its key string). Past it the oldest
+    /// entries are dropped (down to three quarters of it, so that a replica over it does not shed on every write);
+    /// a peer that still lacked them catches up by a scan of the store.
+    /// </summary>
+    public long LogBytesLimit => _budget.Limit;
+
+    /// <summary>What the key logs take now.</summary>
+    public long LogBytes
+    {
+        get { lock (_gate) return _budget.Used; }
+    }
+
+    /// <summary>Log entries dropped over <see cref="LogBytesLimit"/> since start (not because every replica held them).</summary>
+    public long LogEntriesShed
+    {
+        get { lock (_gate) return _budget.Shed; }
     }
 
     /// <summary>Keys the table held at start.</summary>
@@ -86,7 +116,7 @@ public sealed class ReplicaStore : IDisposable
             _incarnation = OriginId.NextIncarnation(_incarnation, _time.GetUtcNow());
             _origin = OriginId.Create(nodeId, _incarnation);
             _seq = 0;
-            _logs[_origin] = new OriginLog(0);
+            _logs[_origin] = new OriginLog(0, _budget);
             return _origin;
         }
     }
@@ -123,6 +153,7 @@ public sealed class ReplicaStore : IDisposable
             _logs[_origin].Append(key);
             _applied[_origin] = seq;
             _table.SetApplied(_origin, seq);
+            ShedOverLimit();
             Committed();
         }
         _changed.Signal();
@@ -170,6 +201,7 @@ public sealed class ReplicaStore : IDisposable
             last = _seq;
             origin = _origin;
             if (versions.Count > 0) _table.SetApplied(_origin, last);
+            ShedOverLimit();
             Committed();
         }
         _changed.Signal();
@@ -222,7 +254,7 @@ public sealed class ReplicaStore : IDisposable
                 var mine = _applied.GetValueOrDefault(range.Origin);
                 if (range.After > mine) { gaps++; continue; }
                 if (!_logs.TryGetValue(range.Origin, out var log))
-                    _logs[range.Origin] = log = new OriginLog(mine);
+                    _logs[range.Origin] = log = new OriginLog(mine, _budget);
                 if (log.Last != mine) log.Reset(mine);
                 for (var i = (int)(mine - range.After); i < range.Keys.Count; i++) log.Append(range.Keys[i]);
                 var upTo = range.After + range.Keys.Count;
@@ -239,9 +271,10 @@ public sealed class ReplicaStore : IDisposable
                     _applied[o] = s;
                     _table.SetApplied(o, s);
                     frontierMoved = true;
-                    if (_logs.TryGetValue(o, out var log)) log.Reset(s); else _logs[o] = new OriginLog(s);
+                    if (_logs.TryGetValue(o, out var log)) log.Reset(s); else _logs[o] = new OriginLog(s, _budget);
                 }
             }
+            ShedOverLimit();
             applied = new Dictionary<long, long>(_applied);
             if (changedKeys > 0 || frontierMoved) Committed();
         }
@@ -307,17 +340,63 @@ public sealed class ReplicaStore : IDisposable
     /// The frontier every key's current version includes, and an enumeration of the keys started after it was taken:
     /// each version it yields includes at least what the frontier names for its key. Dispose the enumerator when done.
     /// </summary>
-    public (IEnumerator<KeyValuePair<string, StoredVersion>> Versions, Dictionary<long, long> Applied) BeginSnapshot()
+    /// <param name="peerApplied">the frontier of the peer the snapshot is for: only versions with a dot above it are
+    /// yielded (a version whose every dot the peer holds, it holds too, or a version that includes it). None yields
+    /// every version.</param>
+    /// <remarks>
+    /// Why the frontier may be claimed after a filtered scan: for a write (o, s) the frontier names, this replica's
+    /// version of its key has a dot o &gt;= s; if the peer's frontier names the write too the peer holds it, else that
+    /// dot is above the peer's frontier and the version is sent. Versions only grow, so one read later passes too.
+    /// </remarks>
+    public (IEnumerator<KeyValuePair<string, StoredVersion>> Versions, Dictionary<long, long> Applied) BeginSnapshot(
+        IReadOnlyDictionary<long, long>? peerApplied = null)
     {
-        lock (_gate) return (_table.All.GetEnumerator(), new Dictionary<long, long>(_applied));
+        lock (_gate)
+        {
+            var applied = new Dictionary<long, long>(_applied);
+            if (peerApplied is null) return (_table.All.GetEnumerator(), applied);
+            var all = _table.All.GetEnumerator();
+            return (Lacking(all, new Dictionary<long, long>(peerApplied)), applied);
+        }
+    }
+
+    private static IEnumerator<KeyValuePair<string, StoredVersion>> Lacking(IEnumerator<KeyValuePair<string, StoredVersion>> all,
+        Dictionary<long, long> peerApplied)
+    {
+        using (all)
+            while (all.MoveNext())
+                if (!all.Current.Value.Clock.IsCoveredBy(peerApplied)) yield return all.Current;
     }
 
     /// <summary>Drops log entries every replica holds; nobody will ask for them again.</summary>
     public void TrimLogs(IReadOnlyDictionary<long, long> stable)
     {
         lock (_gate)
+        {
             foreach (var (origin, log) in _logs)
                 if (stable.TryGetValue(origin, out var s)) log.TrimTo(Math.Min(s, log.Last));
+            ShedOverLimit();
+        }
+    }
+
+    /// <summary>
+    /// Over the bound, drops the oldest entries of the largest logs until they take three quarters of it: what a
+    /// peer that is away still lacks, the others hold already. Caller holds the gate.
+    /// </summary>
+    private void ShedOverLimit()
+    {
+        if (_budget.Used <= _budget.Limit) return;
+        var target = _budget.Limit / 4 * 3;
+        while (_budget.Used > target)
+        {
+            OriginLog? largest = null;
+            foreach (var log in _logs.Values)
+                if (largest is null || log.Bytes > largest.Bytes) largest = log;
+            if (largest is null || largest.Bytes == 0) return;
+            var before = largest.Count;
+            largest.ShedTo(Math.Max(0, largest.Bytes - (_budget.Used - target)));
+            _budget.Shed += before - largest.Count;
+        }
     }
 
     /// <summary>

@@ -49,6 +49,14 @@ public sealed class NodeOptions
     public int ReplicationBatchEntries { get; set; } = 4096;
 
     /// <summary>
+    /// What the replication log (the keys of the writes a peer may still lack, never their values) may take in memory.
+    /// Past it the oldest entries go; a peer that still lacked them, when it is back, gets the versions of the store with
+    /// a dot above its frontier (a scan) instead. So a peer away for any time costs its replicas bounded memory.
+    /// </summary>
+    [Range(1, 64 * 1024)]
+    public int ReplicationLogMegabytes { get; set; } = 32;
+
+    /// <summary>
     /// Where the node keeps its state (the storage engine's files in <c>store/</c>, its view in <c>membership.json</c>);
     /// with it, acknowledged writes survive a crash of the process. None keeps everything in memory only.
     /// </summary>

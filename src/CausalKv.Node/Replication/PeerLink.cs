@@ -12,7 +12,11 @@ namespace CausalKv.Node.Replication;
 /// last learned of the peer's frontier, pushes whatever the peer lacks as soon
 /// as it is signalled (one batch in flight; writes that arrive meanwhile ride in
 /// the next batch), and exchanges a gossip digest every interval so that lost
-/// pushes are repaired and the frontier knowledge stays fresh.
+/// pushes are repaired and the frontier knowledge stays fresh. A push the peer does
+/// not answer is tried again after a pause that doubles up to a few seconds
+/// (<see cref="RetryBackoff"/>), whatever is written meanwhile, and at once when the
+/// peer is heard from again; a peer the logs no longer reach back for gets, by pages,
+/// the versions of the store with a dot above its frontier.
 /// </summary>
 public sealed class PeerLink : IAsyncDisposable
 {
@@ -28,6 +32,8 @@ public sealed class PeerLink : IAsyncDisposable
     private volatile IReadOnlyDictionary<long, long> _knownApplied = new Dictionary<long, long>();
     private SnapshotCursor? _snapshot;
     private readonly object _learnGate = new();
+    private readonly RetryBackoff _backoff = RetryBackoff.ForPeer();
+    private readonly ChangeSignal _heard = new();
     private long _peerOrigin;
 
     public PeerLink(ViewNode peer, ReplicaStore store, IPeerTransport client, NodeTelemetry telemetry, ReplicationCoordinator owner, TimeProvider time)
@@ -60,6 +66,8 @@ public sealed class PeerLink : IAsyncDisposable
     public long GossipRounds;
     public long GossipBytes;
     public long ReplicationBytes;
+    public long PushesFailed;
+    public long ScansStarted;
 
     public void Wake() => _wake.Writer.TryWrite(true);
 
@@ -88,6 +96,8 @@ public sealed class PeerLink : IAsyncDisposable
         }
         Reachable = true;
         LastContact = _time.GetUtcNow();
+        _backoff.Reset();
+        _heard.Signal();
         _owner.OnPeerFrontier(this, peerApplied, current);
     }
 
@@ -102,13 +112,27 @@ public sealed class PeerLink : IAsyncDisposable
                 _wake.Reader.TryRead(out _);
                 while (!ct.IsCancellationRequested)
                 {
+                    var heard = _heard.Next;
                     var message = NextMessage();
                     if (message is null) break;
-                    if (!await SendAsync(message, ct)) break;
+                    if (!await SendAsync(message, ct)) await PauseAsync(heard, ct);
                 }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
+    /// <summary>
+    /// After a push the peer did not answer: waits the next pause of the back-off, or less if the peer is heard from
+    /// meanwhile (<paramref name="heard"/>, taken before the push). Writes made meanwhile only wake the loop for later.
+    /// </summary>
+    private async Task PauseAsync(Task heard, CancellationToken ct)
+    {
+        using var pause = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var delay = Task.Delay(_backoff.Next(), _time, pause.Token);
+        await Task.WhenAny(delay, heard);
+        pause.Cancel();
+        ct.ThrowIfCancellationRequested();
     }
 
     private async Task<bool> SendAsync(ReplicationMessage message, CancellationToken ct)
@@ -136,6 +160,8 @@ public sealed class PeerLink : IAsyncDisposable
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            Interlocked.Increment(ref PushesFailed);
+            _telemetry.ReplicationPushFailures.Add(1);
             DropSnapshot();
             Lost();
             return false;
@@ -150,8 +176,11 @@ public sealed class PeerLink : IAsyncDisposable
             var diff = _store.Diff(_knownApplied, budget);
             if (diff is null) return null;
             if (!diff.NeedsSnapshot) return _owner.ToMessage(diff);
-            var (all, applied) = _store.BeginSnapshot();
+            // Only what the peer lacks: the versions with a dot above its frontier (see ReplicaStore.BeginSnapshot).
+            var (all, applied) = _store.BeginSnapshot(_knownApplied);
             _snapshot = new SnapshotCursor(all, applied);
+            Interlocked.Increment(ref ScansStarted);
+            _telemetry.ReplicationScans.Add(1);
         }
         var cursor = _snapshot;
         var versions = new List<KeyValuePair<string, StoredVersion>>();

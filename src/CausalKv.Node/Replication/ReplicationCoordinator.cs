@@ -51,6 +51,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         _store.LocalWrite += OnLocalWrite;
         _cluster.Changed += (_, next) => Reconcile(next);
         telemetry.Observe(() => _store.Count, ReplicationLag);
+        telemetry.ObserveReplicationLog(() => _store.LogBytes, () => _store.LogEntriesShed);
     }
 
     public int BatchEntries { get; }

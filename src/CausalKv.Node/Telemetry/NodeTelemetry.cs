@@ -47,6 +47,10 @@ public sealed class NodeTelemetry : IDisposable
         ReplicationBytes = _meter.CreateCounter<long>("causalkv.replication.bytes", "By", "Bytes of replication batches sent.");
         ReplicationWrites = _meter.CreateCounter<long>("causalkv.replication.writes", "{write}", "Writes pushed to peers.");
         HandoffKeys = _meter.CreateCounter<long>("causalkv.handoff.keys", "{key}", "Keys handed off to another shard.");
+        ReplicationScans = _meter.CreateCounter<long>("causalkv.replication.scans", "{scan}",
+            "Catch-ups of a peer by a scan of the store, begun because the replication log no longer reached back to its frontier.");
+        ReplicationPushFailures = _meter.CreateCounter<long>("causalkv.replication.push_failures", "{push}",
+            "Pushes a peer did not answer (each followed by a pause that doubles up to 5 s).");
     }
 
     public Histogram<double> CausalWaitDuration { get; }
@@ -55,6 +59,8 @@ public sealed class NodeTelemetry : IDisposable
     public Counter<long> ReplicationBytes { get; }
     public Counter<long> ReplicationWrites { get; }
     public Counter<long> HandoffKeys { get; }
+    public Counter<long> ReplicationScans { get; }
+    public Counter<long> ReplicationPushFailures { get; }
 
     /// <summary>
     /// Starts the span of one gossip round. It must be started before the round's request, so that the request runs
@@ -99,6 +105,15 @@ public sealed class NodeTelemetry : IDisposable
     {
         _meter.CreateObservableGauge("causalkv.keys", keysHeld, "{key}", "Keys this node holds.");
         _meter.CreateObservableGauge("causalkv.replication.lag", replicationLag, "{write}", "Writes the slowest peer still lacks.");
+    }
+
+    /// <summary>Registers the gauges of the replication log: what it takes, and what went over its bound.</summary>
+    public void ObserveReplicationLog(Func<long> logBytes, Func<long> entriesShed)
+    {
+        _meter.CreateObservableGauge("causalkv.replication.log.bytes", logBytes, "By",
+            "Memory the replication log of keys takes (bounded by CausalKv:ReplicationLogMegabytes).");
+        _meter.CreateObservableCounter("causalkv.replication.log.shed", entriesShed, "{write}",
+            "Log entries dropped over the bound while a peer still lacked them; that peer catches up by a scan of the store.");
     }
 
     public void Dispose() => _meter.Dispose();

@@ -10,7 +10,8 @@ namespace CausalKv.Tests.Simulation;
 /// One node of the simulated cluster: the real <see cref="ReplicaStore"/> (on a table that keeps its commits across crashes, and its
 /// membership file in a directory of its own) and, around it, the protocol of PeerLink, ReplicationCoordinator, Handoff, ViewChanger and
 /// DataEndpoints reduced to message handlers. Replication pushes what a peer lacks by <see cref="ReplicaStore.Diff"/>
-/// with one batch in flight per peer (or pages the whole state when the log no longer reaches back), gossip
+/// with one batch in flight per peer (or pages the versions the peer lacks from the store when the log, kept small here
+/// so that it sheds, no longer reaches back), pauses before pushing again to a peer that did not answer, gossip
 /// exchanges frontiers, and a view change hands every key that left the shard to a replica of its new shard,
 /// forgetting it only once acknowledged. A crash drops everything in memory; a restart recovers the store from its log
 /// and its view, fence and catch-up from its <see cref="MembershipFile"/>, as the node does.
@@ -23,6 +24,13 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     public const int BatchEntries = 6;
     public const long RequestTimeout = 150;
     public const long GossipInterval = 60;
+    /// <summary>
+    /// What the replication log may take (ReplicaStore.LogBytesLimit): about 14 writes of short keys, so that a peer cut
+    /// off or down for a while falls below the log and is caught up by a scan of the store.
+    /// </summary>
+    public const long LogBytesLimit = 512;
+    /// <summary>The pauses after a push a peer did not answer (the node: 100 ms doubling to 5 s, with 250 ms gossip).</summary>
+    private static RetryBackoff NewBackoff() => new(TimeSpan.FromMilliseconds(25), TimeSpan.FromMilliseconds(1200));
     /// <summary>How often a node asks a replica of every other shard for its frontier (the node: every second, four gossip intervals).</summary>
     public const long FrontierPollInterval = 240;
     /// <summary>How long a handoff that must arrive is retried before its keys wait for the next attempt.</summary>
@@ -64,6 +72,13 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     private readonly MemoryVersionTable _disk = new();
 
     public bool IsUp => Store is not null;
+
+    /// <summary>Log entries this node's stores dropped over their bound, in every life of the node so far.</summary>
+    public long LogEntriesShed => _shedBefore + (Store?.LogEntriesShed ?? 0);
+    private long _shedBefore;
+
+    /// <summary>Peers caught up by a scan of the store since the simulation began.</summary>
+    public int Scans { get; private set; }
 
     public ShardView? View { get; private set; }
 
@@ -116,12 +131,15 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         public long InFlight { get; set; }
         public bool InFlightEndsSnapshot { get; set; }
         public (string[] Keys, Dictionary<long, long> Applied, int Next)? Snapshot { get; set; }
+        public RetryBackoff Backoff { get; } = NewBackoff();
+        /// <summary>While a push went unanswered: when the pause after it ends (0: not pausing).</summary>
+        public long PausedUntil { get; set; }
     }
 
     /// <summary>Starts the process: recovers the store from its log, takes a new incarnation, follows <paramref name="view"/>.</summary>
     public void Start(ShardView? view)
     {
-        Store = new ReplicaStore(clock, _disk);
+        Store = new ReplicaStore(clock, _disk, LogBytesLimit);
         var origin = Store.StartIncarnation(Id);
         _generation++;
         Store.LocalWrite += OnLocalWrite;
@@ -168,6 +186,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     {
         if (Store is null) return;
         trace.Add(network.Now, $"node {Id} crashes");
+        _shedBefore += Store.LogEntriesShed;
         Store.Dispose();
         Store = null;
         View = null;
@@ -588,6 +607,10 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             StableFrontier.JoinInto(joined, peerApplied);
             link.KnownApplied = joined;
         }
+        // PeerLink.Learned: hearing from the peer ends a pause after an unanswered push, and the push goes again.
+        var paused = link.PausedUntil != 0;
+        link.PausedUntil = 0;
+        link.Backoff.Reset();
         // ReplicationCoordinator.OnPeerFrontier: a replica new to its shard has caught up once it covers a peer.
         if (!_caughtUp && current && _catchUpFrom.Contains(link.Peer.Id) && Store!.Covers(peerApplied))
         {
@@ -596,11 +619,13 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             trace.Add(network.Now, $"node {Id} caught up with node {link.Peer.Id}");
         }
         RecomputeStable();
+        if (paused) Push(link);
     }
 
     private void Push(PeerState link)
     {
-        if (Store is null || link.InFlight != 0) return;
+        if (Store is null || link.InFlight != 0 || link.PausedUntil > network.Now) return;
+        link.PausedUntil = 0;
         var message = NextMessage(link);
         if (message is null) return;
         var request = network.NextRequestId();
@@ -613,6 +638,14 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             if (generation != _generation || link.InFlight != request) return;
             link.InFlight = 0;
             link.Snapshot = null;
+            // PeerLink.PauseAsync: no answer, so the next push waits (writes meanwhile do not end the pause).
+            var pause = (long)link.Backoff.Next().TotalMilliseconds;
+            link.PausedUntil = network.Now + pause;
+            network.After(pause, () =>
+            {
+                if (generation == _generation && link.PausedUntil != 0 && link.PausedUntil <= network.Now
+                    && _links.TryGetValue(link.Peer.Id, out var current) && ReferenceEquals(current, link)) Push(link);
+            });
         });
     }
 
@@ -624,7 +657,9 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             var diff = store.Diff(link.KnownApplied, BatchEntries);
             if (diff is null) return null;
             if (!diff.NeedsSnapshot) return ToMessage(diff);
-            var (enumerator, applied) = store.BeginSnapshot();
+            var (enumerator, applied) = store.BeginSnapshot(link.KnownApplied);
+            Scans++;
+            trace.Add(network.Now, $"node {Id} scans its store for node {link.Peer.Id}: its log no longer reaches back to the peer's frontier");
             var keys = new List<string>();
             using (enumerator)
                 while (enumerator.MoveNext()) keys.Add(enumerator.Current.Key);

@@ -117,7 +117,8 @@ internal sealed class Simulation : IDisposable
             violations.Add($"the run threw {e}");
         }
         return new SimulationResult(_seed, _history.Count, _history.Count(o => o.IsRead), _history.Count(o => o.IsWrite && o.Executed),
-            _client.Waits, _client.Abandoned, _crashes, _viewChanges, _network.Now, violations, _trace.Tail());
+            _client.Waits, _client.Abandoned, _crashes, _viewChanges, _network.Now, violations, _trace.Tail(),
+            _nodes.Sum(n => n.Scans), _nodes.Sum(n => n.LogEntriesShed));
     }
 
     private void Chaos()

@@ -110,6 +110,19 @@ public sealed class SimulationTests(ITestOutputHelper output)
         Assert.True(result.Passed, result.Report());
     }
 
+    /// <summary>
+    /// The simulated replicas keep their logs within a small bound (<see cref="SimulatedNode.LogBytesLimit"/>), so the
+    /// fixed seeds run both ways of catching a peer up: from the log, and past it by a scan of the store.
+    /// </summary>
+    [Fact]
+    public void The_fixed_seeds_shed_log_entries_and_catch_peers_up_by_scans()
+    {
+        var results = Enumerable.Range(1, 10).Select(seed => Simulation.Run(seed, Operations)).ToList();
+        Assert.All(results, r => Assert.True(r.Passed, r.Report()));
+        Assert.True(results.Count(r => r.LogEntriesShed > 0) >= 3, $"log entries shed per seed: {string.Join(", ", results.Select(r => r.LogEntriesShed))}");
+        Assert.True(results.Count(r => r.Scans > 0) >= 3, $"scans per seed: {string.Join(", ", results.Select(r => r.Scans))}");
+    }
+
     [Fact]
     public void A_seed_replays_exactly()
     {
