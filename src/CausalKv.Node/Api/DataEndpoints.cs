@@ -31,14 +31,16 @@ public sealed class DataEndpoints(
     public const string MetadataHeader = ProtocolHeaders.CausalMetadata;
     public const string NotServingHeader = ProtocolHeaders.NotServing;
     private const int MaxKeyBytes = 1024;
-    private const int MetadataAllowance = 1024 * 1024;
+    /// <summary>Room in a body for what is not the value: its metadata (within MaxMetadataBytes) and the JSON around both.</summary>
+    private readonly int _metadataAllowance = options.Value.MaxMetadataBytes + 4096;
     private readonly int _maxValueBytes = options.Value.MaxValueBytes;
     private readonly CausalMetadataCodec _codec = identity.Metadata;
     private readonly NodeOptions _listing = options.Value;
     private readonly MetadataLimits _metadataLimits = new(options.Value.MaxMetadataDependencies, options.Value.MaxMetadataBytes);
 
-    // Every legal JSON spelling of a value of the maximum size fits (BodyLimits), and the metadata on top.
-    private long BodyLimit => BodyLimits.MaxBodyBytes(_maxValueBytes, MetadataAllowance);
+    // Every legal JSON spelling of a value of the maximum size fits (BodyLimits), and the metadata on top. A request
+    // without a value (GET, DELETE, a listing) carries only metadata: a larger body is refused before it is read.
+    private long BodyLimit(bool expectValue) => expectValue ? BodyLimits.MaxBodyBytes(_maxValueBytes, _metadataAllowance) : _metadataAllowance;
 
     public async Task GetAsync(HttpContext context, string key)
     {
@@ -314,12 +316,13 @@ public sealed class DataEndpoints(
         byte[] body;
         try
         {
-            body = await RequestBody.ReadAsync(context.Request, BodyLimit, context.RequestAborted);
+            body = await RequestBody.ReadAsync(context.Request, BodyLimit(expectValue), context.RequestAborted);
         }
         catch (RequestBody.TooLargeException e)
         {
-            await JsonResponses.ErrorAsync(response, StatusCodes.Status413PayloadTooLarge,
-                $"The request body is over {e.Limit} bytes; values may be at most {_maxValueBytes} bytes.");
+            await JsonResponses.ErrorAsync(response, StatusCodes.Status413PayloadTooLarge, expectValue
+                ? $"The request body is over {e.Limit} bytes; values may be at most {_maxValueBytes} bytes."
+                : $"The request body is over {e.Limit} bytes: a {context.Request.Method} carries only causal-metadata, at most {_metadataLimits.MaxBytes} bytes of it.");
             return null;
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout && !context.RequestAborted.IsCancellationRequested)
