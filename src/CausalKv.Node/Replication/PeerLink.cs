@@ -35,6 +35,7 @@ public sealed class PeerLink : IAsyncDisposable
     private readonly RetryBackoff _backoff = RetryBackoff.ForPeer();
     private readonly ChangeSignal _heard = new();
     private long _peerOrigin;
+    private volatile bool _peerRestarted;
 
     public PeerLink(ViewNode peer, ReplicaStore store, IPeerTransport client, NodeTelemetry telemetry, ReplicationCoordinator owner, TimeProvider time)
     {
@@ -86,6 +87,8 @@ public sealed class PeerLink : IAsyncDisposable
             {
                 _peerOrigin = peerOrigin;
                 _knownApplied = peerApplied;
+                // A scan under way was filtered by the frontier of the peer's previous life: it starts again.
+                _peerRestarted = true;
             }
             else
             {
@@ -171,6 +174,11 @@ public sealed class PeerLink : IAsyncDisposable
     private ReplicationMessage? NextMessage()
     {
         var budget = _owner.BatchEntries;
+        if (_peerRestarted)
+        {
+            _peerRestarted = false;
+            DropSnapshot();
+        }
         if (_snapshot is null)
         {
             var diff = _store.Diff(_knownApplied, budget);

@@ -600,6 +600,8 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         {
             link.PeerOrigin = peerOrigin;
             link.KnownApplied = peerApplied;
+            // PeerLink.NextMessage: a scan filtered by the frontier of the peer's previous life starts again.
+            link.Snapshot = null;
         }
         else
         {
