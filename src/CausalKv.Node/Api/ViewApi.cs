@@ -27,6 +27,12 @@ public static class ViewApi
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status413PayloadTooLarge, e.Message);
             return;
         }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout && !context.RequestAborted.IsCancellationRequested)
+        {
+            await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status408RequestTimeout,
+                "The request body arrived slower than the minimum data rate the node accepts; nothing was changed. Send it at once.");
+            return;
+        }
         if (!TryParse(body, out var view, out var epochGiven, out var error))
         {
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status400BadRequest, error!);

@@ -47,6 +47,12 @@ internal static class ViewApi
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status413PayloadTooLarge, e.Message);
             return;
         }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout && !context.RequestAborted.IsCancellationRequested)
+        {
+            await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status408RequestTimeout,
+                "The request body arrived slower than the minimum data rate the router accepts; nothing was changed. Send it at once.");
+            return;
+        }
         if (!ViewJson.TryParseRequest(body, out var layout, out var epoch, out var error))
         {
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status400BadRequest, error!);

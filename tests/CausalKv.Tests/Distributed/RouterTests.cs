@@ -269,8 +269,8 @@ public sealed partial class RouterTests(RouterClusterFixture cluster, ITestOutpu
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
             Assert.Contains("error", await response.Content.ReadAsStringAsync());
         }
-        // Over the body limit: refused by the router itself before it is read whole.
-        using (var response = await router.PutAsync($"/data/{key}", Json($"{{\"value\":\"{new string('a', 4 * 1024 * 1024)}\"}}")))
+        // Over the body limit (6 bytes per byte of value, plus 1 MiB): refused by the router itself before it is read whole.
+        using (var response = await router.PutAsync($"/data/{key}", Json($"{{\"value\":\"{new string('a', 8 * 1024 * 1024)}\"}}")))
         {
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
             Assert.False(string.IsNullOrWhiteSpace(JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]?.GetValue<string>()));
