@@ -173,7 +173,8 @@ public sealed class CausalMetadataCodec
         if (mac.ValueKind != JsonValueKind.String) return false;
         Span<byte> given = stackalloc byte[MacBytes + 2];
         var text = mac.GetString()!;
-        if (text.Length != 22 || !Base64Url.TryDecodeFromChars(text, given, out var n) || n != MacBytes) return false;
+        // TryDecodeFromChars throws on a character outside the alphabet: check the text first.
+        if (text.Length != 22 || !Base64Url.IsValid(text) || !Base64Url.TryDecodeFromChars(text, given, out var n) || n != MacBytes) return false;
         Span<byte> expected = stackalloc byte[MacBytes];
         var hmac = new MacStream(ThreadHmac());
         for (var i = 0; i < parsed.Count; i++) parsed.AppendSorted(i, ref hmac);

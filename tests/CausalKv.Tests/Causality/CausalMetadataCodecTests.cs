@@ -294,6 +294,19 @@ public sealed class CausalMetadataCodecTests
         Assert.True(deps.SetEquals(read));
     }
 
+    [Theory]
+    [InlineData("!!!!!!!!!!!!!!!!!!!!!!")]
+    [InlineData("AAAAAAAAAAAAAAAAAAAA==")]
+    [InlineData("AAAA")]
+    [InlineData("")]
+    public void A_mac_that_is_not_22_base64url_characters_is_refused_never_thrown(string mac)
+    {
+        var (ok, deps, error) = Read("""{"ckv":"test-cluster","d":{"x":""" + ValidEntry + $$"""},"m":"{{mac}}"}""");
+        Assert.False(ok);
+        Assert.Contains("integrity", error);
+        Assert.True(deps.IsEmpty);
+    }
+
     [Fact]
     public void Mac_SurvivesEntriesAndOriginsInAnotherOrder()
     {
