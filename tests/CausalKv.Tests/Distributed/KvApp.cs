@@ -54,8 +54,8 @@ public sealed class KvApp : IAsyncDisposable
 
     /// <summary>
     /// An HttpClient addressed to a resource, with no proxy and a short connect timeout (a cut link hangs). It sends the
-    /// cluster key on <c>/admin/</c> requests only (the state digest demands it, as an operator's tools would send it);
-    /// data and view requests go without it, as a client's do.
+    /// cluster key with <c>GET /admin/digest</c> only (the state digest demands it, as an operator's tools would send it);
+    /// every other request goes without it, as a client's does.
     /// </summary>
     public HttpClient CreateHttpClient(string name, TimeSpan? timeout = null) =>
         new(new AdminKeyHandler(ClusterKey) { InnerHandler = new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) } })
@@ -68,7 +68,7 @@ public sealed class KvApp : IAsyncDisposable
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            if (request.RequestUri is { } uri && (uri.IsAbsoluteUri ? uri.AbsolutePath : uri.OriginalString).StartsWith("/admin/", StringComparison.Ordinal)
+            if (request.RequestUri is { } uri && (uri.IsAbsoluteUri ? uri.AbsolutePath : uri.OriginalString).StartsWith("/admin/digest", StringComparison.Ordinal)
                 && !request.Headers.Contains(CausalKv.Node.Hosting.NodeIdentity.ClusterKeyHeader))
                 request.Headers.Add(CausalKv.Node.Hosting.NodeIdentity.ClusterKeyHeader, clusterKey);
             return base.SendAsync(request, cancellationToken);
