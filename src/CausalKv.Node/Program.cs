@@ -1,3 +1,4 @@
+using CausalKv.Http;
 using CausalKv.Node.Api;
 using CausalKv.Node.Causality;
 using CausalKv.Node.Cluster;
@@ -29,7 +30,8 @@ builder.Services.AddSingleton<NodeIdentity>();
 builder.Services.AddSingleton(sp => new FaultInjector(sp.GetRequiredService<IOptions<NodeOptions>>().Value.EnableFaultInjection,
     sp.GetRequiredService<ILogger<FaultInjector>>()));
 builder.Services.AddSingleton<NodeTelemetry>();
-builder.Services.AddSingleton<RefusalAccounting>();
+builder.Services.AddSingleton(sp => new RefusalAccounting(NodeTelemetry.Name, sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+    sp.GetRequiredService<ILogger<RefusalAccounting>>(), sp.GetRequiredService<TimeProvider>()));
 builder.Services.AddSingleton<ClusterState>();
 builder.Services.AddSingleton(sp => NodeStorage.Open(sp.GetRequiredService<IOptions<NodeOptions>>().Value));
 builder.Services.AddSingleton(sp => new ReplicaStore(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OpenedStorage>().Table,

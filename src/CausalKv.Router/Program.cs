@@ -1,3 +1,4 @@
+using CausalKv.Http;
 using CausalKv.Router;
 using CausalKv.Router.Api;
 using CausalKv.Router.Cluster;

@@ -1,3 +1,4 @@
+using CausalKv.Http;
 using CausalKv.Causality;
 using CausalKv.Router.Discovery;
 using CausalKv.Router.Health;
@@ -59,7 +60,8 @@ internal static class RouterRegistration
         });
         builder.Services.AddSingleton<RouterTelemetry>();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<RefusalAccounting>();
+        builder.Services.AddSingleton(sp => new RefusalAccounting(RouterTelemetry.Name, sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetRequiredService<ILogger<RefusalAccounting>>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<NodeTransport>();
         return builder;
     }

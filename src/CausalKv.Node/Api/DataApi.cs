@@ -1,3 +1,4 @@
+using CausalKv.Http;
 namespace CausalKv.Node.Api;
 
 /// <summary>

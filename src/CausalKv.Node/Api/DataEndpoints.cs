@@ -318,7 +318,7 @@ public sealed class DataEndpoints(
         {
             body = await RequestBody.ReadAsync(context.Request, BodyLimit(expectValue), context.RequestAborted);
         }
-        catch (RequestBody.TooLargeException e)
+        catch (CausalKv.Http.BoundedBody.TooLargeException e)
         {
             await JsonResponses.ErrorAsync(response, StatusCodes.Status413PayloadTooLarge, expectValue
                 ? $"The request body is over {e.Limit} bytes; values may be at most {_maxValueBytes} bytes."

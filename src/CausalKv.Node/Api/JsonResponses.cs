@@ -24,11 +24,7 @@ internal static class JsonResponses
         await response.Body.WriteAsync(buffer.WrittenMemory);
     }
 
-    public static Task ErrorAsync(HttpResponse response, int status, string error)
-    {
-        response.HttpContext.Items[Telemetry.RefusalAccounting.ReasonItem] = error;
-        return WriteAsync(response, status, w => w.WriteString("error", error));
-    }
+    public static Task ErrorAsync(HttpResponse response, int status, string error) => CausalKv.Http.JsonErrors.WriteAsync(response, status, error);
 
     public static void Metadata(Utf8JsonWriter writer, CausalMetadataCodec codec, DependencySet deps)
     {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
+using CausalKv.Http;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace CausalKv.Node.Api;
@@ -13,55 +14,10 @@ namespace CausalKv.Node.Api;
 /// </summary>
 internal static class RequestBody
 {
-    public sealed class TooLargeException(long limit) : Exception($"The request body is larger than {limit} bytes.")
-    {
-        public long Limit { get; } = limit;
-    }
-
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 16 };
 
-    public static async Task<byte[]> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
-    {
-        if (request.ContentLength > limit) throw new TooLargeException(limit);
-        var feature = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (feature is { IsReadOnly: false }) feature.MaxRequestBodySize = limit + 1;
-        try
-        {
-            return request.ContentLength is { } known ? await ReadKnownAsync(request.Body, (int)known, ct) : await ReadChunkedAsync(request.Body, limit, ct);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            throw new TooLargeException(limit);
-        }
-    }
-
-    private static async Task<byte[]> ReadKnownAsync(Stream body, int length, CancellationToken ct)
-    {
-        if (length == 0) return [];
-        // Kestrel ends the body at Content-Length and fails a body that ends early, so exactly this much arrives.
-        var buffer = new byte[length];
-        var filled = 0;
-        while (filled < length)
-        {
-            var read = await body.ReadAsync(buffer.AsMemory(filled), ct);
-            if (read == 0) throw new BadHttpRequestException("The request body ended before its Content-Length.");
-            filled += read;
-        }
-        return buffer;
-    }
-
-    private static async Task<byte[]> ReadChunkedAsync(Stream body, long limit, CancellationToken ct)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        while (true)
-        {
-            var read = await body.ReadAsync(buffer.GetMemory(4096), ct);
-            if (read == 0) break;
-            buffer.Advance(read);
-            if (buffer.WrittenCount > limit) throw new TooLargeException(limit);
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
+    /// <summary>The body up to <paramref name="limit"/> bytes (<see cref="BoundedBody"/>).</summary>
+    public static async Task<byte[]> ReadAsync(HttpRequest request, long limit, CancellationToken ct) => await BoundedBody.ReadAsync(request, limit, ct);
 
     /// <summary>Parses a JSON object body; empty means "no body". Returns an error message for anything else.</summary>
     public static bool TryParseObject(byte[] body, out JsonDocument? document, out string? error)

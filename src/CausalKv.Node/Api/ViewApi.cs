@@ -22,7 +22,7 @@ public static class ViewApi
     {
         byte[] body;
         try { body = await RequestBody.ReadAsync(context.Request, 1024 * 1024, context.RequestAborted); }
-        catch (RequestBody.TooLargeException e)
+        catch (CausalKv.Http.BoundedBody.TooLargeException e)
         {
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status413PayloadTooLarge, e.Message);
             return;

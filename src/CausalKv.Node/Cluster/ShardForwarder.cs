@@ -1,3 +1,4 @@
+using CausalKv.Http;
 using System.Diagnostics;
 using CausalKv.Node.Api;
 using CausalKv.Node.Hosting;

@@ -3,7 +3,7 @@ namespace CausalKv.Node.Telemetry;
 /// <summary>
 /// Every log event the node writes, with its id, name and level defined once. Ids are grouped by concept so a
 /// filter on a range finds them all: 1xx start-up, 2xx faults, 3xx views and handoff, 4xx causal waits,
-/// 5xx replication, 6xx refused requests.
+/// 5xx replication; 600 is a refused request (CausalKv.Http.RefusalAccounting, shared with the router).
 /// </summary>
 internal static partial class NodeLog
 {
@@ -99,7 +99,4 @@ internal static partial class NodeLog
         Message = "Caught up with node {Peer}")]
     public static partial void CaughtUp(ILogger logger, int peer);
 
-    [LoggerMessage(EventId = 600, EventName = "RequestRefused", Level = LogLevel.Warning,
-        Message = "Refused {Status} on {Endpoint}: {Reason} ({Suppressed} more refusals of this kind in the {Interval} s before, not logged one by one)")]
-    public static partial void RequestRefused(ILogger logger, int status, string endpoint, string reason, long suppressed, int interval);
 }

@@ -1,3 +1,4 @@
+using CausalKv.Http;
 using CausalKv.Router.Routing;
 using Microsoft.Extensions.Options;
 
@@ -56,7 +57,7 @@ internal static class DataRoutes
         {
             return await RequestBody.ReadAsync(context.Request, options.MaxBodyBytes, context.RequestAborted);
         }
-        catch (RequestBody.TooLargeException e)
+        catch (CausalKv.Http.BoundedBody.TooLargeException e)
         {
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status413PayloadTooLarge,
                 $"The request body is over {e.Limit} bytes; values may be at most {options.MaxValueBytes} bytes.");

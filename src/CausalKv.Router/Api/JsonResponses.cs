@@ -29,12 +29,8 @@ internal static class JsonResponses
         await response.Body.WriteAsync(json);
     }
 
-    /// <summary>An error answer; a 4xx is counted and logged (once a minute per kind) by <see cref="Telemetry.RefusalMiddleware"/>.</summary>
-    public static Task ErrorAsync(HttpResponse response, int status, string error)
-    {
-        response.HttpContext.Items[Telemetry.RefusalAccounting.ReasonItem] = error;
-        return WriteAsync(response, status, w => w.WriteString("error", error));
-    }
+    /// <summary>An error answer; a 4xx is counted and logged (once a minute per kind) by <see cref="CausalKv.Http.RefusalMiddleware"/>.</summary>
+    public static Task ErrorAsync(HttpResponse response, int status, string error) => CausalKv.Http.JsonErrors.WriteAsync(response, status, error);
 
     /// <summary>An answer streamed in chunks of about this many bytes: its size is not known, nor held, up front.</summary>
     public const int StreamChunkBytes = 32 * 1024;

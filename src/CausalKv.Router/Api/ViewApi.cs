@@ -42,7 +42,7 @@ internal static class ViewApi
         {
             body = await RequestBody.ReadAsync(context.Request, MaxViewBodyBytes, context.RequestAborted);
         }
-        catch (RequestBody.TooLargeException e)
+        catch (CausalKv.Http.BoundedBody.TooLargeException e)
         {
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status413PayloadTooLarge, e.Message);
             return;

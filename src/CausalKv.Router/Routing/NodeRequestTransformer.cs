@@ -51,7 +51,7 @@ internal sealed class NodeRequestTransformer : HttpTransformer
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         // The key as decoded from the client's raw target, escaped once: the path YARP would build is its routing form.
-        if (Api.DataKeys.Of(httpContext) is { } key)
+        if (CausalKv.Http.DataKeys.Of(httpContext) is { } key)
             proxyRequest.RequestUri = KeyPath.UriOf(destinationPrefix, key, httpContext.Request.QueryString.ToUriComponent());
         proxyRequest.Headers.Host = null;
         if (proxyRequest.Content is not null && httpContext.Request.Body is BufferedRequestBody buffered)

@@ -4,7 +4,7 @@ namespace CausalKv.Router.Telemetry;
 
 /// <summary>
 /// Every log event the router writes, with its id, name and level defined once. Ids are grouped by concept:
-/// 1xx view discovery, 2xx view changes, 3xx routing and failover, 4xx replica health, 5xx refused requests.
+/// 1xx view discovery, 2xx view changes, 3xx routing and failover, 4xx replica health; 600 is a refused request (CausalKv.Http.RefusalAccounting, shared with the nodes).
 /// </summary>
 internal static partial class RouterLog
 {
@@ -60,7 +60,4 @@ internal static partial class RouterLog
         Message = "{Replica} has answered no probe for {Seconds:0.#} s: taking it to be cut off and cancelling the {Count} requests in flight to it")]
     public static partial void ReplicaSilent(ILogger logger, Replica replica, double seconds, int count);
 
-    [LoggerMessage(EventId = 500, EventName = "RequestRefused", Level = LogLevel.Warning,
-        Message = "Refused {Status} on {Endpoint}: {Reason} ({Suppressed} more refusals of this kind in the {Interval} s before, not logged one by one)")]
-    public static partial void RequestRefused(ILogger logger, int status, string endpoint, string reason, long suppressed, int interval);
 }

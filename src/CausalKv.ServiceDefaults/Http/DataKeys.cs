@@ -1,12 +1,15 @@
 using CausalKv.Protocol;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace CausalKv.Node.Api;
+namespace CausalKv.Http;
 
 /// <summary>
 /// Reads the key of every <c>/data/{key}</c> request from its raw target, before routing (<see cref="KeyPath"/>): the
 /// path Kestrel decoded cannot tell <c>a%2Fb</c> from <c>a%252Fb</c> and has no <c>%2E</c> left. A target whose key does
-/// not decode is a JSON 400; one that does is routed to the data endpoints, which take the key from here.
+/// not decode is a JSON 400; one that does is routed to the data endpoints, which take the key from here (a node's
+/// handlers, the router's shard routing) and forward it escaped once. Nodes and the router read keys with this one piece.
 /// </summary>
 public static class DataKeys
 {
@@ -27,7 +30,7 @@ public static class DataKeys
                 context.Request.Path = KeyPath.PathOf(key!);
                 break;
             case KeyTargetKind.Invalid:
-                return JsonResponses.ErrorAsync(context.Response, StatusCodes.Status400BadRequest, error!);
+                return JsonErrors.WriteAsync(context.Response, StatusCodes.Status400BadRequest, error!);
         }
         return next(context);
     }
