@@ -67,6 +67,27 @@ public sealed class ClusterState
         var next = new Membership(NodeId, view, new HashRing(view.ShardNames));
         _current = next;
         Changed?.Invoke(old, next);
+        _installed.Signal();
+    }
+
+    private readonly CausalKv.Replication.ChangeSignal _installed = new();
+
+    /// <summary>
+    /// Waits until this node follows view <paramref name="epoch"/> or a later one: true then, false at
+    /// <paramref name="within"/> (the view did not come).
+    /// </summary>
+    public async Task<bool> WaitForEpochAsync(long epoch, TimeSpan within, CancellationToken ct)
+    {
+        var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(within.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        while (true)
+        {
+            var next = _installed.Next;
+            if (Current.Epoch >= epoch) return true;
+            var left = TimeSpan.FromSeconds((deadline - System.Diagnostics.Stopwatch.GetTimestamp()) / (double)System.Diagnostics.Stopwatch.Frequency);
+            if (left <= TimeSpan.Zero) return false;
+            try { await next.WaitAsync(left, ct); }
+            catch (TimeoutException) { return Current.Epoch >= epoch; }
+        }
     }
 }
 
