@@ -33,6 +33,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     private IReadOnlySet<int> _catchUpFrom = new HashSet<int>();
 
     private readonly HandoffFence _fence;
+    private string? _shard;
     private readonly MembershipFile _membership;
 
     public ReplicationCoordinator(ReplicaStore store, IPeerTransport client, TimeProvider time, NodeTelemetry telemetry, ClusterState cluster,
@@ -134,6 +135,9 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         List<PeerLink> removed;
         lock (_gate)
         {
+            // What completed handoffs made stable was about the replicas of the shard this node was in.
+            if (!string.Equals(_shard, next.MyShard, StringComparison.Ordinal)) _stability.Forget();
+            _shard = next.MyShard;
             var wanted = next.Peers.ToDictionary(p => p.Id);
             var links = new Dictionary<int, PeerLink>();
             removed = [];
@@ -275,7 +279,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
 
     internal void OnPeerDigest(GossipDigest digest)
     {
-        LearnForeign(digest.Foreign);
+        // A foreign frontier says what every replica of the sender's shard holds: only one of this shard, on this view, tells it.
+        if (digest.Epoch == _cluster.Current.Epoch && LinkTo(digest.From) is not null) LearnForeign(digest.Foreign);
         var cleared = false;
         // A report heard here lifts nothing by itself: the fence waits until this replica holds the writes it names.
         foreach (var report in digest.HandoffReports ?? []) cleared |= _fence.Complete(report.Epoch ?? digest.FenceEpoch, report.ToReport());
