@@ -73,7 +73,11 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     /// True when a peer's digest may tell this node it caught up: made at this node's epoch or later (one sent before
     /// it joined and delivered late says too little) by a peer that lacks nothing itself.
     /// </summary>
-    internal bool CountsForCatchUp(GossipDigest digest) => digest.Epoch >= _cluster.Current.Epoch && digest.CatchingUp != true;
+    internal bool CountsForCatchUp(GossipDigest digest) =>
+        digest.Epoch >= Math.Max(_cluster.Current.Epoch, Volatile.Read(ref _catchUpEpoch)) && digest.CatchingUp != true;
+
+    /// <summary>The epoch of the view whose catch-up is expected (set before that view is installed).</summary>
+    private long _catchUpEpoch;
 
     /// <summary>The peers this replica must still catch up with (empty once it has).</summary>
     public IReadOnlySet<int> CatchUpFrom
@@ -157,10 +161,12 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     }
 
     /// <summary>Called when this node joins a shard it holds no data for: reads wait until it caught up with a peer.</summary>
-    public void ExpectCatchUp(IReadOnlySet<int> establishedPeers)
+    /// <param name="epoch">the view the catch-up is for: only peers' digests made at it or later count</param>
+    public void ExpectCatchUp(IReadOnlySet<int> establishedPeers, long epoch = 0)
     {
         lock (_gate)
         {
+            if (epoch > _catchUpEpoch) Volatile.Write(ref _catchUpEpoch, epoch);
             _catchUpFrom = establishedPeers;
             _caughtUp = establishedPeers.Count == 0;
         }
