@@ -50,6 +50,11 @@ public static class CausalKvBuilderExtensions
             return Task.CompletedTask;
         });
         CausalKvCommands.AddClusterCommands(resource);
+        // kv's own health: Unhealthy while a shard of the layout has no running replica (or before the first view),
+        // Degraded while one has lost a replica. WaitFor(kv) waits for Healthy.
+        var health = $"{name}-replicas";
+        builder.Services.AddHealthChecks().AddCheck(health, () => cluster.Control.ReplicaHealth());
+        resource.WithHealthCheck(health);
         // Nodes declared again (WithRealPartitions turns them into executables) registered their health checks again
         // under the same names: the last registration is the one for the resource in the model.
         builder.Services.PostConfigure<HealthCheckServiceOptions>(options =>
@@ -149,6 +154,15 @@ public static class CausalKvBuilderExtensions
     {
         var kv = cluster.Resource;
         builder.WithReference((IResourceBuilder<IResourceWithConnectionString>)cluster, connectionName);
+        // For services in other languages, next to the connection string: the nodes' URLs, and the router's when one
+        // reconciles the cluster (KV_ENDPOINTS, KV_URI for a cluster named kv).
+        var prefix = new string([.. (connectionName ?? kv.Name).ToUpperInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')]);
+        builder.WithEnvironment(context =>
+        {
+            context.EnvironmentVariables[prefix + "_ENDPOINTS"] = kv.EndpointsExpression;
+            if (kv.Reconciler is { } router && !ReferenceEquals(router, builder.Resource))
+                context.EnvironmentVariables[prefix + "_URI"] = router.GetEndpoint(NodeEndpoint);
+        });
         builder.WithEnvironment(context =>
         {
             foreach (var node in kv.AllNodes)

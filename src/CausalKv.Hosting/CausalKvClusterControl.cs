@@ -388,6 +388,26 @@ public sealed class CausalKvClusterControl
         }
     }
 
+    /// <summary>
+    /// The cluster resource's health check: Unhealthy before the first view is in place or while a shard of the layout
+    /// has no running replica, Degraded while a shard runs fewer replicas than it has, Healthy otherwise.
+    /// </summary>
+    internal Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult ReplicaHealth()
+    {
+        if (!_serving.Task.IsCompletedSuccessfully)
+            return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("the first view is not in place yet");
+        var shards = _layout.Select(kv => (Shard: kv.Key, Total: kv.Value.Length, Running: kv.Value.Count(IsAlive))).OrderBy(s => s.Shard, StringComparer.Ordinal).ToList();
+        var dark = shards.Where(s => s.Running == 0).ToList();
+        if (dark.Count > 0)
+            return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy(
+                $"no running replica in {string.Join(", ", dark.Select(s => s.Shard))}: its keys cannot be read or written");
+        var thin = shards.Where(s => s.Running < s.Total).ToList();
+        if (thin.Count > 0)
+            return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Degraded(
+                string.Join("; ", thin.Select(s => $"{s.Shard} runs {s.Running} of {s.Total} replicas")));
+        return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy($"{shards.Count} shards, every replica running");
+    }
+
     /// <summary>True while the node's current run answers (it joined, or is joining, the cluster).</summary>
     public bool IsRunning(int id) => IsAlive(id);
 

@@ -79,6 +79,23 @@ public sealed class CausalKvClusterResource : Resource, IResourceWithConnectionS
         }
     }
 
+    /// <summary><c>http://host:port,...</c>: every node of the first view, for <c>{NAME}_ENDPOINTS</c>.</summary>
+    public ReferenceExpression EndpointsExpression
+    {
+        get
+        {
+            var expression = new ReferenceExpressionBuilder();
+            var first = true;
+            foreach (var node in _nodes.Where(n => !n.IsSpare))
+            {
+                if (!first) expression.AppendLiteral(",");
+                expression.Append($"{node.Resource.GetEndpoint("http").Property(EndpointProperty.Url)}");
+                first = false;
+            }
+            return expression.Build();
+        }
+    }
+
     internal void SetNodes(IEnumerable<CausalKvNode> nodes)
     {
         _nodes.Clear();
