@@ -328,7 +328,9 @@ public static class CausalKvBuilderExtensions
     internal static IResourceBuilder<T> WithoutTelemetryWithoutDashboard<T>(this IResourceBuilder<T> builder) where T : IResourceWithEnvironment =>
         builder.WithEnvironment(context =>
         {
-            var services = context.ExecutionContext.Services;
+            IServiceProvider services;
+            try { services = context.ExecutionContext.Services; }
+            catch (InvalidOperationException) { return; } // the model read outside a run (tools, tests): nothing to switch off
             var options = services.GetService<DistributedApplicationOptions>();
             var configured = services.GetService<Microsoft.Extensions.Configuration.IConfiguration>()?["OTEL_EXPORTER_OTLP_ENDPOINT"];
             if (options is { DisableDashboard: true } && string.IsNullOrEmpty(configured))
