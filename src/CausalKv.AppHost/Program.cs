@@ -10,7 +10,8 @@ int Setting(string name, int fallback) => builder.Configuration.GetValue(name, l
 var kv = builder.AddCausalKv("kv", shards: Setting("shards", 3))
     .WithNodes(Setting("nodes", 6))
     .WithSpareNodes(Setting("spares", 2))
-    .WithNodeSettings(layout.GetSection("NodeSettings"));
+    .WithNodeSettings(layout.GetSection("NodeSettings"))
+    .WithFaultInjection(); // this repository's AppHost is for trying the store out: Cut, Heal and Kill on the dashboard
 if (layout.GetValue("RealPartitions", false)) kv.WithRealPartitions();
 else if (layout.GetValue("NodesFromBuildOutput", false)) kv.WithNodesFromBuildOutput();
 if (!layout.GetValue("InitialView", true)) kv.WithoutInitialView();
@@ -18,11 +19,14 @@ if (layout["DataDirectory"] is { Length: > 0 } data) kv.WithDataDirectory(data);
 
 if (layout.GetValue("Router", true))
 {
-    builder.AddProject<Projects.CausalKv_Router>("router")
+    var router = builder.AddProject<Projects.CausalKv_Router>("router")
         .WithReference(kv)
         .WithClusterKey(kv)
-        .WaitFor(kv)
         .WithRouterEndpoint(layout.GetValue<int?>("RouterPort"));
+    // The router reconciles the declared cluster: it installs the views, so it does not wait for the cluster to serve.
+    // Without it (--CausalKv:AppHost:Reconcile=false) views are put by hand, and the hosting installs the first one.
+    if (layout.GetValue("Reconcile", true)) router.WithClusterDeclaration(kv);
+    else router.WaitFor(kv);
 }
 
 // A sample service on the store: a comment thread written with CausalKv.Client through its Aspire integration.

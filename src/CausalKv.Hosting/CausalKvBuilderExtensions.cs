@@ -16,6 +16,9 @@ public static class CausalKvBuilderExtensions
 {
     private const string NodeEndpoint = "http";
 
+    /// <summary>The port a node or the router listens on in a published deployment (inside its container).</summary>
+    internal const int PublishedPort = 8080;
+
     // Real partitions give every node its own loopback address; clusters built side by side (tests) get separate ones.
     private static int s_nextLoopbackHost = 10;
 
@@ -47,6 +50,11 @@ public static class CausalKvBuilderExtensions
             return Task.CompletedTask;
         });
         CausalKvCommands.AddClusterCommands(resource);
+        // kv's own health: Unhealthy while a shard of the layout has no running replica (or before the first view),
+        // Degraded while one has lost a replica. WaitFor(kv) waits for Healthy.
+        var health = $"{name}-replicas";
+        builder.Services.AddHealthChecks().AddCheck(health, () => cluster.Control.ReplicaHealth());
+        resource.WithHealthCheck(health);
         // Nodes declared again (WithRealPartitions turns them into executables) registered their health checks again
         // under the same names: the last registration is the one for the resource in the model.
         builder.Services.PostConfigure<HealthCheckServiceOptions>(options =>
@@ -146,11 +154,61 @@ public static class CausalKvBuilderExtensions
     {
         var kv = cluster.Resource;
         builder.WithReference((IResourceBuilder<IResourceWithConnectionString>)cluster, connectionName);
+        // For services in other languages, next to the connection string: the nodes' URLs, and the router's when one
+        // reconciles the cluster (KV_ENDPOINTS, KV_URI for a cluster named kv).
+        var prefix = new string([.. (connectionName ?? kv.Name).ToUpperInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')]);
+        builder.WithEnvironment(context =>
+        {
+            context.EnvironmentVariables[prefix + "_ENDPOINTS"] = kv.EndpointsExpression;
+            if (kv.Reconciler is { } router && !ReferenceEquals(router, builder.Resource))
+                context.EnvironmentVariables[prefix + "_URI"] = router.GetEndpoint(NodeEndpoint);
+        });
         builder.WithEnvironment(context =>
         {
             foreach (var node in kv.AllNodes)
                 context.EnvironmentVariables[$"services__{node.Name}__{NodeEndpoint}__0"] = node.Resource.GetEndpoint(NodeEndpoint);
         });
+        return builder;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="builder"/> (the router) the cluster's reconciler: it gets the declared cluster as
+    /// <c>CausalKv__Cluster__*</c> (the generation and the layout by node name; the addresses come from the
+    /// <c>services__{node}__http__0</c> entries of <c>WithReference(cluster)</c>) and installs the first view, resends it
+    /// to nodes that restart without it and applies Add shard / Remove shard. The router must not wait for the cluster:
+    /// the cluster serves only once the router has installed its view.
+    /// </summary>
+    public static IResourceBuilder<TDestination> WithClusterDeclaration<TDestination>(this IResourceBuilder<TDestination> builder,
+        IResourceBuilder<CausalKvClusterResource> cluster)
+        where TDestination : IResourceWithEnvironment, IResourceWithEndpoints
+    {
+        var kv = cluster.Resource;
+        kv.Reconciler = builder.Resource;
+        builder.WithEnvironment(context =>
+        {
+            // Evaluated at every start: a router started again gets the declaration in force, not the first one.
+            var layout = kv.Control.Layout.Count > 0 ? kv.Control.Layout : ClusterLayout.Initial(kv.Nodes, kv.Shards);
+            context.EnvironmentVariables["CausalKv__Cluster__Generation"] = kv.Control.Generation.ToString(CultureInfo.InvariantCulture);
+            foreach (var (shard, ids) in layout)
+                for (var i = 0; i < ids.Length; i++)
+                    context.EnvironmentVariables[$"CausalKv__Cluster__Layout__{shard}__{i}"] = kv.Node(ids[i]).Name;
+            // Run here: each node's own host:port (its fixed port on its loopback address), spares included. Published:
+            // none, so the router finds each member by its service-discovery entry, a name the deployment resolves.
+            if (!context.ExecutionContext.IsPublishMode)
+                foreach (var node in kv.AllNodes)
+                    context.EnvironmentVariables[$"CausalKv__Cluster__Addresses__{node.Name}"] = node.Address;
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Lets the nodes accept fault injection (<c>CausalKv__EnableFaultInjection</c>) and shows the dashboard's Cut from
+    /// peers, Heal links and Kill commands. Off by default: a node shipped without it refuses <c>PUT /admin/faults</c>.
+    /// Never in a published manifest.
+    /// </summary>
+    public static IResourceBuilder<CausalKvClusterResource> WithFaultInjection(this IResourceBuilder<CausalKvClusterResource> builder)
+    {
+        builder.Resource.FaultInjection = !builder.ApplicationBuilder.ExecutionContext.IsPublishMode;
         return builder;
     }
 
@@ -178,10 +236,13 @@ public static class CausalKvBuilderExtensions
             nodes.Remove(extra);
         }
         var firstHost = kv.RealPartitions ? NextLoopbackHosts(total) : 0;
+        var publishing = app.ExecutionContext.IsPublishMode;
         for (var id = nodes.Count; id < total; id++)
         {
-            var host = kv.RealPartitions ? $"127.0.0.{firstHost + id}" : "127.0.0.1";
-            var port = LoopbackPorts.Free(IPAddress.Parse(host));
+            // Published, a node is known by its name at the port it listens on inside its container; run here, by a
+            // fixed port on a loopback address.
+            var host = publishing ? $"{kv.Name}-node{id}" : kv.RealPartitions ? $"127.0.0.{firstHost + id}" : "127.0.0.1";
+            var port = publishing ? PublishedPort : LoopbackPorts.Free(IPAddress.Parse(host));
             var uid = kv.RealPartitions ? 64000 + firstHost + id : (int?)null;
             nodes.Add(new CausalKvNode(id, AddNode(app, kv, id, host, port, uid), host, port, uid));
         }
@@ -224,13 +285,16 @@ public static class CausalKvBuilderExtensions
     private static T Configure<T>(IResourceBuilder<T> node, CausalKvClusterResource kv, int id, string host, int port, int? uid)
         where T : IResourceWithEndpoints, IResourceWithEnvironment, IResourceWithWaitSupport, IResourceWithArgs
     {
-        node.WithHttpEndpoint(port: port, targetPort: port, name: NodeEndpoint, isProxied: false)
-            .WithEndpoint(NodeEndpoint, e => e.TargetHost = host)
-            .WithEnvironment("NODE_IDENTIFIER", id.ToString(CultureInfo.InvariantCulture))
+        if (node.ApplicationBuilder.ExecutionContext.IsPublishMode) node.WithHttpEndpoint(targetPort: port, name: NodeEndpoint);
+        else node.WithHttpEndpoint(port: port, targetPort: port, name: NodeEndpoint, isProxied: false).WithEndpoint(NodeEndpoint, e => e.TargetHost = host);
+        node.WithEnvironment("NODE_IDENTIFIER", id.ToString(CultureInfo.InvariantCulture))
             .WithEnvironment("CausalKv__ClusterKey", kv.ClusterKeyParameter)
-            .WithEnvironment("CausalKv__EnableFaultInjection", "true")
             .WithEnvironment(context =>
             {
+                if (kv.FaultInjection || kv.RealPartitions) context.EnvironmentVariables["CausalKv__EnableFaultInjection"] = "true";
+                // Published, a node keeps its data where the deployment mounts it (CausalKv__DataDirectory set there), or in
+                // the folder WithDataDirectory named; never in a temporary folder of the machine that wrote the manifest.
+                if (context.ExecutionContext.IsPublishMode && kv.DataDirectory is null) { AddSettings(); return; }
                 var dir = Path.Combine(kv.Control.DataRoot, node.Resource.Name);
                 context.EnvironmentVariables["CausalKv__DataDirectory"] = dir;
                 if (uid is { } u)
@@ -239,8 +303,13 @@ public static class CausalKvBuilderExtensions
                     kv.Control.CopyNodeBinaries(Path.GetDirectoryName(CausalKvNodeProject.AssemblyPath(Configuration()))!);
                     context.EnvironmentVariables["HOME"] = dir;
                 }
-                foreach (var (setting, value) in kv.NodeSettings)
-                    context.EnvironmentVariables["CausalKv__" + setting.Replace(":", "__", StringComparison.Ordinal)] = value;
+                AddSettings();
+
+                void AddSettings()
+                {
+                    foreach (var (setting, value) in kv.NodeSettings)
+                        context.EnvironmentVariables["CausalKv__" + setting.Replace(":", "__", StringComparison.Ordinal)] = value;
+                }
             })
             .WithHttpHealthCheck("/health", endpointName: NodeEndpoint)
             .WithoutTelemetryWithoutDashboard()
@@ -259,7 +328,9 @@ public static class CausalKvBuilderExtensions
     internal static IResourceBuilder<T> WithoutTelemetryWithoutDashboard<T>(this IResourceBuilder<T> builder) where T : IResourceWithEnvironment =>
         builder.WithEnvironment(context =>
         {
-            var services = context.ExecutionContext.Services;
+            IServiceProvider services;
+            try { services = context.ExecutionContext.Services; }
+            catch (InvalidOperationException) { return; } // the model read outside a run (tools, tests): nothing to switch off
             var options = services.GetService<DistributedApplicationOptions>();
             var configured = services.GetService<Microsoft.Extensions.Configuration.IConfiguration>()?["OTEL_EXPORTER_OTLP_ENDPOINT"];
             if (options is { DisableDashboard: true } && string.IsNullOrEmpty(configured))

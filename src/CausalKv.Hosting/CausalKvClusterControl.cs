@@ -211,6 +211,11 @@ public sealed class CausalKvClusterControl
                 await Task.Delay(100, deadline.Token);
             }
             await ApplyCutsAsync(node.Id, ct);
+            if (_kv.Reconciler is not null)
+            {
+                await FollowReconcilerAsync(node, run, ct);
+                return;
+            }
             await _viewGate.WaitAsync(ct);
             try
             {
@@ -258,6 +263,151 @@ public sealed class CausalKvClusterControl
         }
     }
 
+    /// <summary>
+    /// With a router that reconciles the declared cluster, the router installs and resends views; a node has joined
+    /// once it holds a view of the declared generation (a spare, once it answers). The cluster serves once every node of
+    /// the declared layout has joined.
+    /// </summary>
+    private async Task FollowReconcilerAsync(CausalKvNode node, NodeRun run, CancellationToken ct)
+    {
+        run.Alive = true;
+        if (_layout.Values.Any(ids => ids.Contains(node.Id)))
+        {
+            var epoch = await WaitForEpochAsync(node.Id, Interlocked.Read(ref _generation), run, ct);
+            if (epoch is null) return; // stopped meanwhile
+            RaiseEpoch(epoch.Value);
+        }
+        run.Joined.TrySetResult();
+        await _viewGate.WaitAsync(ct);
+        try
+        {
+            var first = _layout.Values.SelectMany(x => x).ToArray();
+            if (!_installed && first.All(id => _runs.TryGetValue(id, out var r) && r.IsCurrent && r.Joined.Task.IsCompletedSuccessfully))
+            {
+                _installed = true;
+                _log.LogInformation("Cluster {Cluster} serving: the router installed view epoch {Epoch} (generation {Generation}), {Layout}",
+                    _kv.Name, Epoch, Interlocked.Read(ref _generation), ClusterLayout.Describe(_layout));
+                await PublishClusterAsync(KnownResourceStates.Running);
+                _serving.TrySetResult();
+            }
+        }
+        finally
+        {
+            _viewGate.Release();
+        }
+    }
+
+    /// <summary>Polls a node's <c>GET /view</c> until it holds an epoch of <paramref name="generation"/> or a newer one; null when the run ended first.</summary>
+    private async Task<long?> WaitForEpochAsync(int id, long generation, NodeRun? run, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(StartTimeout);
+        while (true)
+        {
+            if (run is not null && !run.IsCurrent) return null;
+            try
+            {
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+                attempt.CancelAfter(TimeSpan.FromSeconds(2));
+                using var response = await _http.GetAsync(new Uri(_kv.Node(id).Url, "/view"), attempt.Token);
+                var body = await response.Content.ReadAsByteArrayAsync(attempt.Token);
+                if (response.IsSuccessStatusCode && ViewJson.TryReadNodeAnswer(body, out var epoch, out _) && ClusterDeclaration.GenerationOf(epoch) >= generation)
+                    return epoch;
+            }
+            catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !deadline.IsCancellationRequested)) { }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"{_kv.Node(id).Name} got no view of generation {generation} from the router within {StartTimeout.TotalSeconds:0} s.");
+            }
+            await Task.Delay(100, deadline.Token);
+        }
+    }
+
+    private void RaiseEpoch(long epoch)
+    {
+        var seen = Interlocked.Read(ref _epoch);
+        while (epoch > seen)
+        {
+            var previous = Interlocked.CompareExchange(ref _epoch, epoch, seen);
+            if (previous == seen) return;
+            seen = previous;
+        }
+    }
+
+    /// <summary>The generation of the cluster's declaration: 1 at start, one more for every change (Add shard, Remove shard, a layout installed).</summary>
+    public long Generation => Interlocked.Read(ref _generation);
+
+    private long _generation = 1;
+
+    /// <summary>
+    /// Declares <paramref name="layout"/> as the next generation to the reconciling router (<c>PUT /cluster/declaration</c>)
+    /// and waits until its reconciler reports every member holding the new view; returns its epoch.
+    /// </summary>
+    private async Task<long> DeclareAsync(IReadOnlyDictionary<string, int[]> layout, CancellationToken ct)
+    {
+        var generation = Interlocked.Increment(ref _generation);
+        var router = new Uri(_kv.Reconciler!.GetEndpoint("http").Url);
+        var body = new System.Text.Json.Nodes.JsonObject
+        {
+            ["generation"] = generation,
+            ["layout"] = new System.Text.Json.Nodes.JsonObject(layout.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv =>
+                KeyValuePair.Create(kv.Key, (System.Text.Json.Nodes.JsonNode?)new System.Text.Json.Nodes.JsonArray(kv.Value.Select(id => (System.Text.Json.Nodes.JsonNode?)_kv.Node(id).Name).ToArray())))),
+        };
+        using (var response = await _http.PutAsync(new Uri(router, "/cluster/declaration"), JsonContent.Create(body), ct))
+        {
+            if (!response.IsSuccessStatusCode)
+                throw new InvalidOperationException($"The router refused declaration generation {generation}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+        }
+        _log.LogInformation("Cluster {Cluster}: declared generation {Generation}, {Layout}; the router reconciles", _kv.Name, generation, ClusterLayout.Describe(layout));
+        var first = ClusterDeclaration.EpochsPerGeneration * generation + 1;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(StartTimeout);
+        string last = "no answer";
+        while (true)
+        {
+            try
+            {
+                var state = await _http.GetFromJsonAsync<JsonElement>(new Uri(router, "/cluster/state"), deadline.Token);
+                if (state.TryGetProperty("reconciler", out var r) && r.ValueKind == JsonValueKind.Object)
+                {
+                    last = $"{r.GetProperty("action").GetString()}: {r.GetProperty("reason").GetString()} {string.Join("; ", r.GetProperty("blockers").EnumerateArray().Select(b => b.GetString()))}";
+                    var epoch = r.GetProperty("epoch").GetInt64();
+                    if (r.GetProperty("generation").GetInt64() == generation && epoch >= first && r.GetProperty("action").GetString() == "InSync")
+                    {
+                        RaiseEpoch(epoch);
+                        return epoch;
+                    }
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException || (e is OperationCanceledException && !deadline.IsCancellationRequested)) { }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new TimeoutException($"Generation {generation} was not in place within {StartTimeout.TotalSeconds:0} s; the router's reconciler says {last}");
+            }
+            await Task.Delay(100, deadline.Token);
+        }
+    }
+
+    /// <summary>
+    /// The cluster resource's health check: Unhealthy before the first view is in place or while a shard of the layout
+    /// has no running replica, Degraded while a shard runs fewer replicas than it has, Healthy otherwise.
+    /// </summary>
+    internal Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult ReplicaHealth()
+    {
+        if (!_serving.Task.IsCompletedSuccessfully)
+            return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("the first view is not in place yet");
+        var shards = _layout.Select(kv => (Shard: kv.Key, Total: kv.Value.Length, Running: kv.Value.Count(IsAlive))).OrderBy(s => s.Shard, StringComparer.Ordinal).ToList();
+        var dark = shards.Where(s => s.Running == 0).ToList();
+        if (dark.Count > 0)
+            return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy(
+                $"no running replica in {string.Join(", ", dark.Select(s => s.Shard))}: its keys cannot be read or written");
+        var thin = shards.Where(s => s.Running < s.Total).ToList();
+        if (thin.Count > 0)
+            return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Degraded(
+                string.Join("; ", thin.Select(s => $"{s.Shard} runs {s.Running} of {s.Total} replicas")));
+        return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy($"{shards.Count} shards, every replica running");
+    }
+
     /// <summary>True while the node's current run answers (it joined, or is joining, the cluster).</summary>
     public bool IsRunning(int id) => IsAlive(id);
 
@@ -289,7 +439,17 @@ public sealed class CausalKvClusterControl
         await _viewGate.WaitAsync(ct);
         try
         {
-            var epoch = Epoch + 1;
+            if (_kv.Reconciler is not null && onlyOn is null)
+            {
+                var declared = await DeclareAsync(layout, ct);
+                _layout = ClusterLayout.Copy(layout);
+                _pending = null;
+                await PublishClusterAsync(KnownResourceStates.Running);
+                return declared;
+            }
+            // By hand on some nodes only: with a reconciling router, at the first epoch of the next generation, so its
+            // reconciler stands down rather than undo it until a newer declaration comes.
+            var epoch = _kv.Reconciler is null ? Epoch + 1 : ClusterDeclaration.EpochsPerGeneration * Interlocked.Increment(ref _generation) + 1;
             var only = onlyOn?.ToHashSet();
             var targets = _layout.Values.SelectMany(x => x).Concat(layout.Values.SelectMany(x => x)).Distinct()
                 .Where(id => only is null || only.Contains(id)).Where(IsAlive).ToArray();

@@ -41,6 +41,16 @@ public sealed class CausalKvClusterResource : Resource, IResourceWithConnectionS
     /// <summary>Installs the first view once every node is up; without it nodes wait for a <c>PUT /view</c>.</summary>
     public bool InstallInitialView { get; internal set; } = true;
 
+    /// <summary>
+    /// The router that reconciles the declared cluster (<see cref="Aspire.Hosting.CausalKvBuilderExtensions.WithClusterDeclaration{T}"/>):
+    /// it installs and resends views, and Add shard / Remove shard declare the next generation to it. Null: the cluster's
+    /// control installs the first view itself (a cluster without a router).
+    /// </summary>
+    public IResourceWithEndpoints? Reconciler { get; internal set; }
+
+    /// <summary>Nodes accept fault injection (<c>PUT /admin/faults</c>) and the dashboard shows Cut, Heal and Kill; off unless asked for.</summary>
+    public bool FaultInjection { get; internal set; }
+
     /// <summary><c>CausalKv:*</c> settings given to every node (name without the section, e.g. <c>CausalWaitDeadline</c>).</summary>
     public IDictionary<string, string> NodeSettings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -58,6 +68,23 @@ public sealed class CausalKvClusterResource : Resource, IResourceWithConnectionS
         {
             var expression = new ReferenceExpressionBuilder();
             expression.AppendLiteral("Endpoints=");
+            var first = true;
+            foreach (var node in _nodes.Where(n => !n.IsSpare))
+            {
+                if (!first) expression.AppendLiteral(",");
+                expression.Append($"{node.Resource.GetEndpoint("http").Property(EndpointProperty.Url)}");
+                first = false;
+            }
+            return expression.Build();
+        }
+    }
+
+    /// <summary><c>http://host:port,...</c>: every node of the first view, for <c>{NAME}_ENDPOINTS</c>.</summary>
+    public ReferenceExpression EndpointsExpression
+    {
+        get
+        {
+            var expression = new ReferenceExpressionBuilder();
             var first = true;
             foreach (var node in _nodes.Where(n => !n.IsSpare))
             {

@@ -28,7 +28,7 @@ internal static class CausalKvCommands
                 Description = "Drop traffic between this node and every other node (fault injection, or iptables with real partitions).",
                 IconName = "PlugDisconnected",
                 IsHighlighted = true,
-                UpdateState = WhenRunning,
+                UpdateState = c => WhenFaultsAllowed(kv, c),
             });
         node.WithCommand(Heal, "Heal links", context => RunAsync(context, async ct =>
             {
@@ -36,7 +36,7 @@ internal static class CausalKvCommands
                 var peers = await kv.Control.RejoinAsync(id, ct);
                 return peers.Length == 0 ? $"{kv.Node(id).Name} had no cut link." : $"{kv.Node(id).Name} reaches {peers.Length} nodes again; gossip brings it up to date.";
             }),
-            new CommandOptions { Description = "Restore every cut link of this node.", IconName = "PlugConnected", IsHighlighted = true, UpdateState = WhenRunning });
+            new CommandOptions { Description = "Restore every cut link of this node.", IconName = "PlugConnected", IsHighlighted = true, UpdateState = c => WhenFaultsAllowed(kv, c) });
         node.WithCommand(Kill, "Kill (SIGKILL)", context => RunAsync(context, async ct =>
             {
                 EnsureRunning(kv, id);
@@ -48,7 +48,7 @@ internal static class CausalKvCommands
                 Description = "Kill the node's process at once, as a crash would: no shutdown code runs.",
                 IconName = "ErrorCircle",
                 ConfirmationMessage = "Kill this node with SIGKILL?",
-                UpdateState = WhenRunning,
+                UpdateState = c => WhenFaultsAllowed(kv, c),
             });
     }
 
@@ -71,8 +71,14 @@ internal static class CausalKvCommands
             });
     }
 
+    /// <summary>Cut, Heal and Kill exist only where fault injection was asked for (<c>WithFaultInjection()</c>).</summary>
+    private static ResourceCommandState WhenFaultsAllowed(CausalKvClusterResource kv, UpdateCommandStateContext context) =>
+        kv.FaultInjection || kv.RealPartitions ? WhenRunning(context) : ResourceCommandState.Hidden;
+
     private static void EnsureRunning(CausalKvClusterResource kv, int id)
     {
+        if (!kv.FaultInjection && !kv.RealPartitions)
+            throw new InvalidOperationException($"Fault injection is off for {kv.Name}: declare the cluster WithFaultInjection() to cut, heal and kill nodes.");
         if (!kv.Control.IsRunning(id)) throw new InvalidOperationException($"{kv.Node(id).Name} is not running: start it first.");
     }
 

@@ -18,9 +18,17 @@ public static class CausalKvRouterExtensions
     public static IResourceBuilder<T> WithRouterEndpoint<T>(this IResourceBuilder<T> builder, int? port = null)
         where T : IResourceWithEndpoints, IResourceWithEnvironment, IResourceWithArgs
     {
-        var fixedPort = port ?? LoopbackPorts.Free(IPAddress.Loopback);
-        builder.WithHttpEndpoint(port: fixedPort, targetPort: fixedPort, name: "http", isProxied: false)
-            .WithHttpHealthCheck("/health", endpointName: "http")
+        if (builder.ApplicationBuilder.ExecutionContext.IsPublishMode)
+        {
+            // No loopback port in a manifest: the deployment maps the router's port.
+            builder.WithHttpEndpoint(port: port, targetPort: CausalKvBuilderExtensions.PublishedPort, name: "http");
+        }
+        else
+        {
+            var fixedPort = port ?? LoopbackPorts.Free(IPAddress.Loopback);
+            builder.WithHttpEndpoint(port: fixedPort, targetPort: fixedPort, name: "http", isProxied: false);
+        }
+        builder.WithHttpHealthCheck("/health", endpointName: "http")
             .WithoutTelemetryWithoutDashboard()
             .WithoutHttpsCertificate()
             .WithUrls(context =>

@@ -23,7 +23,7 @@ public sealed class AspireIntegrationTests(ITestOutputHelper output)
     [Fact]
     public async Task The_dashboard_commands_cut_kill_restart_and_reshard_a_running_cluster()
     {
-        await using var app = await KvApp.Create(nodes: 4, shards: 2).WithSpares(2).AsProjects().StartAsync();
+        await using var app = await KvApp.Create(nodes: 4, shards: 2).WithSpares(2).AsProjects().Reconciled().StartAsync();
         Step("cluster started");
         var commands = app.App.Services.GetRequiredService<ResourceCommandService>();
         var model = app.App.Services.GetRequiredService<DistributedApplicationModel>();
@@ -86,6 +86,10 @@ public sealed class AspireIntegrationTests(ITestOutputHelper output)
         Assert.Equal(3, app.Layout.Count);
         Assert.Equal([4, 5], app.Layout["shard2"]);
         Assert.True(app.Epoch > epochBefore);
+        // The command declared generation 2 to the router, whose reconciler installed it.
+        var reconciler = (await router.GetFromJsonAsync<JsonElement>("/cluster/state")).GetProperty("reconciler");
+        Assert.Equal(2, reconciler.GetProperty("generation").GetInt64());
+        Assert.Equal(2, app.Control.Generation);
         var all = keys.Append(new("asp-cut", "during")).Append(new("asp-while-down", "w")).ToDictionary();
         await ShardAssertions.EveryKeyOnItsOwnerAsync(app, name => app.CreateHttpClient(name), all, Settle);
         await Eventually.HoldsAsync(async () =>

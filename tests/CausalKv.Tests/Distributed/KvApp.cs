@@ -165,7 +165,20 @@ public sealed class KvApp : IAsyncDisposable
         {
             // A key of its own, so tests neither read nor write the AppHost's user secrets.
             var key = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-            _args = ["--nodes", $"{nodes}", "--shards", $"{shards}", "--spares", "0", $"--Parameters:{ClusterName}-cluster-key={key}", SampleOff];
+            _args = ["--nodes", $"{nodes}", "--shards", $"{shards}", "--spares", "0", $"--Parameters:{ClusterName}-cluster-key={key}", SampleOff, ViewsByHand];
+        }
+
+        private const string ViewsByHand = "--CausalKv:AppHost:Reconcile=false";
+
+        /// <summary>
+        /// The router reconciles the declared cluster, as under <c>dotnet run</c>: it installs the first view, resends it
+        /// to restarted nodes, and Add shard / Remove shard (and <see cref="KvApp.InstallViewAsync"/>) declare the next
+        /// generation to it. Other tests put views by hand (through the router or on the nodes), which a reconciler would undo.
+        /// </summary>
+        public Builder Reconciled()
+        {
+            _args.Remove(ViewsByHand);
+            return this;
         }
 
         /// <summary>
