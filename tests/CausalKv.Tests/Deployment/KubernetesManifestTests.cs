@@ -60,7 +60,7 @@ public sealed class KubernetesManifestTests
         var mount = Assert.Single(node.VolumeMounts, m => m.Name == claim.Metadata.Name);
         Assert.Equal(dataDirectory, mount.MountPath);
         Assert.Equal("ReadWriteOnce", Assert.Single(claim.Spec.AccessModes));
-        Assert.True(set.Spec.Template.Spec.TerminationGracePeriodSeconds >= 30, "a node finishes its requests and pushes what its peers lack before it exits");
+        Assert.True(set.Spec.Template.Spec.TerminationGracePeriodSeconds >= 30, "a node finishes the requests in flight before it exits");
     }
 
     [Theory]
