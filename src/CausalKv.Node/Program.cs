@@ -41,6 +41,8 @@ builder.Services.AddSingleton<PeerClient>();
 builder.Services.AddSingleton<IPeerTransport>(sp => sp.GetRequiredService<PeerClient>());
 builder.Services.AddSingleton<ReplicationCoordinator>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplicationCoordinator>());
+// After the coordinator, so it stops first: the links are still up while it waits for the peers' acknowledgements.
+builder.Services.AddHostedService<ShutdownDrain>();
 builder.Services.AddSingleton<HandoffFence>();
 builder.Services.AddSingleton<Handoff>();
 builder.Services.AddSingleton<ViewChanger>();

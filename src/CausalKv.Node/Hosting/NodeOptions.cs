@@ -45,6 +45,12 @@ public sealed class NodeOptions
 
     public TimeSpan PeerRequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// On shutdown, how long the node waits for the replicas it is in touch with to acknowledge its own writes before
+    /// its replication stops (within the host's shutdown timeout, 30 s by default).
+    /// </summary>
+    public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     [Range(1, 1_000_000)]
     public int ReplicationBatchEntries { get; set; } = 4096;
 
