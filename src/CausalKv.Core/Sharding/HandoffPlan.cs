@@ -132,7 +132,7 @@ public sealed class HandoffPlan
     /// <summary>
     /// The shards of the new view that must hear that this node finished handing off its old shard's keys (sorted
     /// ordinal): every shard but the one it stays in, including its new shard when it moved, and its old shard when
-    /// it left it (newcomers there with no member that stayed fence it: see <see cref="FenceSources"/>). Empty if it
+    /// it left it (the members of that shard fence it on the nodes that left: see <see cref="FenceSources"/>). Empty if it
     /// was in no shard before.
     /// </summary>
     public IReadOnlyList<string> AnnounceTo =>
@@ -171,13 +171,14 @@ public sealed class HandoffPlan
         }
     }
 
-    /// <summary>It stays in its shard still catching up, and every peer it was catching up from left the shard.</summary>
-    private bool CatchUpPeersLeft => !ShardChanged && NewShard is not null && _catchingUpFrom.Count > 0 && CatchUpFrom.Count == 0;
-
     /// <summary>
     /// The old shards whose keys this node must not answer "absent" for until each of their nodes (in the old view)
     /// reported its handoff: <see cref="IncomingFromShards"/> except its own new shard, whose keys are here already or
-    /// come by replication from its <see cref="EstablishedPeers"/>, unless it has none (then they come by handoff).
+    /// come by replication from its <see cref="EstablishedPeers"/>. Its own new shard, if it existed, is fenced on the
+    /// members that left it: until the new view reaches them they still answer for its keys from their copies, so a
+    /// write here is not stable (no session may drop its dependency on it) before each of them handed off and
+    /// announced it (<see cref="AnnounceTo"/> names the shard they left). With nobody left behind, its keys come by
+    /// handoff from those members as well.
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlySet<int>> FenceSources
     {
@@ -185,21 +186,16 @@ public sealed class HandoffPlan
         {
             var sources = new SortedDictionary<string, IReadOnlySet<int>>(StringComparer.Ordinal);
             if (OldView is null) return sources;
-            // Its own new shard is fenced only when this node is new to it and no member stayed: then nobody can
-            // bring its keys by replication, and they come by handoff from the members that left.
-            var ownShardByHandoff = ShardChanged && NewShard is not null && OldView.Shards.ContainsKey(NewShard)
-                                    && EstablishedPeers.Count == 0;
             foreach (var shard in IncomingFromShards)
             {
-                if (string.Equals(shard, NewShard, StringComparison.Ordinal) && !ownShardByHandoff) continue;
+                if (string.Equals(shard, NewShard, StringComparison.Ordinal)) continue;
                 sources[shard] = OldView.NodesOf(shard).Select(n => n.Id).ToHashSet();
             }
-            // Still catching up when every peer it caught up from left: they hand the shard's keys back to it, and
-            // announce it (AnnounceTo names the shard they left).
-            if (CatchUpPeersLeft)
+            if (NewShard is not null && OldView.Shards.ContainsKey(NewShard))
             {
-                var staying = NewView.NodesOf(NewShard!).Select(n => n.Id).ToHashSet();
-                sources[NewShard!] = OldView.NodesOf(NewShard!).Select(n => n.Id).Where(id => id != NodeId && !staying.Contains(id)).ToHashSet();
+                var staying = NewView.NodesOf(NewShard).Select(n => n.Id).ToHashSet();
+                var departed = OldView.NodesOf(NewShard).Select(n => n.Id).Where(id => !staying.Contains(id)).ToHashSet();
+                if (departed.Count > 0) sources[NewShard] = departed;
             }
             return sources;
         }

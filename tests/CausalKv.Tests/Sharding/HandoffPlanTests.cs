@@ -314,7 +314,8 @@ public sealed class HandoffPlanCatchUpTests
         var oneStays = HandoffPlan.Create(v1, View(2, ("s1", [2, 5]), ("s2", [1, 3, 4])), 5, catchingUp);
         Assert.False(oneStays.ShardChanged);
         Assert.Equal([2], oneStays.CatchUpFrom);
-        Assert.DoesNotContain("s1", oneStays.FenceSources.Keys);
+        // Node 1, which left, may still answer s1's keys on the old view: s1 is fenced on it alone.
+        Assert.Equal([1], oneStays.FenceSources["s1"].Order());
 
         var bothLeave = HandoffPlan.Create(v1, View(2, ("s1", [5]), ("s2", [1, 2, 3, 4])), 5, catchingUp);
         Assert.Empty(bothLeave.CatchUpFrom);
@@ -322,9 +323,39 @@ public sealed class HandoffPlanCatchUpTests
         // The nodes that left announce to the shard they left.
         Assert.Contains("s1", HandoffPlan.Create(v1, View(2, ("s1", [5]), ("s2", [1, 2, 3, 4])), 1).AnnounceTo);
 
-        // Caught up, the same change asks nothing of it.
+        // Caught up, the same change asks no catch-up of it, but it still fences s1 on the nodes that left (below).
         var caughtUp = HandoffPlan.Create(v1, View(2, ("s1", [5]), ("s2", [1, 2, 3, 4])), 5);
         Assert.Empty(caughtUp.CatchUpFrom);
-        Assert.DoesNotContain("s1", caughtUp.FenceSources.Keys);
+        Assert.Equal([1, 2], caughtUp.FenceSources["s1"].Order());
+    }
+
+    /// <summary>
+    /// Node 0 stays alone in s0 while nodes 1 and 2 move to s1. Until the new view reaches them, they still answer s0's
+    /// keys from their copies, so node 0 may not take its own new writes for stable (and let sessions drop their
+    /// dependencies on them) before both reported their handoff to s0, which they announce as the shard they left.
+    /// </summary>
+    [Fact]
+    public void A_member_that_stays_while_others_leave_its_shard_fences_it_until_they_reported()
+    {
+        var v6 = View(6, ("s0", [0, 1, 2]), ("s1", [3, 4]));
+        var v7 = View(7, ("s0", [0]), ("s1", [1, 2, 3, 4]));
+        var stayer = HandoffPlan.Create(v6, v7, 0);
+        Assert.False(stayer.ShardChanged);
+        Assert.Equal(["s0"], stayer.FenceSources.Keys);
+        Assert.Equal([1, 2], stayer.FenceSources["s0"].Order());
+        foreach (var leaver in new[] { 1, 2 })
+            Assert.Contains("s0", HandoffPlan.Create(v6, v7, leaver).AnnounceTo);
+
+        var key = Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => v6.CreateRing().ShardFor(k) == "s0");
+        var fence = HandoffFenceState.None.Begin(7, v6.CreateRing(), stayer.FenceSources, stayer.NewShard);
+        Assert.True(fence.IsPending(key));
+        fence = fence.Report(7, new HandoffReport("s0", 1, new Dictionary<long, long>(), "s0")).Lift(new Dictionary<long, long>());
+        Assert.True(fence.IsPending(key), "node 2 still answers s0's keys on the old view");
+        fence = fence.Report(7, new HandoffReport("s0", 2, new Dictionary<long, long>(), "s0")).Lift(new Dictionary<long, long>());
+        Assert.False(fence.AnyPending);
+
+        // Several members staying behind fence it on the one that left just the same.
+        var oneLeaves = HandoffPlan.Create(v6, View(7, ("s0", [0, 1]), ("s1", [2, 3, 4])), 0);
+        Assert.Equal([2], oneLeaves.FenceSources["s0"].Order());
     }
 }
