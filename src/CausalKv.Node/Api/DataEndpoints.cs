@@ -22,7 +22,7 @@ public sealed class DataEndpoints(
     ReplicationCoordinator replication,
     CausalWaiter waiter,
     ShardForwarder forwarder,
-    HandoffFence fence,
+    ReadGate gate,
     LargeRequestGate largeRequests,
     NodeIdentity identity,
     IOptions<NodeOptions> options)
@@ -53,8 +53,8 @@ public sealed class DataEndpoints(
             await forwarder.ForwardAsync(context, membership, shard, body);
             return;
         }
-        var outcome = await waiter.WaitAsync(key, () => MissingFor(key, deps, membership), context.RequestAborted, context.Response.Headers);
-        if (!await AnsweredWaitFailure(context, outcome, deps, () => MissingFor(key, deps, membership))) return;
+        var outcome = await waiter.WaitAsync(key, () => gate.MissingFor(key, deps), context.RequestAborted, context.Response.Headers);
+        if (!await AnsweredWaitFailure(context, outcome, deps, () => gate.MissingFor(key, deps))) return;
         var version = store.Get(key);
         if (version is null)
         {
@@ -173,7 +173,7 @@ public sealed class DataEndpoints(
                 return;
             }
             var covered = read;
-            string? Missing() => MissingInPage(deps, membership, covered);
+            string? Missing() => gate.MissingInPage(deps, membership, covered);
             if (Missing() is null) break;
             var outcome = await waiter.WaitAsync("*", Missing, context.RequestAborted, context.Response.Headers);
             if (!await AnsweredWaitFailure(context, outcome, deps, Missing)) return;
@@ -209,14 +209,6 @@ public sealed class DataEndpoints(
         await JsonResponses.FlushAsync(w, response, ct);
     }
 
-    private string? MissingInPage(DependencySet deps, Membership membership, ShardPage page)
-    {
-        if (!replication.CaughtUp) return JoinedJustNow;
-        if (fence.AnyPending) return "handoff of keys from their previous shard";
-        var miss = CausalRead.MissingInShard(deps, k => membership.Owns(k) && page.Covers(k), store.Get);
-        return miss is { } m ? $"write {m.Value.Clock} to '{m.Key}'" : null;
-    }
-
     /// <summary>
     /// Waits until this replica can tell whether <paramref name="key"/> exists: at a replica new to its shard, until
     /// it caught up; for a key on its way from its previous shard, until its handoff arrived. Only a DELETE of a key
@@ -225,26 +217,10 @@ public sealed class DataEndpoints(
     /// </summary>
     private async Task<bool> ExistenceKnownAsync(HttpContext context, string key, DependencySet deps)
     {
-        if (replication.CaughtUp && !fence.IsPending(key)) return true;
-        string? Missing() => !replication.CaughtUp ? JoinedJustNow : fence.IsPending(key) ? Handoff(key) : null;
+        if (gate.MissingForExistence(key) is null) return true;
+        string? Missing() => gate.MissingForExistence(key);
         var outcome = await waiter.WaitAsync(key, Missing, context.RequestAborted, context.Response.Headers);
         return await AnsweredWaitFailure(context, outcome, deps, Missing);
-    }
-
-    private static string Handoff(string key) => $"handoff of '{key}' from its previous shard";
-
-    private const string JoinedJustNow = "state of the shard's other replicas (this replica just joined)";
-
-    private string? MissingFor(string key, DependencySet deps, Membership membership)
-    {
-        if (!replication.CaughtUp) return JoinedJustNow;
-        // A key still on its way from its previous shard waits for it, also when a version is here: that is a copy
-        // left from an earlier stay of the key in this shard, and the session may have dropped its dependency on a
-        // later write (it was stable in the previous shard), so its own dependencies cannot tell.
-        if (fence.IsPending(key)) return Handoff(key);
-        var local = store.Get(key);
-        var dep = CausalRead.Missing(key, deps, local);
-        return dep is null ? null : $"write {dep.Clock} to '{key}'";
     }
 
     private DependencySet Prune(DependencySet deps) => deps.Prune(replication.IsStable);

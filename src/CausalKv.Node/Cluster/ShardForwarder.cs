@@ -19,7 +19,7 @@ namespace CausalKv.Node.Cluster;
 /// request was forwarded (<see cref="HopHeader"/>) counts only from a node (a request with the cluster key): a
 /// client's own header is ignored, so it can neither lengthen nor shorten a forwarding loop.
 /// </summary>
-public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOptions<NodeOptions> options, ILogger<ShardForwarder> log)
+public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOptions<NodeOptions> options, TimeProvider time, ILogger<ShardForwarder> log)
 {
     public const string HopHeader = ProtocolHeaders.Hops;
     public const int MaxHops = 3;
@@ -36,7 +36,7 @@ public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOp
             return;
         }
         var replicas = membership.View!.NodesOf(shard);
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         var ct = context.RequestAborted;
         var attempt = 0;
         using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.Forward, ActivityKind.Client);
@@ -70,8 +70,8 @@ public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOp
                     NodeLog.ForwardAttemptFailed(log, target.Id, shard, e.Message);
                 }
             }
-            if (Stopwatch.GetElapsedTime(started) > _deadline) break;
-            try { await Task.Delay(200, ct); } catch (OperationCanceledException) { return; }
+            if (time.GetElapsedTime(started) > _deadline) break;
+            try { await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct); } catch (OperationCanceledException) { return; }
         }
         if (ct.IsCancellationRequested) return;
         activity?.SetStatus(ActivityStatusCode.Error, "no reachable replica");

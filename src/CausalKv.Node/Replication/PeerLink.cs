@@ -33,7 +33,8 @@ public sealed class PeerLink : IAsyncDisposable
     private SnapshotCursor? _snapshot;
     private readonly object _learnGate = new();
     private readonly RetryBackoff _backoff = RetryBackoff.ForPeer();
-    private readonly ChangeSignal _heard = new();
+    /// <summary>Cancelled (and replaced) whenever the peer is heard from: ends a pause after an unanswered push.</summary>
+    private CancellationTokenSource _heard = new();
     private long _peerOrigin;
     private volatile bool _peerRestarted;
 
@@ -47,11 +48,12 @@ public sealed class PeerLink : IAsyncDisposable
         _owner = owner;
         // The loops outlive whatever request created this link (a PUT /view): without the request's execution
         // context they start no trace of their own, so every push and gossip round is a trace root, not one more
-        // span of an ever-growing view-change trace.
+        // span of an ever-growing view-change trace. Each starts by yielding, so it runs where the caller's
+        // scheduler puts it (the thread pool in the node, the event loop of a simulation), never inside the caller.
         using (ExecutionContext.SuppressFlow())
         {
-            _pushLoop = Task.Run(() => PushLoopAsync(_stop.Token));
-            _gossipLoop = Task.Run(() => GossipLoopAsync(_stop.Token));
+            _pushLoop = PushLoopAsync(_stop.Token);
+            _gossipLoop = GossipLoopAsync(_stop.Token);
         }
     }
 
@@ -100,7 +102,7 @@ public sealed class PeerLink : IAsyncDisposable
         Reachable = true;
         LastContact = _time.GetUtcNow();
         _backoff.Reset();
-        _heard.Signal();
+        Interlocked.Exchange(ref _heard, new CancellationTokenSource()).Cancel();
         _owner.OnPeerFrontier(this, peerApplied, current);
     }
 
@@ -108,6 +110,7 @@ public sealed class PeerLink : IAsyncDisposable
 
     private async Task PushLoopAsync(CancellationToken ct)
     {
+        await Task.Yield();
         try
         {
             while (await _wake.Reader.WaitToReadAsync(ct))
@@ -115,7 +118,7 @@ public sealed class PeerLink : IAsyncDisposable
                 _wake.Reader.TryRead(out _);
                 while (!ct.IsCancellationRequested)
                 {
-                    var heard = _heard.Next;
+                    var heard = Volatile.Read(ref _heard).Token;
                     var message = NextMessage();
                     if (message is null) break;
                     if (!await SendAsync(message, ct)) await PauseAsync(heard, ct);
@@ -129,12 +132,18 @@ public sealed class PeerLink : IAsyncDisposable
     /// After a push the peer did not answer: waits the next pause of the back-off, or less if the peer is heard from
     /// meanwhile (<paramref name="heard"/>, taken before the push). Writes made meanwhile only wake the loop for later.
     /// </summary>
-    private async Task PauseAsync(Task heard, CancellationToken ct)
+    private async Task PauseAsync(CancellationToken heard, CancellationToken ct)
     {
-        using var pause = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var delay = Task.Delay(_backoff.Next(), _time, pause.Token);
-        await Task.WhenAny(delay, heard);
-        pause.Cancel();
+        using var pause = CancellationTokenSource.CreateLinkedTokenSource(ct, heard);
+        try
+        {
+            await Task.Delay(_backoff.Next(), _time, pause.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // Heard from: the pause ended inside whoever heard it; the push goes on from the loop's own scheduler.
+            await Task.Yield();
+        }
         ct.ThrowIfCancellationRequested();
     }
 
@@ -147,7 +156,7 @@ public sealed class PeerLink : IAsyncDisposable
         activity?.SetTag("causalkv.snapshot", message.SnapshotApplied is not null || _snapshot is not null);
         try
         {
-            var (ack, sent, _) = await _client.PostAsync(Peer, "/internal/replicate", message,
+            var (ack, sent, _) = await _client.PostAsync(Peer, PeerPaths.Replicate, message,
                 WireJsonContext.Default.ReplicationMessage, WireJsonContext.Default.ReplicationAck, ct);
             Interlocked.Increment(ref BatchesSent);
             var writes = message.Ranges.Sum(r => r.Keys.Count);
@@ -210,7 +219,8 @@ public sealed class PeerLink : IAsyncDisposable
 
     private async Task GossipLoopAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(_owner.GossipInterval);
+        await Task.Yield();
+        using var timer = new PeriodicTimer(_owner.GossipInterval, _time);
         try
         {
             do
@@ -233,7 +243,7 @@ public sealed class PeerLink : IAsyncDisposable
         var digest = _owner.Digest();
         try
         {
-            var (theirs, sent, received) = await _client.PostAsync(Peer, "/internal/gossip", digest,
+            var (theirs, sent, received) = await _client.PostAsync(Peer, PeerPaths.Gossip, digest,
                 WireJsonContext.Default.GossipDigest, WireJsonContext.Default.GossipDigest, ct,
                 timeout: _client.RequestTimeout);
             Interlocked.Increment(ref GossipRounds);

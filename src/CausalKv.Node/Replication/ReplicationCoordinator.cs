@@ -210,7 +210,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     /// <summary>Every second, asks one replica of every other shard for its frontier, so metadata on its keys can be pruned here.</summary>
     private async Task PollRemoteFrontiersAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        await Task.Yield();
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _time);
         var rotation = 0;
         while (await timer.WaitForNextTickAsync(ct))
         {
@@ -226,7 +227,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
                     var target = replicas[(rotation + i) % replicas.Count];
                     try
                     {
-                        var (frontier, _, _) = await _client.PostAsync(target, "/internal/frontier", Digest(),
+                        var (frontier, _, _) = await _client.PostAsync(target, PeerPaths.Frontier, Digest(),
                             WireJsonContext.Default.GossipDigest, WireJsonContext.Default.ShardFrontier, ct, TimeSpan.FromSeconds(2));
                         if (frontier.Shard == shard) _remote[shard] = frontier.Stable;
                         return;
@@ -322,12 +323,14 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _remoteLoop = Task.Run(async () =>
+        _remoteLoop = PollAsync();
+        return Task.CompletedTask;
+
+        async Task PollAsync()
         {
             try { await PollRemoteFrontiersAsync(_stop.Token); }
             catch (OperationCanceledException) { }
-        });
-        return Task.CompletedTask;
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
