@@ -5,10 +5,11 @@ using CausalKv.Sharding;
 namespace CausalKv.Tests.Simulation;
 
 /// <summary>
-/// One deterministic run of a cluster: real replica stores on a simulated network, clock and disk, driven by one
-/// <see cref="Random"/> seeded with the run's seed, so a failing seed replays exactly. A chaos phase mixes client
+/// One deterministic run of a cluster: six nodes of the node's own code (<see cref="SimulatedNode"/>) on a simulated
+/// network, clock and disk, driven by one <see cref="Random"/> seeded with the run's seed, so a failing seed replays exactly. A chaos phase mixes client
 /// operations with dropped, delayed, duplicated and reordered packets, partitions cut and healed, crashes and restarts
-/// from the write-ahead log, and view changes (a shard added or removed, a node moved). Then the network heals, the
+/// from the store, and view changes (a shard added or removed, a node moved), each delivered to the nodes at
+/// different times as a broadcast of PUT /view is. Then the network heals, the
 /// crashed nodes come back and the cluster runs until nothing changes any more, and the run is checked: the history
 /// for causal violations, every shard's replicas for convergence and key placement, every acknowledged write for survival.
 /// </summary>
@@ -44,8 +45,7 @@ internal sealed class Simulation : IDisposable
     /// <param name="pruneMetadata">answers drop dependencies every replica holds, as the node does (sessions otherwise carry them all)</param>
     /// <param name="traceLines">how many of the last trace lines a result keeps</param>
     /// <param name="checkLiveness">also fail a run in which, healed and quiet, a replica still waits for a catch-up or a
-    /// handoff report (its reads would wait forever). Off in the test suite: lost "done" reports still leave fences
-    /// pending (see the README, "Deterministic simulation")</param>
+    /// handoff report (its reads would wait forever), or lifted a fence at its timeout (the report it waited for never came)</param>
     public Simulation(int seed, bool pruneMetadata = false, int traceLines = 80, bool checkLiveness = false)
     {
         _seed = seed;
@@ -119,7 +119,7 @@ internal sealed class Simulation : IDisposable
         }
         return new SimulationResult(_seed, _history.Count, _history.Count(o => o.IsRead), _history.Count(o => o.IsWrite && o.Executed),
             _client.Waits, _client.Abandoned, _crashes, _viewChanges, _network.Now, violations, _trace.Tail(),
-            _nodes.Sum(n => n.Scans), _nodes.Sum(n => n.LogEntriesShed));
+            _nodes.Sum(n => n.Scans), _nodes.Sum(n => n.LogEntriesShed), _trace.Events, _trace.Digest);
     }
 
     private void Chaos()
