@@ -32,6 +32,7 @@ if (layout.GetValue("Sample", true))
         .WithReference(kv)
         .WaitFor(kv)
         .WithHttpEndpoint()
+        .WithoutHttpsCertificate() // plain HTTP like every resource here: no development certificate is looked for
         .WithHttpHealthCheck("/health");
 }
 

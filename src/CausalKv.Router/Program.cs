@@ -2,6 +2,7 @@ using CausalKv.Http;
 using CausalKv.Router;
 using CausalKv.Router.Api;
 using CausalKv.Router.Cluster;
+using CausalKv.Router.Reconciliation;
 using CausalKv.Router.Telemetry;
 
 // appsettings.json sits next to the binary; without this, starting the router from another directory would drop it
@@ -13,6 +14,7 @@ builder.DisableTelemetryWithoutExporter();
 builder.AddServiceDefaults();
 builder.AddRouterOptions();
 builder.Services.AddViewDiscovery();
+builder.AddClusterReconciler();
 builder.Services.AddReplicaHealth();
 builder.Services.AddShardForwarding();
 
@@ -28,6 +30,7 @@ app.MapGet("/ping", () => Results.Json(new { message = "pong" }));
 app.MapDefaultEndpoints();
 app.MapDataRoutes();
 app.MapViewApi();
+app.MapDeclarationApi();
 app.MapClusterPage();
 
 app.Run();

@@ -2,6 +2,7 @@ using CausalKv.Http;
 using CausalKv.Causality;
 using CausalKv.Router.Discovery;
 using CausalKv.Router.Health;
+using CausalKv.Router.Reconciliation;
 using CausalKv.Router.Routing;
 using CausalKv.Router.Telemetry;
 using Microsoft.Extensions.Options;
@@ -74,6 +75,30 @@ internal static class RouterRegistration
         services.AddHostedService(sp => sp.GetRequiredService<ViewPoller>());
         services.AddSingleton<ViewBroadcaster>();
         return services;
+    }
+
+    /// <summary>
+    /// The declared cluster (<c>CausalKv:Cluster</c>, validated at start) and, when one is declared, the reconciler that
+    /// makes the running view match it.
+    /// </summary>
+    public static WebApplicationBuilder AddClusterReconciler(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<DeclarationOptions>()
+            .Bind(builder.Configuration.GetSection(DeclarationOptions.Section))
+            .PostConfigure(o => o.ReadMemberList(builder.Configuration))
+            .Validate(o => !o.IsDeclared || o.TryBuild(out _, out _), "CausalKv:Cluster: the declared cluster is not valid (see the members, shards, replicas and generation).")
+            .Validate(o => o.ReconcileInterval > TimeSpan.Zero && o.Port is > 0 and < 65536, "CausalKv:Cluster: ReconcileInterval must be positive and Port 1-65535.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<MemberAddresses>();
+        var declared = new DeclarationOptions();
+        builder.Configuration.GetSection(DeclarationOptions.Section).Bind(declared);
+        declared.ReadMemberList(builder.Configuration);
+        if (declared.IsDeclared)
+        {
+            builder.Services.AddSingleton<ClusterReconciler>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterReconciler>());
+        }
+        return builder;
     }
 
     /// <summary>Active health probes of every replica.</summary>

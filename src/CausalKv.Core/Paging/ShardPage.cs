@@ -10,6 +10,8 @@ namespace CausalKv.Paging;
 /// <see cref="After"/> is the session's dependencies joined with every version of the shard in that range (deleted ones
 /// too: a listing observes that they are gone), so the metadata of the answer covers exactly what the page showed; and
 /// a read that waits for nothing among <see cref="Covers"/> keys waits for nothing it returns.
+/// <see cref="Missing"/> is judged on the versions the page read, not on the table as it is later: a write that
+/// arrives after the page was read satisfies the session but is not in the page, so only a page read again shows it.
 /// </summary>
 public sealed class ShardPage
 {
@@ -40,6 +42,13 @@ public sealed class ShardPage
     /// <summary>The page stopped at its budget: keys may follow <see cref="Last"/>.</summary>
     public bool More { get; }
 
+    /// <summary>
+    /// The first dependency of the session on a key of the shard in the page's range that the page's own version of the
+    /// key (none: absent when read) lacks and could be changed by (see <see cref="CausalRead.Missing"/>); null when the
+    /// page may answer.
+    /// </summary>
+    public KeyValuePair<string, Dependency>? Missing { get; private init; }
+
     /// <summary>Whether <paramref name="key"/> is in the range the page covers (ownership aside).</summary>
     public bool Covers(string key) =>
         key.StartsWith(Prefix, StringComparison.Ordinal)
@@ -57,6 +66,8 @@ public sealed class ShardPage
         long bytes = 0;
         var scanned = 0;
         var more = false;
+        // The versions read of the keys the session depends on, to judge the page by what it shows.
+        Dictionary<string, StoredVersion>? depended = null;
         foreach (var (key, version) in range)
         {
             var size = version.IsDeleted ? 0 : System.Text.Encoding.UTF8.GetByteCount(key) + (long)System.Text.Encoding.UTF8.GetByteCount(version.Value!);
@@ -69,11 +80,15 @@ public sealed class ShardPage
             scanned++;
             last = key;
             if (!owned) continue;
+            if (session[key] is not null) (depended ??= new(StringComparer.Ordinal))[key] = version;
             observed = CausalRead.AfterObserving(observed, key, version);
             if (version.IsDeleted) continue;
             items.Add(new(key, version.Value!));
             bytes += size;
         }
-        return new ShardPage(after, prefix, items, observed, last, more);
+        var page = new ShardPage(after, prefix, items, observed, last, more);
+        if (session.IsEmpty) return page;
+        var missing = CausalRead.MissingInShard(session, k => owns(k) && page.Covers(k), k => depended?.GetValueOrDefault(k));
+        return missing is null ? page : new ShardPage(after, prefix, items, observed, last, more) { Missing = missing };
     }
 }

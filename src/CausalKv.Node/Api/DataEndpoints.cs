@@ -47,15 +47,27 @@ public sealed class DataEndpoints(
         var request = await ReadAsync(context, key, expectValue: false);
         if (request is null) return;
         var (membership, deps, body) = (request.Membership, request.Dependencies, request.Body);
-        var shard = membership.ShardFor(key)!;
-        if (shard != membership.MyShard)
+        StoredVersion? version;
+        while (true)
         {
-            await forwarder.ForwardAsync(context, membership, shard, body);
-            return;
+            var shard = membership.ShardFor(key);
+            if (shard != membership.MyShard)
+            {
+                await forwarder.ForwardAsync(context, membership, shard!, body);
+                return;
+            }
+            var under = membership;
+            // A view installed meanwhile ends the wait: the key may have left this shard.
+            string? Missing() => Moved(under) ? null : gate.MissingFor(key, deps);
+            var outcome = await waiter.WaitAsync(key, Missing, context.RequestAborted, context.Response.Headers);
+            if (!await AnsweredWaitFailure(context, outcome, deps, Missing)) return;
+            version = store.Get(key);
+            // Still the view the read was judged by once the version is read: the key was not handed off and removed
+            // before (a handoff begins after its view is installed). Else the read starts again under the new view.
+            if (!Moved(under)) break;
+            membership = cluster.Current;
+            context.Response.Headers[ProtocolHeaders.Epoch] = membership.EpochText;
         }
-        var outcome = await waiter.WaitAsync(key, () => gate.MissingFor(key, deps), context.RequestAborted, context.Response.Headers);
-        if (!await AnsweredWaitFailure(context, outcome, deps, () => gate.MissingFor(key, deps))) return;
-        var version = store.Get(key);
         if (version is null)
         {
             await AnswerAsync(context, StatusCodes.Status404NotFound, w =>
@@ -163,6 +175,13 @@ public sealed class DataEndpoints(
         ShardPage read;
         while (true)
         {
+            // Whether this replica may answer for its shard at all (caught up, no handoff on its way) is settled before
+            // the page is read: a page read before the handed-off keys arrived must not answer once they have.
+            if (gate.MissingForShard() is not null)
+            {
+                var ready = await waiter.WaitAsync("*", gate.MissingForShard, context.RequestAborted, context.Response.Headers);
+                if (!await AnsweredWaitFailure(context, ready, deps, gate.MissingForShard)) return;
+            }
             read = ShardPage.Read(store.Range(after, page.Prefix), after, page.Prefix, membership.Owns, deps, budget);
             if (!page.IsPaged && read.More)
             {
@@ -173,8 +192,23 @@ public sealed class DataEndpoints(
                 return;
             }
             var covered = read;
-            string? Missing() => gate.MissingInPage(deps, membership, covered);
-            if (Missing() is null) break;
+            if (Moved(membership))
+            {
+                // A view installed meanwhile may have taken keys of the page away, or given this node another shard.
+                membership = cluster.Current;
+                if (!membership.InView)
+                {
+                    context.Response.Headers[NotServingHeader] = "not-in-view";
+                    await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status503ServiceUnavailable,
+                        $"Node {cluster.NodeId} is not in the current view (epoch {membership.Epoch}): send requests to a node of the view.");
+                    return;
+                }
+                context.Response.Headers[ProtocolHeaders.Epoch] = membership.EpochText;
+                continue;
+            }
+            // The page answers by the versions it read, also when what it lacked arrived since: then it is read again.
+            if (gate.MissingForShard() is null && covered.Missing is null) break;
+            string? Missing() => gate.MissingForShard() ?? gate.MissingInPage(deps, membership, covered);
             var outcome = await waiter.WaitAsync("*", Missing, context.RequestAborted, context.Response.Headers);
             if (!await AnsweredWaitFailure(context, outcome, deps, Missing)) return;
             // What arrived may have changed the page: read it again, and wait again for what its range lacks.
@@ -223,6 +257,8 @@ public sealed class DataEndpoints(
         return await AnsweredWaitFailure(context, outcome, deps, Missing);
     }
 
+    private bool Moved(Membership membership) => !ReferenceEquals(cluster.Current, membership);
+
     private DependencySet Prune(DependencySet deps) => deps.Prune(replication.IsStable);
 
     /// <summary>
@@ -263,6 +299,23 @@ public sealed class DataEndpoints(
     private async Task<ParsedRequest?> ReadAsync(HttpContext context, string? key, bool expectValue)
     {
         var response = context.Response;
+        if (ShardForwarder.EpochOf(context.Request.Headers[ProtocolHeaders.Epoch], identity.IsAuthorized(context.Request)) is { } sent
+            && sent > cluster.Current.Epoch)
+        {
+            // Forwarded by a node on a newer view: by this node's older one the key may belong to a shard that handed it
+            // off already, or to this node when it no longer does. Answer under the newer view once it arrives.
+            cluster.ObserveEpoch(sent);
+            bool arrived;
+            try { arrived = await cluster.WaitForEpochAsync(sent, waiter.Deadline, context.RequestAborted); }
+            catch (OperationCanceledException) { context.Abort(); return null; }
+            if (!arrived)
+            {
+                response.Headers[NotServingHeader] = "behind-view";
+                await JsonResponses.ErrorAsync(response, StatusCodes.Status503ServiceUnavailable,
+                    $"Node {cluster.NodeId} follows view epoch {cluster.Current.Epoch} and has not received epoch {sent} the request was forwarded under.");
+                return null;
+            }
+        }
         var membership = cluster.Current;
         if (!membership.InView)
         {

@@ -27,11 +27,16 @@ public sealed class ReadGate(ReplicaStore store, ReplicationCoordinator replicat
         return dep is null ? null : $"write {dep.Clock} to '{key}'";
     }
 
-    /// <summary>A page of <c>GET /data</c>: the keys it covers, of those this node owns under <paramref name="membership"/>.</summary>
+    /// <summary>Why this replica may not answer for its shard's keys yet (a listing): it just joined, or keys are on their way to it.</summary>
+    public string? MissingForShard() =>
+        !replication.CaughtUp ? JoinedJustNow : fence.AnyPending ? "handoff of keys from their previous shard" : null;
+
+    /// <summary>
+    /// The write the session depends on that this replica still lacks among the keys a page of <c>GET /data</c> covers
+    /// (of those this node owns under <paramref name="membership"/>), judged by what the store holds now.
+    /// </summary>
     public string? MissingInPage(DependencySet deps, Membership membership, ShardPage page)
     {
-        if (!replication.CaughtUp) return JoinedJustNow;
-        if (fence.AnyPending) return "handoff of keys from their previous shard";
         var miss = CausalRead.MissingInShard(deps, k => membership.Owns(k) && page.Covers(k), store.Get);
         return miss is { } m ? $"write {m.Value.Clock} to '{m.Key}'" : null;
     }

@@ -11,8 +11,11 @@ public sealed class ClusterState
 {
     private volatile Membership _current;
 
-    public ClusterState(Hosting.NodeIdentity identity)
+    private readonly TimeProvider _time;
+
+    public ClusterState(Hosting.NodeIdentity identity, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         NodeId = identity.NodeId;
         _current = Membership.None(NodeId);
     }
@@ -67,6 +70,27 @@ public sealed class ClusterState
         var next = new Membership(NodeId, view, new HashRing(view.ShardNames));
         _current = next;
         Changed?.Invoke(old, next);
+        _installed.Signal();
+    }
+
+    private readonly CausalKv.Replication.ChangeSignal _installed = new();
+
+    /// <summary>
+    /// Waits until this node follows view <paramref name="epoch"/> or a later one: true then, false at
+    /// <paramref name="within"/> (the view did not come).
+    /// </summary>
+    public async Task<bool> WaitForEpochAsync(long epoch, TimeSpan within, CancellationToken ct)
+    {
+        var started = _time.GetTimestamp();
+        while (true)
+        {
+            var next = _installed.Next;
+            if (Current.Epoch >= epoch) return true;
+            var left = within - _time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero) return false;
+            try { await next.WaitAsync(left, _time, ct); }
+            catch (TimeoutException) { return Current.Epoch >= epoch; }
+        }
     }
 }
 

@@ -18,6 +18,9 @@ namespace CausalKv.Node.Cluster;
 /// The key is sent as it was decoded (<see cref="KeyPath"/>), so it reaches the owner byte for byte. How many times a
 /// request was forwarded (<see cref="HopHeader"/>) counts only from a node (a request with the cluster key): a
 /// client's own header is ignored, so it can neither lengthen nor shorten a forwarding loop.
+/// A forwarded request carries the epoch of the view its target was chosen by (<see cref="EpochOf"/>): a node on an
+/// older view waits for that view before it answers, and a node on a newer one forwards by its own view if the key
+/// moved, so nodes holding different views never answer by stale ownership.
 /// </summary>
 public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOptions<NodeOptions> options, TimeProvider time, ILogger<ShardForwarder> log)
 {
@@ -50,7 +53,7 @@ public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOp
                 attempt++;
                 try
                 {
-                    using var response = await SendAsync(context, target, body, hops + 1, ct);
+                    using var response = await SendAsync(context, membership, target, body, hops + 1, ct);
                     if (response.Headers.Contains(DataEndpoints.NotServingHeader))
                     {
                         NodeLog.ForwardAttemptFailed(log, target.Id, shard, "it serves no data yet");
@@ -88,13 +91,25 @@ public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOp
             ? Math.Clamp(hops, 0, MaxHops)
             : 0;
 
-    private async Task<HttpResponseMessage> SendAsync(HttpContext context, ViewNode target, byte[] body, int hops, CancellationToken ct)
+    /// <summary>
+    /// The view epoch a node forwarded a request under (<see cref="ProtocolHeaders.Epoch"/>), when a node sent it; null
+    /// from anyone else (a client's header must not make a node wait for a view that does not exist).
+    /// </summary>
+    public static long? EpochOf(string? header, bool fromNode) =>
+        fromNode && long.TryParse(header, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var epoch)
+            ? epoch
+            : null;
+
+    private async Task<HttpResponseMessage> SendAsync(HttpContext context, Membership membership, ViewNode target, byte[] body, int hops, CancellationToken ct)
     {
         var req = context.Request;
         // The decoded key, escaped once; Request.Path is only its routing form.
         var path = DataKeys.Of(context) is { } key ? KeyPath.PathOf(key) : req.Path.ToUriComponent();
         using var message = client.CreateRequest(new HttpMethod(req.Method), target, path + req.QueryString.ToUriComponent());
         message.Headers.Add(HopHeader, hops.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // The view the target was chosen by: a target on an older view waits for it (its older view may send the key
+        // back to a shard that handed it off already, or answer for a key it no longer holds).
+        message.Headers.Add(ProtocolHeaders.Epoch, membership.EpochText);
         if (req.Headers.TryGetValue(ProtocolHeaders.CausalMetadata, out var meta)) message.Headers.TryAddWithoutValidation(ProtocolHeaders.CausalMetadata, meta.ToArray());
         if (body.Length > 0)
         {

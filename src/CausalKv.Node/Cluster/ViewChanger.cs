@@ -119,6 +119,8 @@ public sealed class ViewChanger(
                 // Also with nothing to wait for: the fence then keeps this epoch's reports, to pass on in gossip.
                 fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard);
             cluster.Install(view);
+            // Reads waiting under the view before re-check: the key they wait for may have left this shard.
+            store.Changed.Signal();
             _installed = plan;
             _installedSource = sourceStable;
             // New to the shard, or still catching up in it: from those of the peers that hold its data and stay.

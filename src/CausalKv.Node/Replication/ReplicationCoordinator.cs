@@ -101,7 +101,9 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         var m = _cluster.Current;
         var shard = m.ShardFor(key);
         if (shard is null) return false;
-        if (shard == m.MyShard) return dependency.Clock.IsCoveredBy(_effective);
+        // A key on its way here from its previous shard: nodes of that shard still on the old view answer for it
+        // without this write, so the session keeps the dependency until every one of them handed the key off.
+        if (shard == m.MyShard) return dependency.Clock.IsCoveredBy(_effective) && !_fence.IsPending(key);
         return _remote.TryGetValue(shard, out var frontier) && dependency.Clock.IsCoveredBy(frontier);
     }
 
@@ -145,6 +147,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
             _links = links;
         }
         foreach (var link in removed) _ = link.DisposeAsync().AsTask();
+        // Other shards' frontiers were told under the view before: their shards may hold other keys now.
+        _remote.Clear();
         RecomputeStable();
     }
 
@@ -200,12 +204,21 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         if (learned) RecomputeStable();
     }
 
-    public ShardFrontier Frontier() => new()
+    /// <summary>
+    /// What every replica of this shard holds, for other shards to prune dependencies on its keys by: nothing while keys
+    /// are on their way here (nodes of their previous shard still on the old view answer for them without what this
+    /// shard wrote since).
+    /// </summary>
+    public ShardFrontier Frontier()
     {
-        Shard = _cluster.Current.MyShard,
-        Epoch = _cluster.Current.Epoch,
-        Stable = new Dictionary<long, long>(_effective),
-    };
+        var m = _cluster.Current;
+        return new ShardFrontier
+        {
+            Shard = m.MyShard,
+            Epoch = m.Epoch,
+            Stable = _fence.AnyPending ? [] : new Dictionary<long, long>(_effective),
+        };
+    }
 
     /// <summary>Every second, asks one replica of every other shard for its frontier, so metadata on its keys can be pruned here.</summary>
     private async Task PollRemoteFrontiersAsync(CancellationToken ct)
@@ -229,7 +242,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
                     {
                         var (frontier, _, _) = await _client.PostAsync(target, PeerPaths.Frontier, Digest(),
                             WireJsonContext.Default.GossipDigest, WireJsonContext.Default.ShardFrontier, ct, TimeSpan.FromSeconds(2));
-                        if (frontier.Shard == shard) _remote[shard] = frontier.Stable;
+                        // Only a frontier of the shard as this node's view has it (a node on another view may name another shard so).
+                        if (frontier.Shard == shard && frontier.Epoch == m.Epoch) _remote[shard] = frontier.Stable;
                         return;
                     }
                     catch (Exception) when (!ct.IsCancellationRequested) { }

@@ -27,8 +27,9 @@ internal static class ClusterPageApi
         var page = LoadPage();
         var views = app.ServiceProvider.GetRequiredService<ViewTracker>();
         var reader = ActivatorUtilities.CreateInstance<NodeStatusReader>(app.ServiceProvider);
+        var reconciler = app.ServiceProvider.GetService<Reconciliation.ClusterReconciler>();
         app.MapGet(PagePath, context => WritePageAsync(context.Response, page));
-        app.MapGet(StatePath, context => WriteStateAsync(context.Response, views, reader));
+        app.MapGet(StatePath, context => WriteStateAsync(context.Response, views, reader, reconciler));
         return app;
     }
 
@@ -51,11 +52,11 @@ internal static class ClusterPageApi
         await response.Body.WriteAsync(page);
     }
 
-    private static async Task WriteStateAsync(HttpResponse response, ViewTracker views, NodeStatusReader reader)
+    private static async Task WriteStateAsync(HttpResponse response, ViewTracker views, NodeStatusReader reader, Reconciliation.ClusterReconciler? reconciler)
     {
         var map = views.Current;
         var observations = await reader.ObserveAsync(map);
-        var picture = ClusterPictureBuilder.Build(map.View, views.HighestEpoch, observations);
+        var picture = ClusterPictureBuilder.Build(map.View, views.HighestEpoch, observations) with { Reconciler = reconciler?.Report };
         response.Headers.CacheControl = "no-store";
         await JsonResponses.WriteAsync(response, StatusCodes.Status200OK,
             JsonSerializer.SerializeToUtf8Bytes(picture, ClusterPageJsonContext.Default.ClusterPicture));

@@ -45,42 +45,65 @@ internal sealed class ViewBroadcaster(
                 RouterLog.ViewRefused(log, StatusCodes.Status409Conflict, conflict!);
                 return new ViewBroadcast(current, []) { RefusedWith = StatusCodes.Status409Conflict, Error = conflict };
             }
-            var view = plan.View;
-            using var activity = RouterTelemetry.Source.StartActivity(RouterTelemetry.Spans.ViewBroadcast);
-            activity?.SetTag(RouterTelemetry.Tags.Epoch, view.Epoch);
-
-            var probes = await Task.WhenAll(plan.Targets.Select(node => ProbeAsync(node, ct)));
-            var unreachable = probes.Where(p => p is not null).Select(p => p!.Value).ToList();
-            if (unreachable.Count > 0)
-            {
-                // 503, not 409 or 422: nothing is wrong with the request or in conflict with the view in force; the
-                // cluster cannot carry it out now, and the same request succeeds once the nodes answer again.
-                var error = ViewChangePlan.UnreachableError(unreachable, current);
-                activity?.SetStatus(ActivityStatusCode.Error, "a node of the view cannot be reached");
-                RouterLog.ViewRefused(log, StatusCodes.Status503ServiceUnavailable, error);
-                var replies = unreachable.Select(u => new NodeReply(u.Node.Id, u.Node.Address, StatusCodes.Status503ServiceUnavailable, ErrorElement(u.Reason))).ToList();
-                return new ViewBroadcast(current, replies) { RefusedWith = StatusCodes.Status503ServiceUnavailable, Error = error };
-            }
-
-            RouterLog.ViewBroadcast(log, view.Epoch, plan.Targets.Count, view.ToString());
-            _last = plan;
-            var body = Body(view);
-            var answers = await Task.WhenAll(plan.Targets.Select(node => SendAsync(node, body, ct)));
-            // Any node that installed it routes by it now; the poller would find it within an interval anyway.
-            if (answers.Any(r => Installed(r, view.Epoch))) views.Observe(view.Epoch, view);
-            var result = new ViewBroadcast(view.Epoch, answers) { Retry = plan.Retry };
-            if (!result.AllSucceeded)
-            {
-                activity?.SetStatus(ActivityStatusCode.Error, "not every node installed the view");
-                RouterLog.ViewNotInstalledEverywhere(log, view.Epoch,
-                    string.Join("; ", answers.Where(r => r.Status != StatusCodes.Status200OK).Select(r => $"node {r.Id}: {r.Status} {r.Body}")));
-            }
+            var result = await ProbeAndSendAsync(plan.View, plan.Targets, plan.Retry, current, ct);
+            if (result.RefusedWith is null) _last = plan;
             return result;
         }
         finally
         {
             _serial.Release();
         }
+    }
+
+    /// <summary>
+    /// Installs a view whose epoch and targets were decided elsewhere (the reconciler's <see cref="ReconcileDecision"/>):
+    /// probes every target, then sends it with its epoch to all of them, one change at a time with <c>PUT /view</c>.
+    /// A node holding another layout under that epoch or a newer one refuses it (409), which the result reports.
+    /// </summary>
+    public async Task<ViewBroadcast> InstallAsync(ShardView view, IReadOnlyList<ViewNode> targets, CancellationToken ct)
+    {
+        await _serial.WaitAsync(ct);
+        try
+        {
+            return await ProbeAndSendAsync(view, targets, retry: false, Math.Max(views.HighestEpoch, views.Current.Epoch), ct);
+        }
+        finally
+        {
+            _serial.Release();
+        }
+    }
+
+    private async Task<ViewBroadcast> ProbeAndSendAsync(ShardView view, IReadOnlyList<ViewNode> targets, bool retry, long current, CancellationToken ct)
+    {
+        using var activity = RouterTelemetry.Source.StartActivity(RouterTelemetry.Spans.ViewBroadcast);
+        activity?.SetTag(RouterTelemetry.Tags.Epoch, view.Epoch);
+
+        var probes = await Task.WhenAll(targets.Select(node => ProbeAsync(node, ct)));
+        var unreachable = probes.Where(p => p is not null).Select(p => p!.Value).ToList();
+        if (unreachable.Count > 0)
+        {
+            // 503, not 409 or 422: nothing is wrong with the request or in conflict with the view in force; the
+            // cluster cannot carry it out now, and the same request succeeds once the nodes answer again.
+            var error = ViewChangePlan.UnreachableError(unreachable, current);
+            activity?.SetStatus(ActivityStatusCode.Error, "a node of the view cannot be reached");
+            RouterLog.ViewRefused(log, StatusCodes.Status503ServiceUnavailable, error);
+            var replies = unreachable.Select(u => new NodeReply(u.Node.Id, u.Node.Address, StatusCodes.Status503ServiceUnavailable, ErrorElement(u.Reason))).ToList();
+            return new ViewBroadcast(current, replies) { RefusedWith = StatusCodes.Status503ServiceUnavailable, Error = error };
+        }
+
+        RouterLog.ViewBroadcast(log, view.Epoch, targets.Count, view.ToString());
+        var body = Body(view);
+        var answers = await Task.WhenAll(targets.Select(node => SendAsync(node, body, ct)));
+        // Any node that installed it routes by it now; the poller would find it within an interval anyway.
+        if (answers.Any(r => Installed(r, view.Epoch))) views.Observe(view.Epoch, view);
+        var result = new ViewBroadcast(view.Epoch, answers) { Retry = retry };
+        if (!result.AllSucceeded)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, "not every node installed the view");
+            RouterLog.ViewNotInstalledEverywhere(log, view.Epoch,
+                string.Join("; ", answers.Where(r => r.Status != StatusCodes.Status200OK).Select(r => $"node {r.Id}: {r.Status} {r.Body}")));
+        }
+        return result;
     }
 
     /// <summary><c>GET /ping</c> within the probe deadline (a cut link drops packets, so connecting gives up at the transport's connect timeout); null when it answered.</summary>

@@ -11,7 +11,8 @@ namespace CausalKv.Router.Discovery;
 /// <see cref="ViewTracker"/>, so a view changed anywhere is routed by within about one interval.
 /// Polls make no spans: several a second per node would bury the traces people look for.
 /// </summary>
-internal sealed class ViewPoller(ViewTracker views, NodeTransport transport, IOptions<RouterOptions> options, ILogger<ViewPoller> log)
+internal sealed class ViewPoller(ViewTracker views, NodeTransport transport, IOptions<RouterOptions> options,
+    IOptions<Reconciliation.DeclarationOptions> declaration, ILogger<ViewPoller> log)
     : BackgroundService
 {
     private readonly TimeSpan _interval = options.Value.ViewPollInterval;
@@ -19,7 +20,8 @@ internal sealed class ViewPoller(ViewTracker views, NodeTransport transport, IOp
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (views.Seeds.Count == 0)
+        // A declared cluster's members are asked by the reconciler, which passes on what they hold.
+        if (views.Seeds.Count == 0 && !declaration.Value.IsDeclared)
         {
             RouterLog.NoSeeds(log);
         }

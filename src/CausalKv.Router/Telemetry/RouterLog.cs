@@ -60,4 +60,31 @@ internal static partial class RouterLog
         Message = "{Replica} has answered no probe for {Seconds:0.#} s: taking it to be cut off and cancelling the {Count} requests in flight to it")]
     public static partial void ReplicaSilent(ILogger logger, Replica replica, double seconds, int count);
 
+    [LoggerMessage(EventId = 500, EventName = "ReconcilerStarted", Level = LogLevel.Information,
+        Message = "Reconciling the cluster with its declaration: {Declaration}")]
+    public static partial void ReconcilerStarted(ILogger logger, string declaration);
+
+    [LoggerMessage(EventId = 501, EventName = "Reconciling", Level = LogLevel.Information,
+        Message = "Reconciler: {Action} (generation {Generation}, epoch {Epoch}): {Reason}")]
+    public static partial void Reconciling(ILogger logger, string action, long generation, long epoch, string reason);
+
+    [LoggerMessage(EventId = 502, EventName = "ReconcileBlocked", Level = LogLevel.Warning,
+        Message = "Reconciler: {Action}: {Reason}; blocked by: {Blockers}")]
+    public static partial void ReconcileBlocked(ILogger logger, string action, string reason, string blockers);
+
+    [LoggerMessage(EventId = 503, EventName = "ReconcileInSync", Level = LogLevel.Information,
+        Message = "Reconciler: every member holds the declared view (generation {Generation}, epoch {Epoch})")]
+    public static partial void ReconcileInSync(ILogger logger, long generation, long epoch);
+
+    [LoggerMessage(EventId = 504, EventName = "ReconcileFailed", Level = LogLevel.Warning,
+        Message = "Reconciler: the round did not finish: {Error}")]
+    public static partial void ReconcileFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 505, EventName = "ClusterFormed", Level = LogLevel.Information,
+        Message = "Cluster formed from its declaration (generation {Generation}, epoch {Epoch}) {Milliseconds} ms after the router started")]
+    public static partial void ClusterFormed(ILogger logger, long generation, long epoch, long milliseconds);
+
+    [LoggerMessage(EventId = 506, EventName = "DeclarationChanged", Level = LogLevel.Information,
+        Message = "New declaration: {Declaration}")]
+    public static partial void DeclarationChanged(ILogger logger, string declaration);
 }

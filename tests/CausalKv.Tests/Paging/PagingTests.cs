@@ -230,4 +230,50 @@ public sealed class PagingTests : IDisposable
         var second = ShardPage.Read(reader.Range(first.Last, ""), first.Last, "", _ => true, first.After, PageBudget.ForLimit(2, 1 << 20));
         Assert.Equal("d", CausalRead.MissingInShard(first.After, second.Covers, reader.Get)?.Key);
     }
+
+    /// <summary>
+    /// A page read while the replica lacked a write the session depends on must not answer once the write arrived: the
+    /// table satisfies the session then, but the page shows the older version. It answers only when read again.
+    /// </summary>
+    [Fact]
+    public void A_page_read_before_a_missing_write_arrived_is_judged_by_what_it_read()
+    {
+        using var writer = new ReplicaStore(_clock, new MemoryVersionTable());
+        writer.StartIncarnation(9);
+        using var reader = new ReplicaStore(_clock, new MemoryVersionTable());
+        reader.StartIncarnation(2);
+        foreach (var k in new[] { "a", "b" }) reader.Write(k, "old", DependencySet.Empty, 2);
+        var written = writer.Write("b", "new", DependencySet.Empty, 9);
+        var session = CausalRead.AfterObserving(DependencySet.Empty, "b", written);
+
+        var page = ShardPage.Read(reader.Range(null, ""), null, "", _ => true, session, PageBudget.ForLimit(10, 1 << 20));
+        Assert.Equal("b", page.Missing?.Key);
+        reader.Import([new("b", written)]);
+        // The table has the write now: judged by the table, the page read before it would answer "old".
+        Assert.Null(CausalRead.MissingInShard(session, page.Covers, reader.Get));
+        Assert.Equal("old", page.Items.Single(kv => kv.Key == "b").Value);
+        Assert.Equal("b", page.Missing?.Key);
+
+        var again = ShardPage.Read(reader.Range(null, ""), null, "", _ => true, session, PageBudget.ForLimit(10, 1 << 20));
+        Assert.Null(again.Missing);
+        Assert.Equal("new", again.Items.Single(kv => kv.Key == "b").Value);
+    }
+
+    [Fact]
+    public void A_page_misses_a_depended_on_key_absent_when_it_was_read_and_nothing_outside_its_range()
+    {
+        using var writer = new ReplicaStore(_clock, new MemoryVersionTable());
+        writer.StartIncarnation(9);
+        using var reader = new ReplicaStore(_clock, new MemoryVersionTable());
+        reader.StartIncarnation(2);
+        foreach (var k in new[] { "a", "c", "e" }) reader.Write(k, "v", DependencySet.Empty, 2);
+        var session = CausalRead.AfterObserving(DependencySet.Empty, "b", writer.Write("b", "new", DependencySet.Empty, 9));
+        session = CausalRead.AfterObserving(session, "d", writer.Write("d", "new", DependencySet.Empty, 9));
+
+        var first = ShardPage.Read(reader.Range(null, ""), null, "", _ => true, session, PageBudget.ForLimit(1, 1 << 20));
+        Assert.Equal("a", first.Last);
+        Assert.Null(first.Missing);
+        var all = ShardPage.Read(reader.Range(null, ""), null, "", k => k != "b", session, PageBudget.ForLimit(10, 1 << 20));
+        Assert.Equal("d", all.Missing?.Key);
+    }
 }

@@ -1,0 +1,20 @@
+namespace CausalKv.Sharding;
+
+/// <summary>What a reconciler does in one round (<see cref="ReconcileDecision"/>).</summary>
+public enum ReconcileAction
+{
+    /// <summary>Every member holds the declared view: nothing to do.</summary>
+    InSync,
+
+    /// <summary>Install a new view (first view, a changed layout, a replica at a new address, a new generation) on the targets.</summary>
+    Install,
+
+    /// <summary>The declared view is in force; send it again to the members that answer without it (restarted, or missed it).</summary>
+    Resend,
+
+    /// <summary>Nothing can be done until the blockers clear (members that do not answer, a node that must hand its keys off).</summary>
+    Wait,
+
+    /// <summary>The nodes follow a newer generation than this reconciler's declaration: it must not undo it.</summary>
+    StandDown,
+}
