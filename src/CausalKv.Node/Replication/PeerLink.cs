@@ -16,7 +16,8 @@ namespace CausalKv.Node.Replication;
 /// not answer is tried again after a pause that doubles up to a few seconds
 /// (<see cref="RetryBackoff"/>), whatever is written meanwhile, and at once when the
 /// peer is heard from again; a peer the logs no longer reach back for gets, by pages,
-/// the versions of the store with a dot above its frontier.
+/// the versions of the store with a dot above its frontier. It knows nothing of who keeps the shard's picture: it is
+/// given how to make a digest and a message, and tells what it heard from the peer (<see cref="PeerHeard"/>).
 /// </summary>
 public sealed class PeerLink : IAsyncDisposable
 {
@@ -24,7 +25,11 @@ public sealed class PeerLink : IAsyncDisposable
     private readonly IPeerTransport _client;
     private readonly TimeProvider _time;
     private readonly NodeTelemetry _telemetry;
-    private readonly ReplicationCoordinator _owner;
+    private readonly int _batchEntries;
+    private readonly TimeSpan _gossipInterval;
+    private readonly Func<GossipDigest> _digest;
+    private readonly Func<OutgoingBatch, ReplicationMessage> _toMessage;
+    private readonly Action<PeerHeard> _heardFrom;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _pushLoop;
@@ -38,14 +43,24 @@ public sealed class PeerLink : IAsyncDisposable
     private long _peerOrigin;
     private volatile bool _peerRestarted;
 
-    public PeerLink(ViewNode peer, ReplicaStore store, IPeerTransport client, NodeTelemetry telemetry, ReplicationCoordinator owner, TimeProvider time)
+    /// <param name="digest">this replica's gossip digest, made afresh for each round</param>
+    /// <param name="toMessage">a batch of writes as this node sends it</param>
+    /// <param name="heardFrom">what the peer told of itself (an acknowledgement, a gossip digest), for whoever keeps the
+    /// shard's picture: told after the link has learned it, on whatever thread heard it</param>
+    public PeerLink(ViewNode peer, ReplicaStore store, IPeerTransport client, NodeTelemetry telemetry, TimeProvider time,
+        int batchEntries, TimeSpan gossipInterval, Func<GossipDigest> digest, Func<OutgoingBatch, ReplicationMessage> toMessage,
+        Action<PeerHeard> heardFrom)
     {
         Peer = peer;
         _store = store;
         _client = client;
         _time = time;
         _telemetry = telemetry;
-        _owner = owner;
+        _batchEntries = batchEntries;
+        _gossipInterval = gossipInterval;
+        _digest = digest;
+        _toMessage = toMessage;
+        _heardFrom = heardFrom;
         // The loops outlive whatever request created this link (a PUT /view): without the request's execution
         // context they start no trace of their own, so every push and gossip round is a trace root, not one more
         // span of an ever-growing view-change trace. Each starts by yielding, so it runs where the caller's
@@ -79,9 +94,8 @@ public sealed class PeerLink : IAsyncDisposable
     /// (a gossip digest sent before the last ack), so while the peer keeps its
     /// origin the knowledge only grows; a new origin means it restarted empty.
     /// </summary>
-    /// <param name="current">true when the report is one this node may judge its catch-up by: a digest the peer made
-    /// at this node's epoch or later (not one sent long before and delivered late) while it had caught up itself</param>
-    internal void Learned(long peerOrigin, IReadOnlyDictionary<long, long> peerApplied, bool current)
+    /// <param name="digest">the peer's gossip digest the report came in (null: an acknowledgement of a push)</param>
+    internal void Learned(long peerOrigin, IReadOnlyDictionary<long, long> peerApplied, GossipDigest? digest)
     {
         lock (_learnGate)
         {
@@ -103,7 +117,7 @@ public sealed class PeerLink : IAsyncDisposable
         LastContact = _time.GetUtcNow();
         _backoff.Reset();
         Interlocked.Exchange(ref _heard, new CancellationTokenSource()).Cancel();
-        _owner.OnPeerFrontier(this, peerApplied, current);
+        _heardFrom(new PeerHeard(this, peerApplied, digest));
     }
 
     private void Lost() => Reachable = false;
@@ -166,7 +180,7 @@ public sealed class PeerLink : IAsyncDisposable
             _telemetry.ReplicationWrites.Add(writes);
             activity?.SetTag(NodeTelemetry.Tags.BytesSent, sent);
             if (message.SnapshotApplied is not null) DropSnapshot();
-            Learned(ack.Origin, ack.Applied, current: false);
+            Learned(ack.Origin, ack.Applied, digest: null);
             return true;
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
@@ -182,7 +196,7 @@ public sealed class PeerLink : IAsyncDisposable
 
     private ReplicationMessage? NextMessage()
     {
-        var budget = _owner.BatchEntries;
+        var budget = _batchEntries;
         if (_peerRestarted)
         {
             _peerRestarted = false;
@@ -192,7 +206,7 @@ public sealed class PeerLink : IAsyncDisposable
         {
             var diff = _store.Diff(_knownApplied, budget);
             if (diff is null) return null;
-            if (!diff.NeedsSnapshot) return _owner.ToMessage(diff);
+            if (!diff.NeedsSnapshot) return _toMessage(diff);
             // Only what the peer lacks: the versions with a dot above its frontier (see ReplicaStore.BeginSnapshot).
             var (all, applied) = _store.BeginSnapshot(_knownApplied);
             _snapshot = new SnapshotCursor(all, applied);
@@ -214,13 +228,13 @@ public sealed class PeerLink : IAsyncDisposable
             versions.Add(new(key, v));
             bytes += v.ApproximateWireBytes(key);
         }
-        return _owner.ToMessage(new OutgoingBatch([], versions, last ? cursor.Applied : null, false));
+        return _toMessage(new OutgoingBatch([], versions, last ? cursor.Applied : null, false));
     }
 
     private async Task GossipLoopAsync(CancellationToken ct)
     {
         await Task.Yield();
-        using var timer = new PeriodicTimer(_owner.GossipInterval, _time);
+        using var timer = new PeriodicTimer(_gossipInterval, _time);
         try
         {
             do
@@ -240,7 +254,7 @@ public sealed class PeerLink : IAsyncDisposable
     {
         using var round = NodeTelemetry.StartGossipRound(Peer.Id);
         var outcome = GossipRoundOutcome.Failed;
-        var digest = _owner.Digest();
+        var digest = _digest();
         try
         {
             var (theirs, sent, received) = await _client.PostAsync(Peer, PeerPaths.Gossip, digest,
@@ -251,8 +265,7 @@ public sealed class PeerLink : IAsyncDisposable
             _telemetry.GossipBytes.Add(sent + received);
             round?.SetTag(NodeTelemetry.Tags.BytesSent, sent);
             round?.SetTag(NodeTelemetry.Tags.BytesReceived, received);
-            Learned(theirs.Origin, theirs.Applied, current: _owner.CountsForCatchUp(theirs));
-            _owner.OnPeerDigest(theirs);
+            Learned(theirs.Origin, theirs.Applied, theirs);
             outcome = GossipRoundOutcome.Compare(digest.Applied, theirs.Applied);
             if (outcome.EntriesToSend > 0) Wake();
         }
@@ -291,3 +304,6 @@ public sealed class PeerLink : IAsyncDisposable
         public Dictionary<long, long> Applied { get; } = applied;
     }
 }
+
+/// <summary>What a peer told of itself: its frontier, and the gossip digest it came in (null for an acknowledgement of a push).</summary>
+public sealed record PeerHeard(PeerLink Link, IReadOnlyDictionary<long, long> Applied, GossipDigest? Digest);

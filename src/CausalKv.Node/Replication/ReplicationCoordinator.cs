@@ -72,7 +72,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     /// True when a peer's digest may tell this node it caught up: made at this node's epoch or later (one sent before
     /// it joined and delivered late says too little) by a peer that lacks nothing itself.
     /// </summary>
-    internal bool CountsForCatchUp(GossipDigest digest) => digest.Epoch >= _cluster.Current.Epoch && digest.CatchingUp != true;
+    private bool CountsForCatchUp(GossipDigest digest) => digest.Epoch >= _cluster.Current.Epoch && digest.CatchingUp != true;
 
     /// <summary>The peers this replica must still catch up with (empty once it has).</summary>
     public IReadOnlySet<int> CatchUpFrom
@@ -143,7 +143,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
                 else removed.Add(link);
             }
             foreach (var (id, peer) in wanted)
-                if (!links.ContainsKey(id)) links[id] = new PeerLink(peer, _store, _client, _telemetry, this, _time);
+                if (!links.ContainsKey(id)) links[id] = new PeerLink(peer, _store, _client, _telemetry, _time,
+                    BatchEntries, GossipInterval, Digest, ToMessage, OnPeerHeard);
             _links = links;
         }
         foreach (var link in removed) _ = link.DisposeAsync().AsTask();
@@ -170,7 +171,16 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         foreach (var link in links) link.Wake();
     }
 
-    internal void OnPeerFrontier(PeerLink link, IReadOnlyDictionary<long, long> reported, bool current)
+    /// <summary>A link heard from its peer: what it reported of its frontier, and of completed handoffs in its digest.</summary>
+    private void OnPeerHeard(PeerHeard heard)
+    {
+        OnPeerFrontier(heard.Link, heard.Applied, current: heard.Digest is { } digest && CountsForCatchUp(digest));
+        if (heard.Digest is not null) OnPeerDigest(heard.Digest);
+    }
+
+    /// <param name="current">true when the report is one this node may judge its catch-up by: a digest the peer made
+    /// at this node's epoch or later (not one sent long before and delivered late) while it had caught up itself</param>
+    private void OnPeerFrontier(PeerLink link, IReadOnlyDictionary<long, long> reported, bool current)
     {
         // Only a peer that held the shard before this view holds its data: another newcomer may lack it too. And
         // only what it reported since: a digest sent before this node joined, delivered late, says too little.
@@ -274,7 +284,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         lock (_gate) return _stability.ForeignSnapshot();
     }
 
-    internal void OnPeerDigest(GossipDigest digest)
+    private void OnPeerDigest(GossipDigest digest)
     {
         LearnForeign(digest.Foreign);
         var cleared = false;
@@ -287,13 +297,15 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     public GossipDigest OnGossip(GossipDigest digest)
     {
         var mine = Digest();
-        OnPeerDigest(digest);
         var link = LinkTo(digest.From);
-        if (link is not null)
+        if (link is null)
         {
-            link.Learned(digest.Origin, digest.Applied, current: CountsForCatchUp(digest));
-            if (!StableFrontier.Covers(digest.Applied, mine.Applied)) link.Wake();
+            OnPeerDigest(digest);
+            return mine;
         }
+        // The link learns the peer's frontier and hands the digest back (OnPeerHeard), as for a digest it asked for.
+        link.Learned(digest.Origin, digest.Applied, digest);
+        if (!StableFrontier.Covers(digest.Applied, mine.Applied)) link.Wake();
         return mine;
     }
 
@@ -308,7 +320,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         return new ReplicationAck { Origin = _store.Origin, Applied = result.Applied };
     }
 
-    internal ReplicationMessage ToMessage(OutgoingBatch batch) => new()
+    private ReplicationMessage ToMessage(OutgoingBatch batch) => new()
     {
         From = _cluster.NodeId,
         Epoch = _cluster.Current.Epoch,
