@@ -46,6 +46,16 @@ public sealed class ShardStability
         return true;
     }
 
+    /// <summary>
+    /// This replica moved to another shard: what it learned of foreign frontiers was about the replicas of the shard it
+    /// left, and its new peers do not hold it.
+    /// </summary>
+    public void Forget()
+    {
+        _foreign.Clear();
+        _imports.Clear();
+    }
+
     /// <summary>The foreign frontier to pass on in gossip, or null when there is none.</summary>
     public Dictionary<long, long>? ForeignSnapshot() => _foreign.Count == 0 ? null : new Dictionary<long, long>(_foreign);
 

@@ -118,13 +118,15 @@ public sealed class ViewChanger(
             if (old.Ring is not null)
                 // Also with nothing to wait for: the fence then keeps this epoch's reports, to pass on in gossip.
                 fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard);
+            // New to the shard, or still catching up in it: from those of the peers that hold its data and stay. Expected
+            // before the view serves reads, as the fence is: a read under it must not find the replica "caught up" with
+            // the shard it just left.
+            if (plan.NewShard is not null && (plan.ShardChanged || catchingUp.Count > 0)) replication.ExpectCatchUp(plan.CatchUpFrom, view.Epoch);
             cluster.Install(view);
             // Reads waiting under the view before re-check: the key they wait for may have left this shard.
             store.Changed.Signal();
             _installed = plan;
             _installedSource = sourceStable;
-            // New to the shard, or still catching up in it: from those of the peers that hold its data and stay.
-            if (plan.NewShard is not null && (plan.ShardChanged || catchingUp.Count > 0)) replication.ExpectCatchUp(plan.CatchUpFrom);
             membership.SaveView(view, fence.State, replication.CatchUpFrom, OwedHandoff.For(plan, catchingUp, sourceStable));
             var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
             NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",

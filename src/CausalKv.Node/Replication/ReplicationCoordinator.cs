@@ -33,6 +33,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     private IReadOnlySet<int> _catchUpFrom = new HashSet<int>();
 
     private readonly HandoffFence _fence;
+    private string? _shard;
     private readonly MembershipFile _membership;
 
     public ReplicationCoordinator(ReplicaStore store, IPeerTransport client, TimeProvider time, NodeTelemetry telemetry, ClusterState cluster,
@@ -72,7 +73,11 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     /// True when a peer's digest may tell this node it caught up: made at this node's epoch or later (one sent before
     /// it joined and delivered late says too little) by a peer that lacks nothing itself.
     /// </summary>
-    private bool CountsForCatchUp(GossipDigest digest) => digest.Epoch >= _cluster.Current.Epoch && digest.CatchingUp != true;
+    private bool CountsForCatchUp(GossipDigest digest) =>
+        digest.Epoch >= Math.Max(_cluster.Current.Epoch, Volatile.Read(ref _catchUpEpoch)) && digest.CatchingUp != true;
+
+    /// <summary>The epoch of the view whose catch-up is expected (set before that view is installed).</summary>
+    private long _catchUpEpoch;
 
     /// <summary>The peers this replica must still catch up with (empty once it has).</summary>
     public IReadOnlySet<int> CatchUpFrom
@@ -134,6 +139,9 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         List<PeerLink> removed;
         lock (_gate)
         {
+            // What completed handoffs made stable was about the replicas of the shard this node was in.
+            if (!string.Equals(_shard, next.MyShard, StringComparison.Ordinal)) _stability.Forget();
+            _shard = next.MyShard;
             var wanted = next.Peers.ToDictionary(p => p.Id);
             var links = new Dictionary<int, PeerLink>();
             removed = [];
@@ -154,10 +162,12 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     }
 
     /// <summary>Called when this node joins a shard it holds no data for: reads wait until it caught up with a peer.</summary>
-    public void ExpectCatchUp(IReadOnlySet<int> establishedPeers)
+    /// <param name="epoch">the view the catch-up is for: only peers' digests made at it or later count</param>
+    public void ExpectCatchUp(IReadOnlySet<int> establishedPeers, long epoch = 0)
     {
         lock (_gate)
         {
+            if (epoch > _catchUpEpoch) Volatile.Write(ref _catchUpEpoch, epoch);
             _catchUpFrom = establishedPeers;
             _caughtUp = establishedPeers.Count == 0;
         }
@@ -286,7 +296,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
 
     private void OnPeerDigest(GossipDigest digest)
     {
-        LearnForeign(digest.Foreign);
+        // A foreign frontier says what every replica of the sender's shard holds: only one of this shard, on this view, tells it.
+        if (digest.Epoch == _cluster.Current.Epoch && LinkTo(digest.From) is not null) LearnForeign(digest.Foreign);
         var cleared = false;
         // A report heard here lifts nothing by itself: the fence waits until this replica holds the writes it names.
         foreach (var report in digest.HandoffReports ?? []) cleared |= _fence.Complete(report.Epoch ?? digest.FenceEpoch, report.ToReport());

@@ -65,4 +65,17 @@ public sealed class RequestTextTests
     [InlineData("99", false, 0)]
     public void Hops_count_only_from_a_node_and_only_within_bounds(string? header, bool fromNode, int hops) =>
         Assert.Equal(hops, ShardForwarder.HopsOf(header, fromNode));
+
+    /// <summary>Only a node's epoch makes a node wait for a newer view: a client's could hold any request for the whole deadline.</summary>
+    [Theory]
+    [InlineData("7", true, 7L)]
+    [InlineData("0", true, 0L)]
+    [InlineData(null, true, null)]
+    [InlineData("-3", true, null)]
+    [InlineData(" 7", true, null)]
+    [InlineData("x", true, null)]
+    [InlineData("99999999999999999999", true, null)]
+    [InlineData("7", false, null)]
+    public void A_forwarded_epoch_counts_only_from_a_node(string? header, bool fromNode, long? epoch) =>
+        Assert.Equal(epoch, ShardForwarder.EpochOf(header, fromNode));
 }
