@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Globalization;
 using System.Reflection;
 using CausalKv.Node.Hosting;
@@ -17,7 +18,6 @@ public sealed class KubernetesManifestTests
     private const string NodeService = "kv-nodes";
     private const string Router = "kv-router";
     private const string ClusterKeySecret = "causalkv-cluster-key";
-    private const string DeclarationMap = "causalkv-cluster";
 
     [Theory]
     [MemberData(nameof(Kustomizations))]
@@ -91,9 +91,9 @@ public sealed class KubernetesManifestTests
         var d = await RenderedDeployment.RenderAsync(kustomization);
         var (nodeEnv, routerEnv) = (NodeEnvironment(d, d.Single<V1StatefulSet>(NodeSet), 0), RouterEnvironment(d));
         foreach (var name in nodeEnv.Keys.Where(k => k.StartsWith("CausalKv__", StringComparison.Ordinal)))
-            Assert.True(Binds(name, typeof(NodeOptions), ClusterSection), $"the node reads no setting {name}");
+            Assert.True(Binds(name, typeof(NodeOptions)), $"the node reads no setting {name}");
         foreach (var name in routerEnv.Keys.Where(k => k.StartsWith("CausalKv__", StringComparison.Ordinal)))
-            Assert.True(Binds(name, RouterOptionsType, ClusterSection), $"the router reads no setting {name}");
+            Assert.True(Binds(name, RouterOptionsType), $"the router reads no setting {name}");
         // What each needs to take part in a cluster.
         Assert.False(string.IsNullOrEmpty(nodeEnv["CausalKv__ClusterKey"]));
         Assert.False(string.IsNullOrEmpty(routerEnv["CausalKv__ClusterKey"]));
@@ -120,15 +120,31 @@ public sealed class KubernetesManifestTests
 
     [Theory]
     [MemberData(nameof(Kustomizations))]
-    public async Task The_declared_layout_fits_the_pods_the_stateful_set_runs(string kustomization)
+    public async Task The_declared_cluster_is_the_pods_the_stateful_set_runs_under_the_names_they_get(string kustomization)
     {
         var d = await RenderedDeployment.RenderAsync(kustomization);
         var set = d.Single<V1StatefulSet>(NodeSet);
-        var declared = d.Single<V1ConfigMap>(DeclarationMap).Data;
-        var shards = int.Parse(declared["CausalKv__Cluster__Shards"], CultureInfo.InvariantCulture);
-        var replicas = int.Parse(declared["CausalKv__Cluster__ReplicasPerShard"], CultureInfo.InvariantCulture);
-        Assert.True(long.Parse(declared["CausalKv__Cluster__Generation"], CultureInfo.InvariantCulture) >= 1);
-        Assert.Equal(shards * replicas, set.Spec.Replicas);
+        var routerEnv = RouterEnvironment(d);
+        // The router reads the declaration as it reads any configuration: environment variables, '__' for ':'.
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(routerEnv.Select(kv => new KeyValuePair<string, string?>(kv.Key.Replace("__", ":", StringComparison.Ordinal), kv.Value)))
+            .Build();
+        var options = new CausalKv.Router.Reconciliation.DeclarationOptions();
+        ConfigurationBinder.Bind(configuration.GetSection(CausalKv.Router.Reconciliation.DeclarationOptions.Section), options);
+        options.ReadMemberList(configuration);
+        Assert.True(options.TryBuild(out var declaration, out var error), error);
+        Assert.Equal(set.Spec.Replicas, declaration!.Members.Count);
+        var port = int.Parse(NodeEnvironment(d, set, 0)["ASPNETCORE_HTTP_PORTS"], CultureInfo.InvariantCulture);
+        Assert.Equal(port, options.Port);
+        foreach (var member in declaration.Members)
+        {
+            // Member N is pod kv-N under the headless Service, and its id in views is that pod's node id.
+            Assert.Equal($"{set.Metadata.Name}-{member.Id}.{set.Spec.ServiceName}", member.Name);
+            Assert.Equal(member.Id.ToString(CultureInfo.InvariantCulture), NodeEnvironment(d, set, member.Id)["NODE_IDENTIFIER"]);
+        }
+        // Every pod serves: no spare beyond the declared shards.
+        Assert.Equal(declaration.Members.Count, declaration.Shards.Sum(s => s.Members.Count));
+        Assert.True(declaration.Generation >= 1);
     }
 
     [Theory]
@@ -182,14 +198,12 @@ public sealed class KubernetesManifestTests
 
     private static readonly Type RouterOptionsType = typeof(CausalKv.Router.RouterOptions);
 
-    /// <summary>The section the declared cluster is read from (<c>CausalKv:Cluster</c>), with its settings.</summary>
-    private static readonly (string Name, string[] Keys) ClusterSection = ("Cluster", ["Generation", "Shards", "ReplicasPerShard"]);
-
     /// <summary>Whether configuration key <paramref name="name"/> (<c>CausalKv__A__B</c>) binds to a property of <paramref name="options"/>.</summary>
-    private static bool Binds(string name, Type options, (string Name, string[] Keys) cluster)
+    private static bool Binds(string name, Type options)
     {
         var parts = name.Split("__");
-        if (parts is [_, var section, var key] && section == cluster.Name) return cluster.Keys.Contains(key);
+        if (parts is [_, "Cluster", var key, ..] && options == RouterOptionsType)
+            return Property(typeof(CausalKv.Router.Reconciliation.DeclarationOptions), key) is not null;
         if (parts is [_, "Router", var own] && options == RouterOptionsType) return Property(options, own) is not null;
         return parts.Length == 2 && Property(options, parts[1]) is not null;
     }

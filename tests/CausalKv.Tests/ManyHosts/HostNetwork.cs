@@ -45,7 +45,7 @@ public sealed class HostNetwork : IAsyncDisposable
     {
         if (!OperatingSystem.IsLinux()) return "network namespaces need Linux";
         if (Environment.UserName != "root") return "network namespaces need root";
-        foreach (var tool in new[] { "ip", "iptables", "unshare" })
+        foreach (var tool in new[] { "ip", "iptables", "unshare", "bash" })
             if (Which(tool) is null) return $"{tool} is not installed";
         return null;
     }
@@ -113,12 +113,14 @@ public sealed class HostNetwork : IAsyncDisposable
     public HostProcess Start(string host, string dll, IReadOnlyDictionary<string, string> environment, IReadOnlyDictionary<string, string>? volumes = null)
     {
         var h = _hosts[host];
-        var script = new StringBuilder("set -e; hostname \"$CKV_HOSTNAME\"; ");
+        // No descriptor of the test's own process reaches the service (a lock a build tool holds, a pipe of the test
+        // runner): a service left behind by a killed run must not keep them open.
+        var script = new StringBuilder("set -e; for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\" || true; done; hostname \"$CKV_HOSTNAME\"; ");
         foreach (var (mountPath, source) in volumes ?? new Dictionary<string, string>())
             script.Append(CultureInfo.InvariantCulture, $"mkdir -p '{mountPath}'; mount --bind '{source}' '{mountPath}'; ");
         script.Append("unset CKV_HOSTNAME; exec \"$@\"");
         var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "netns", "exec", h.Namespace, "unshare", "--uts", "--mount", "--propagation", "private", "sh", "-c", script.ToString(), "sh", Dotnet(), dll })
+        foreach (var a in new[] { "netns", "exec", h.Namespace, "unshare", "--uts", "--mount", "--propagation", "private", "bash", "-c", script.ToString(), "bash", Dotnet(), dll })
             start.ArgumentList.Add(a);
         start.Environment.Clear();
         start.Environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -137,8 +139,12 @@ public sealed class HostNetwork : IAsyncDisposable
     public async Task CutOffAsync(string host)
     {
         var ns = _hosts[host].Namespace;
-        await RunAsync($"netns exec {ns} iptables -w -I INPUT -i eth0 -s 10.213.{Subnet}.0/24 ! -s 10.213.{Subnet}.1 -j DROP");
-        await RunAsync($"netns exec {ns} iptables -w -I OUTPUT -o eth0 -d 10.213.{Subnet}.0/24 ! -d 10.213.{Subnet}.1 -j DROP");
+        // Inserted first, so below: everything from and to the other hosts is dropped ...
+        await RunAsync($"netns exec {ns} iptables -w -I INPUT -i eth0 -s 10.213.{Subnet}.0/24 -j DROP");
+        await RunAsync($"netns exec {ns} iptables -w -I OUTPUT -o eth0 -d 10.213.{Subnet}.0/24 -j DROP");
+        // ... but the test itself (the bridge's address) still reaches the host, to see what it serves.
+        await RunAsync($"netns exec {ns} iptables -w -I INPUT -i eth0 -s 10.213.{Subnet}.1 -j ACCEPT");
+        await RunAsync($"netns exec {ns} iptables -w -I OUTPUT -o eth0 -d 10.213.{Subnet}.1 -j ACCEPT");
     }
 
     public Task HealAsync(string host) => RunAsync($"netns exec {_hosts[host].Namespace} iptables -w -F");
@@ -248,14 +254,16 @@ public sealed class HostProcess : IAsyncDisposable
 
     public string Host { get; }
 
-    public bool HasExited => _process.HasExited;
+    private bool _disposed;
+
+    public bool HasExited => _disposed || _process.HasExited;
 
     public string Output { get { lock (_output) return _output.ToString(); } }
 
     /// <summary>SIGKILL to the whole tree (ip, unshare and the service), as a host that fails.</summary>
     public async Task KillAsync()
     {
-        if (_process.HasExited) return;
+        if (HasExited) return;
         _process.Kill(entireProcessTree: true);
         await _process.WaitForExitAsync();
     }
@@ -263,6 +271,8 @@ public sealed class HostProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
+        if (_disposed) return;
+        _disposed = true;
         _process.Dispose();
     }
 }

@@ -73,7 +73,10 @@ public sealed class PodCluster : IAsyncDisposable
     }
 
     /// <summary>Starts the pod on <paramref name="host"/> (again, after a kill: same volume), with the environment of <paramref name="deployment"/>.</summary>
-    public HostProcess Start(string host, RenderedDeployment? deployment = null)
+    public HostProcess Start(string host, RenderedDeployment? deployment = null) => StartWith(host, Environment(host, deployment));
+
+    /// <summary>Starts the pod on <paramref name="host"/> with <paramref name="environment"/> (a pod spec changed by hand).</summary>
+    public HostProcess StartWith(string host, IReadOnlyDictionary<string, string> environment)
     {
         var router = host.StartsWith("kv-router-", StringComparison.Ordinal);
         var dll = ServiceDll(router ? "CausalKv.Router" : "CausalKv.Node");
@@ -86,7 +89,7 @@ public sealed class PodCluster : IAsyncDisposable
             Directory.CreateDirectory(source);
             volumes = new() { [mount.MountPath] = source };
         }
-        var process = Network.Start(host, dll, Environment(host, deployment), volumes);
+        var process = Network.Start(host, dll, environment, volumes);
         lock (_running) _running[host] = process;
         return process;
     }
