@@ -29,25 +29,17 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<NodeIdentity>();
 builder.Services.AddSingleton(sp => new FaultInjector(sp.GetRequiredService<IOptions<NodeOptions>>().Value.EnableFaultInjection,
     sp.GetRequiredService<ILogger<FaultInjector>>()));
-builder.Services.AddSingleton<NodeTelemetry>();
 builder.Services.AddSingleton(sp => new RefusalAccounting(NodeTelemetry.Name, sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
     sp.GetRequiredService<ILogger<RefusalAccounting>>(), sp.GetRequiredService<TimeProvider>()));
-builder.Services.AddSingleton<ClusterState>();
 builder.Services.AddSingleton(sp => NodeStorage.Open(sp.GetRequiredService<IOptions<NodeOptions>>().Value));
 builder.Services.AddSingleton(sp => new ReplicaStore(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OpenedStorage>().Table,
     sp.GetRequiredService<IOptions<NodeOptions>>().Value.ReplicationLogMegabytes * 1024L * 1024));
 builder.Services.AddSingleton(sp => new MembershipFile(sp.GetRequiredService<IOptions<NodeOptions>>().Value.DataDirectory));
 builder.Services.AddSingleton<PeerClient>();
 builder.Services.AddSingleton<IPeerTransport>(sp => sp.GetRequiredService<PeerClient>());
-builder.Services.AddSingleton<ReplicationCoordinator>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplicationCoordinator>());
-// After the coordinator, so it stops first: the links are still up while it waits for the peers' acknowledgements.
+builder.Services.AddNodeProtocol();
+// After the protocol, so it stops first: the replication links are still up while it waits for the peers' acknowledgements.
 builder.Services.AddHostedService<ShutdownDrain>();
-builder.Services.AddSingleton<HandoffFence>();
-builder.Services.AddSingleton<Handoff>();
-builder.Services.AddSingleton<ViewChanger>();
-builder.Services.AddHostedService<StrayKeySweeper>();
-builder.Services.AddSingleton<CausalWaiter>();
 builder.Services.AddSingleton<ShardForwarder>();
 builder.Services.AddSingleton<LargeRequestGate>();
 builder.Services.AddSingleton<DataEndpoints>();
@@ -58,9 +50,7 @@ var app = builder.Build();
 var identity = app.Services.GetRequiredService<NodeIdentity>();
 var store = app.Services.GetRequiredService<ReplicaStore>();
 var storage = app.Services.GetRequiredService<OpenedStorage>();
-var membership = app.Services.GetRequiredService<MembershipFile>();
-var remembered = membership.Load();
-membership.SaveIncarnation(store.StartIncarnation(identity.NodeId, remembered.Incarnation));
+app.Services.ResumeNodeProtocol(storage.LostState);
 NodeLog.StorageOpened(app.Logger, storage.Description, store.Recovered, store.AppliedSnapshot().Sum(kv => kv.Value));
 if (storage.Imported is { } imported)
     NodeLog.LegacyLogImported(app.Logger, imported.Keys, imported.TornTail);
@@ -68,8 +58,6 @@ if (storage.SetAside is { } aside)
     NodeLog.StoreSetAside(app.Logger, aside);
 if (!store.Durable)
     NodeLog.NoDataDirectory(app.Logger);
-// A node that stopped in the middle of a view change picks it up where it was (see MembershipFile).
-app.Services.GetRequiredService<ViewChanger>().Resume(remembered, storage.LostState);
 if (identity.ClusterKey is null)
     NodeLog.NoClusterKey(app.Logger);
 if (app.Services.GetRequiredService<FaultInjector>().Enabled)

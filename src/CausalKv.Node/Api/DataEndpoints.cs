@@ -22,7 +22,7 @@ public sealed class DataEndpoints(
     ReplicationCoordinator replication,
     CausalWaiter waiter,
     ShardForwarder forwarder,
-    HandoffFence fence,
+    ReadGate gate,
     LargeRequestGate largeRequests,
     NodeIdentity identity,
     IOptions<NodeOptions> options)
@@ -58,7 +58,7 @@ public sealed class DataEndpoints(
             }
             var under = membership;
             // A view installed meanwhile ends the wait: the key may have left this shard.
-            string? Missing() => Moved(under) ? null : MissingFor(key, deps, under);
+            string? Missing() => Moved(under) ? null : gate.MissingFor(key, deps);
             var outcome = await waiter.WaitAsync(key, Missing, context.RequestAborted, context.Response.Headers);
             if (!await AnsweredWaitFailure(context, outcome, deps, Missing)) return;
             version = store.Get(key);
@@ -177,10 +177,10 @@ public sealed class DataEndpoints(
         {
             // Whether this replica may answer for its shard at all (caught up, no handoff on its way) is settled before
             // the page is read: a page read before the handed-off keys arrived must not answer once they have.
-            if (Unready() is not null)
+            if (gate.MissingForShard() is not null)
             {
-                var ready = await waiter.WaitAsync("*", Unready, context.RequestAborted, context.Response.Headers);
-                if (!await AnsweredWaitFailure(context, ready, deps, Unready)) return;
+                var ready = await waiter.WaitAsync("*", gate.MissingForShard, context.RequestAborted, context.Response.Headers);
+                if (!await AnsweredWaitFailure(context, ready, deps, gate.MissingForShard)) return;
             }
             read = ShardPage.Read(store.Range(after, page.Prefix), after, page.Prefix, membership.Owns, deps, budget);
             if (!page.IsPaged && read.More)
@@ -207,8 +207,8 @@ public sealed class DataEndpoints(
                 continue;
             }
             // The page answers by the versions it read, also when what it lacked arrived since: then it is read again.
-            if (Unready() is null && covered.Missing is null) break;
-            string? Missing() => Unready() ?? MissingInStore(deps, membership, covered);
+            if (gate.MissingForShard() is null && covered.Missing is null) break;
+            string? Missing() => gate.MissingForShard() ?? gate.MissingInPage(deps, membership, covered);
             var outcome = await waiter.WaitAsync("*", Missing, context.RequestAborted, context.Response.Headers);
             if (!await AnsweredWaitFailure(context, outcome, deps, Missing)) return;
             // What arrived may have changed the page: read it again, and wait again for what its range lacks.
@@ -243,17 +243,6 @@ public sealed class DataEndpoints(
         await JsonResponses.FlushAsync(w, response, ct);
     }
 
-    /// <summary>Why this replica may not answer for its shard's keys yet: it just joined, or keys are on their way to it.</summary>
-    private string? Unready() =>
-        !replication.CaughtUp ? JoinedJustNow : fence.AnyPending ? "handoff of keys from their previous shard" : null;
-
-    /// <summary>The write the session depends on that this replica still lacks among the keys <paramref name="page"/> covers.</summary>
-    private string? MissingInStore(DependencySet deps, Membership membership, ShardPage page)
-    {
-        var miss = CausalRead.MissingInShard(deps, k => membership.Owns(k) && page.Covers(k), store.Get);
-        return miss is { } m ? $"write {m.Value.Clock} to '{m.Key}'" : null;
-    }
-
     /// <summary>
     /// Waits until this replica can tell whether <paramref name="key"/> exists: at a replica new to its shard, until
     /// it caught up; for a key on its way from its previous shard, until its handoff arrived. Only a DELETE of a key
@@ -262,29 +251,13 @@ public sealed class DataEndpoints(
     /// </summary>
     private async Task<bool> ExistenceKnownAsync(HttpContext context, string key, DependencySet deps)
     {
-        if (replication.CaughtUp && !fence.IsPending(key)) return true;
-        string? Missing() => !replication.CaughtUp ? JoinedJustNow : fence.IsPending(key) ? Handoff(key) : null;
+        if (gate.MissingForExistence(key) is null) return true;
+        string? Missing() => gate.MissingForExistence(key);
         var outcome = await waiter.WaitAsync(key, Missing, context.RequestAborted, context.Response.Headers);
         return await AnsweredWaitFailure(context, outcome, deps, Missing);
     }
 
-    private static string Handoff(string key) => $"handoff of '{key}' from its previous shard";
-
-    private const string JoinedJustNow = "state of the shard's other replicas (this replica just joined)";
-
     private bool Moved(Membership membership) => !ReferenceEquals(cluster.Current, membership);
-
-    private string? MissingFor(string key, DependencySet deps, Membership membership)
-    {
-        if (!replication.CaughtUp) return JoinedJustNow;
-        // A key still on its way from its previous shard waits for it, also when a version is here: that is a copy
-        // left from an earlier stay of the key in this shard, and the session may have dropped its dependency on a
-        // later write (it was stable in the previous shard), so its own dependencies cannot tell.
-        if (fence.IsPending(key)) return Handoff(key);
-        var local = store.Get(key);
-        var dep = CausalRead.Missing(key, deps, local);
-        return dep is null ? null : $"write {dep.Clock} to '{key}'";
-    }
 
     private DependencySet Prune(DependencySet deps) => deps.Prune(replication.IsStable);
 

@@ -11,8 +11,11 @@ public sealed class ClusterState
 {
     private volatile Membership _current;
 
-    public ClusterState(Hosting.NodeIdentity identity)
+    private readonly TimeProvider _time;
+
+    public ClusterState(Hosting.NodeIdentity identity, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         NodeId = identity.NodeId;
         _current = Membership.None(NodeId);
     }
@@ -78,14 +81,14 @@ public sealed class ClusterState
     /// </summary>
     public async Task<bool> WaitForEpochAsync(long epoch, TimeSpan within, CancellationToken ct)
     {
-        var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(within.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        var started = _time.GetTimestamp();
         while (true)
         {
             var next = _installed.Next;
             if (Current.Epoch >= epoch) return true;
-            var left = TimeSpan.FromSeconds((deadline - System.Diagnostics.Stopwatch.GetTimestamp()) / (double)System.Diagnostics.Stopwatch.Frequency);
+            var left = within - _time.GetElapsedTime(started);
             if (left <= TimeSpan.Zero) return false;
-            try { await next.WaitAsync(left, ct); }
+            try { await next.WaitAsync(left, _time, ct); }
             catch (TimeoutException) { return Current.Epoch >= epoch; }
         }
     }

@@ -22,7 +22,7 @@ namespace CausalKv.Node.Cluster;
 /// older view waits for that view before it answers, and a node on a newer one forwards by its own view if the key
 /// moved, so nodes holding different views never answer by stale ownership.
 /// </summary>
-public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOptions<NodeOptions> options, ILogger<ShardForwarder> log)
+public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOptions<NodeOptions> options, TimeProvider time, ILogger<ShardForwarder> log)
 {
     public const string HopHeader = ProtocolHeaders.Hops;
     public const int MaxHops = 3;
@@ -39,7 +39,7 @@ public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOp
             return;
         }
         var replicas = membership.View!.NodesOf(shard);
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         var ct = context.RequestAborted;
         var attempt = 0;
         using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.Forward, ActivityKind.Client);
@@ -73,8 +73,8 @@ public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOp
                     NodeLog.ForwardAttemptFailed(log, target.Id, shard, e.Message);
                 }
             }
-            if (Stopwatch.GetElapsedTime(started) > _deadline) break;
-            try { await Task.Delay(200, ct); } catch (OperationCanceledException) { return; }
+            if (time.GetElapsedTime(started) > _deadline) break;
+            try { await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct); } catch (OperationCanceledException) { return; }
         }
         if (ct.IsCancellationRequested) return;
         activity?.SetStatus(ActivityStatusCode.Error, "no reachable replica");

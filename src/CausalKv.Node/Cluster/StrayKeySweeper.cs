@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
 using CausalKv.Node.Telemetry;
@@ -19,7 +18,7 @@ namespace CausalKv.Node.Cluster;
 /// </summary>
 public sealed class StrayKeySweeper(
     ClusterState cluster, ReplicaStore store, Handoff handoff, ViewChanger viewChanger, HandoffFence fence,
-    IOptions<Hosting.NodeOptions> options, ILogger<StrayKeySweeper> log) : BackgroundService
+    IOptions<Hosting.NodeOptions> options, TimeProvider time, ILogger<StrayKeySweeper> log) : IHostedService
 {
     private static readonly TimeSpan OwedPauseLimit = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan OwedFirstPause = TimeSpan.FromSeconds(4);
@@ -28,6 +27,11 @@ public sealed class StrayKeySweeper(
     private long _owedEpoch = -1;
     private long _owedSince;
     private TimeSpan _owedPause;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+
+    /// <summary>Fences this node lifted at the timeout, their old shard's reports never heard.</summary>
+    public int FencesLiftedByTimeout { get; private set; }
 
     /// <summary>Runs the owed handoff when its pause is over: the first a few seconds after it was noticed (a view change runs its own handoff first), then doubling.</summary>
     private async Task FinishOwedAsync(long epoch, CancellationToken ct)
@@ -35,11 +39,11 @@ public sealed class StrayKeySweeper(
         if (!viewChanger.OwesHandoff) return;
         if (epoch != _owedEpoch)
         {
-            (_owedEpoch, _owedSince, _owedPause) = (epoch, Stopwatch.GetTimestamp(), OwedFirstPause);
+            (_owedEpoch, _owedSince, _owedPause) = (epoch, time.GetTimestamp(), OwedFirstPause);
             return;
         }
-        if (Stopwatch.GetElapsedTime(_owedSince) < _owedPause) return;
-        _owedSince = Stopwatch.GetTimestamp();
+        if (time.GetElapsedTime(_owedSince) < _owedPause) return;
+        _owedSince = time.GetTimestamp();
         _owedPause = _owedPause * 2 < OwedPauseLimit ? _owedPause * 2 : OwedPauseLimit;
         try
         {
@@ -51,9 +55,29 @@ public sealed class StrayKeySweeper(
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
+        _loop = RunAsync();
+        return Task.CompletedTask;
+
+        async Task RunAsync()
+        {
+            try { await SweepAsync(_stop.Token); }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested) { }
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stop.CancelAsync();
+        if (_loop is not null) await _loop.WaitAsync(cancellationToken);
+    }
+
+    private async Task SweepAsync(CancellationToken stoppingToken)
+    {
+        // Runs where the host's scheduler puts it, not inside the host's start.
+        await Task.Yield();
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2), time);
         long cleanAt = -1;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
@@ -65,6 +89,7 @@ public sealed class StrayKeySweeper(
             {
                 NodeLog.FenceLifted(log, string.Join(", ", fence.PendingShards), _fenceTimeout, fence.Epoch);
                 fence.Clear();
+                FencesLiftedByTimeout++;
                 store.Changed.Signal();
             }
             if (!cluster.TakeStrayArrival() && cleanAt == m.Epoch) continue;

@@ -64,7 +64,7 @@ public sealed class ViewChanger(
     /// </summary>
     public async Task<HandoffOutcome?> FinishOwedAsync(CancellationToken ct)
     {
-        await _serial.WaitAsync(ct);
+        await EnterAsync(ct);
         try
         {
             if (!OwesHandoff) return null;
@@ -79,9 +79,22 @@ public sealed class ViewChanger(
         }
     }
 
+    /// <summary>
+    /// Waits for the view changes before this one. The wait itself takes no token: a cancellable wait of a semaphore
+    /// resumes on the thread pool whatever the caller's scheduler, and a simulation runs this on one thread. A caller
+    /// that left meanwhile gives the turn straight back.
+    /// </summary>
+    private async Task EnterAsync(CancellationToken ct)
+    {
+        await _serial.WaitAsync();
+        if (!ct.IsCancellationRequested) return;
+        _serial.Release();
+        ct.ThrowIfCancellationRequested();
+    }
+
     public async Task<ViewChangeResult> ApplyAsync(ShardView proposed, bool epochGiven, CancellationToken ct)
     {
-        await _serial.WaitAsync(ct);
+        await EnterAsync(ct);
         try
         {
             var old = cluster.Current;

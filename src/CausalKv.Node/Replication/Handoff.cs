@@ -37,6 +37,7 @@ public sealed class Handoff(
     NodeTelemetry telemetry,
     IOptions<NodeOptions> options,
     IHostApplicationLifetime lifetime,
+    TimeProvider time,
     ILogger<Handoff> log)
 {
     /// <summary>The longest pause between two attempts of a relayed report.</summary>
@@ -94,7 +95,7 @@ public sealed class Handoff(
         activity?.SetTag("causalkv.epoch", epoch);
         activity?.SetTag("causalkv.from_shard", fromShard);
         activity?.SetTag("causalkv.keys_adopted", adopted.Count);
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         var tasks = targets.Select(shard => HandOffToShardAsync(plan, fromShard, shard,
             byShard.GetValueOrDefault(shard) ?? [], sourceStable,
             shard == plan.NewShard ? adoptedAs : [], reportTo.Contains(shard), ct)).ToList();
@@ -103,10 +104,10 @@ public sealed class Handoff(
         var errors = results.SelectMany(r => r.Errors).ToList();
         activity?.SetTag("causalkv.keys_moved", moved);
         activity?.SetTag("causalkv.bytes", results.Sum(r => r.Bytes));
-        activity?.SetTag("causalkv.duration_ms", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        activity?.SetTag("causalkv.duration_ms", time.GetElapsedTime(started).TotalMilliseconds);
         if (errors.Count > 0) activity?.SetStatus(ActivityStatusCode.Error, string.Join("; ", errors));
         telemetry.HandoffKeys.Add(moved);
-        NodeLog.KeysHandedOff(log, epoch, fromShard, moved, byShard.Count, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        NodeLog.KeysHandedOff(log, epoch, fromShard, moved, byShard.Count, (long)time.GetElapsedTime(started).TotalMilliseconds);
         if (errors.Count > 0) NodeLog.HandoffIncomplete(log, epoch, string.Join("; ", errors));
         return new HandoffOutcome(moved, errors);
     }
@@ -204,7 +205,7 @@ public sealed class Handoff(
         {
             try
             {
-                await Task.Delay(pause, stopping);
+                await Task.Delay(pause, time, stopping);
             }
             catch (OperationCanceledException)
             {
@@ -225,7 +226,7 @@ public sealed class Handoff(
     /// <summary>Sends to every replica of the shard at once; succeeds when at least one acknowledged.</summary>
     private async Task<List<(HandoffAck Ack, long Bytes)>?> SendToAnyAsync(List<ViewNode> replicas, HandoffMessage message, CancellationToken ct, bool retry)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         while (!ct.IsCancellationRequested)
         {
             var attempts = replicas.Select(async r =>
@@ -233,7 +234,7 @@ public sealed class Handoff(
                 try
                 {
                     // A chunk carries megabytes and the receiver logs each key: give it longer than a replication batch.
-                    var (ack, sent, _) = await client.PostAsync(r, "/internal/handoff", message,
+                    var (ack, sent, _) = await client.PostAsync(r, PeerPaths.Handoff, message,
                         HandoffJsonContext.Default.HandoffMessage, HandoffJsonContext.Default.HandoffAck, ct, client.RequestTimeout * 6);
                     return ((HandoffAck Ack, long Bytes)?)(ack, sent);
                 }
@@ -246,8 +247,8 @@ public sealed class Handoff(
             var results = await Task.WhenAll(attempts);
             var ok = results.Where(r => r is not null).Select(r => r!.Value).ToList();
             if (ok.Count > 0) return ok;
-            if (!retry || Stopwatch.GetElapsedTime(started) > _deadline) return null;
-            await Task.Delay(200, ct);
+            if (!retry || time.GetElapsedTime(started) > _deadline) return null;
+            await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct);
         }
         return null;
     }

@@ -16,7 +16,8 @@ namespace CausalKv.Node.Replication;
 /// not answer is tried again after a pause that doubles up to a few seconds
 /// (<see cref="RetryBackoff"/>), whatever is written meanwhile, and at once when the
 /// peer is heard from again; a peer the logs no longer reach back for gets, by pages,
-/// the versions of the store with a dot above its frontier.
+/// the versions of the store with a dot above its frontier. It knows nothing of who keeps the shard's picture: it is
+/// given how to make a digest and a message, and tells what it heard from the peer (<see cref="PeerHeard"/>).
 /// </summary>
 public sealed class PeerLink : IAsyncDisposable
 {
@@ -24,7 +25,11 @@ public sealed class PeerLink : IAsyncDisposable
     private readonly IPeerTransport _client;
     private readonly TimeProvider _time;
     private readonly NodeTelemetry _telemetry;
-    private readonly ReplicationCoordinator _owner;
+    private readonly int _batchEntries;
+    private readonly TimeSpan _gossipInterval;
+    private readonly Func<GossipDigest> _digest;
+    private readonly Func<OutgoingBatch, ReplicationMessage> _toMessage;
+    private readonly Action<PeerHeard> _heardFrom;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _pushLoop;
@@ -33,25 +38,37 @@ public sealed class PeerLink : IAsyncDisposable
     private SnapshotCursor? _snapshot;
     private readonly object _learnGate = new();
     private readonly RetryBackoff _backoff = RetryBackoff.ForPeer();
-    private readonly ChangeSignal _heard = new();
+    /// <summary>Cancelled (and replaced) whenever the peer is heard from: ends a pause after an unanswered push.</summary>
+    private CancellationTokenSource _heard = new();
     private long _peerOrigin;
     private volatile bool _peerRestarted;
 
-    public PeerLink(ViewNode peer, ReplicaStore store, IPeerTransport client, NodeTelemetry telemetry, ReplicationCoordinator owner, TimeProvider time)
+    /// <param name="digest">this replica's gossip digest, made afresh for each round</param>
+    /// <param name="toMessage">a batch of writes as this node sends it</param>
+    /// <param name="heardFrom">what the peer told of itself (an acknowledgement, a gossip digest), for whoever keeps the
+    /// shard's picture: told after the link has learned it, on whatever thread heard it</param>
+    public PeerLink(ViewNode peer, ReplicaStore store, IPeerTransport client, NodeTelemetry telemetry, TimeProvider time,
+        int batchEntries, TimeSpan gossipInterval, Func<GossipDigest> digest, Func<OutgoingBatch, ReplicationMessage> toMessage,
+        Action<PeerHeard> heardFrom)
     {
         Peer = peer;
         _store = store;
         _client = client;
         _time = time;
         _telemetry = telemetry;
-        _owner = owner;
+        _batchEntries = batchEntries;
+        _gossipInterval = gossipInterval;
+        _digest = digest;
+        _toMessage = toMessage;
+        _heardFrom = heardFrom;
         // The loops outlive whatever request created this link (a PUT /view): without the request's execution
         // context they start no trace of their own, so every push and gossip round is a trace root, not one more
-        // span of an ever-growing view-change trace.
+        // span of an ever-growing view-change trace. Each starts by yielding, so it runs where the caller's
+        // scheduler puts it (the thread pool in the node, the event loop of a simulation), never inside the caller.
         using (ExecutionContext.SuppressFlow())
         {
-            _pushLoop = Task.Run(() => PushLoopAsync(_stop.Token));
-            _gossipLoop = Task.Run(() => GossipLoopAsync(_stop.Token));
+            _pushLoop = PushLoopAsync(_stop.Token);
+            _gossipLoop = GossipLoopAsync(_stop.Token);
         }
     }
 
@@ -77,9 +94,8 @@ public sealed class PeerLink : IAsyncDisposable
     /// (a gossip digest sent before the last ack), so while the peer keeps its
     /// origin the knowledge only grows; a new origin means it restarted empty.
     /// </summary>
-    /// <param name="current">true when the report is one this node may judge its catch-up by: a digest the peer made
-    /// at this node's epoch or later (not one sent long before and delivered late) while it had caught up itself</param>
-    internal void Learned(long peerOrigin, IReadOnlyDictionary<long, long> peerApplied, bool current)
+    /// <param name="digest">the peer's gossip digest the report came in (null: an acknowledgement of a push)</param>
+    internal void Learned(long peerOrigin, IReadOnlyDictionary<long, long> peerApplied, GossipDigest? digest)
     {
         lock (_learnGate)
         {
@@ -100,14 +116,15 @@ public sealed class PeerLink : IAsyncDisposable
         Reachable = true;
         LastContact = _time.GetUtcNow();
         _backoff.Reset();
-        _heard.Signal();
-        _owner.OnPeerFrontier(this, peerApplied, current);
+        Interlocked.Exchange(ref _heard, new CancellationTokenSource()).Cancel();
+        _heardFrom(new PeerHeard(this, peerApplied, digest));
     }
 
     private void Lost() => Reachable = false;
 
     private async Task PushLoopAsync(CancellationToken ct)
     {
+        await Task.Yield();
         try
         {
             while (await _wake.Reader.WaitToReadAsync(ct))
@@ -115,7 +132,7 @@ public sealed class PeerLink : IAsyncDisposable
                 _wake.Reader.TryRead(out _);
                 while (!ct.IsCancellationRequested)
                 {
-                    var heard = _heard.Next;
+                    var heard = Volatile.Read(ref _heard).Token;
                     var message = NextMessage();
                     if (message is null) break;
                     if (!await SendAsync(message, ct)) await PauseAsync(heard, ct);
@@ -129,12 +146,18 @@ public sealed class PeerLink : IAsyncDisposable
     /// After a push the peer did not answer: waits the next pause of the back-off, or less if the peer is heard from
     /// meanwhile (<paramref name="heard"/>, taken before the push). Writes made meanwhile only wake the loop for later.
     /// </summary>
-    private async Task PauseAsync(Task heard, CancellationToken ct)
+    private async Task PauseAsync(CancellationToken heard, CancellationToken ct)
     {
-        using var pause = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var delay = Task.Delay(_backoff.Next(), _time, pause.Token);
-        await Task.WhenAny(delay, heard);
-        pause.Cancel();
+        using var pause = CancellationTokenSource.CreateLinkedTokenSource(ct, heard);
+        try
+        {
+            await Task.Delay(_backoff.Next(), _time, pause.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // Heard from: the pause ended inside whoever heard it; the push goes on from the loop's own scheduler.
+            await Task.Yield();
+        }
         ct.ThrowIfCancellationRequested();
     }
 
@@ -147,7 +170,7 @@ public sealed class PeerLink : IAsyncDisposable
         activity?.SetTag("causalkv.snapshot", message.SnapshotApplied is not null || _snapshot is not null);
         try
         {
-            var (ack, sent, _) = await _client.PostAsync(Peer, "/internal/replicate", message,
+            var (ack, sent, _) = await _client.PostAsync(Peer, PeerPaths.Replicate, message,
                 WireJsonContext.Default.ReplicationMessage, WireJsonContext.Default.ReplicationAck, ct);
             Interlocked.Increment(ref BatchesSent);
             var writes = message.Ranges.Sum(r => r.Keys.Count);
@@ -157,7 +180,7 @@ public sealed class PeerLink : IAsyncDisposable
             _telemetry.ReplicationWrites.Add(writes);
             activity?.SetTag(NodeTelemetry.Tags.BytesSent, sent);
             if (message.SnapshotApplied is not null) DropSnapshot();
-            Learned(ack.Origin, ack.Applied, current: false);
+            Learned(ack.Origin, ack.Applied, digest: null);
             return true;
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
@@ -173,7 +196,7 @@ public sealed class PeerLink : IAsyncDisposable
 
     private ReplicationMessage? NextMessage()
     {
-        var budget = _owner.BatchEntries;
+        var budget = _batchEntries;
         if (_peerRestarted)
         {
             _peerRestarted = false;
@@ -183,7 +206,7 @@ public sealed class PeerLink : IAsyncDisposable
         {
             var diff = _store.Diff(_knownApplied, budget);
             if (diff is null) return null;
-            if (!diff.NeedsSnapshot) return _owner.ToMessage(diff);
+            if (!diff.NeedsSnapshot) return _toMessage(diff);
             // Only what the peer lacks: the versions with a dot above its frontier (see ReplicaStore.BeginSnapshot).
             var (all, applied) = _store.BeginSnapshot(_knownApplied);
             _snapshot = new SnapshotCursor(all, applied);
@@ -205,12 +228,13 @@ public sealed class PeerLink : IAsyncDisposable
             versions.Add(new(key, v));
             bytes += v.ApproximateWireBytes(key);
         }
-        return _owner.ToMessage(new OutgoingBatch([], versions, last ? cursor.Applied : null, false));
+        return _toMessage(new OutgoingBatch([], versions, last ? cursor.Applied : null, false));
     }
 
     private async Task GossipLoopAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(_owner.GossipInterval);
+        await Task.Yield();
+        using var timer = new PeriodicTimer(_gossipInterval, _time);
         try
         {
             do
@@ -230,10 +254,10 @@ public sealed class PeerLink : IAsyncDisposable
     {
         using var round = NodeTelemetry.StartGossipRound(Peer.Id);
         var outcome = GossipRoundOutcome.Failed;
-        var digest = _owner.Digest();
+        var digest = _digest();
         try
         {
-            var (theirs, sent, received) = await _client.PostAsync(Peer, "/internal/gossip", digest,
+            var (theirs, sent, received) = await _client.PostAsync(Peer, PeerPaths.Gossip, digest,
                 WireJsonContext.Default.GossipDigest, WireJsonContext.Default.GossipDigest, ct,
                 timeout: _client.RequestTimeout);
             Interlocked.Increment(ref GossipRounds);
@@ -241,8 +265,7 @@ public sealed class PeerLink : IAsyncDisposable
             _telemetry.GossipBytes.Add(sent + received);
             round?.SetTag(NodeTelemetry.Tags.BytesSent, sent);
             round?.SetTag(NodeTelemetry.Tags.BytesReceived, received);
-            Learned(theirs.Origin, theirs.Applied, current: _owner.CountsForCatchUp(theirs));
-            _owner.OnPeerDigest(theirs);
+            Learned(theirs.Origin, theirs.Applied, theirs);
             outcome = GossipRoundOutcome.Compare(digest.Applied, theirs.Applied);
             if (outcome.EntriesToSend > 0) Wake();
         }
@@ -281,3 +304,6 @@ public sealed class PeerLink : IAsyncDisposable
         public Dictionary<long, long> Applied { get; } = applied;
     }
 }
+
+/// <summary>What a peer told of itself: its frontier, and the gossip digest it came in (null for an acknowledgement of a push).</summary>
+public sealed record PeerHeard(PeerLink Link, IReadOnlyDictionary<long, long> Applied, GossipDigest? Digest);

@@ -73,7 +73,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     /// True when a peer's digest may tell this node it caught up: made at this node's epoch or later (one sent before
     /// it joined and delivered late says too little) by a peer that lacks nothing itself.
     /// </summary>
-    internal bool CountsForCatchUp(GossipDigest digest) =>
+    private bool CountsForCatchUp(GossipDigest digest) =>
         digest.Epoch >= Math.Max(_cluster.Current.Epoch, Volatile.Read(ref _catchUpEpoch)) && digest.CatchingUp != true;
 
     /// <summary>The epoch of the view whose catch-up is expected (set before that view is installed).</summary>
@@ -151,7 +151,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
                 else removed.Add(link);
             }
             foreach (var (id, peer) in wanted)
-                if (!links.ContainsKey(id)) links[id] = new PeerLink(peer, _store, _client, _telemetry, this, _time);
+                if (!links.ContainsKey(id)) links[id] = new PeerLink(peer, _store, _client, _telemetry, _time,
+                    BatchEntries, GossipInterval, Digest, ToMessage, OnPeerHeard);
             _links = links;
         }
         foreach (var link in removed) _ = link.DisposeAsync().AsTask();
@@ -180,7 +181,16 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         foreach (var link in links) link.Wake();
     }
 
-    internal void OnPeerFrontier(PeerLink link, IReadOnlyDictionary<long, long> reported, bool current)
+    /// <summary>A link heard from its peer: what it reported of its frontier, and of completed handoffs in its digest.</summary>
+    private void OnPeerHeard(PeerHeard heard)
+    {
+        OnPeerFrontier(heard.Link, heard.Applied, current: heard.Digest is { } digest && CountsForCatchUp(digest));
+        if (heard.Digest is not null) OnPeerDigest(heard.Digest);
+    }
+
+    /// <param name="current">true when the report is one this node may judge its catch-up by: a digest the peer made
+    /// at this node's epoch or later (not one sent long before and delivered late) while it had caught up itself</param>
+    private void OnPeerFrontier(PeerLink link, IReadOnlyDictionary<long, long> reported, bool current)
     {
         // Only a peer that held the shard before this view holds its data: another newcomer may lack it too. And
         // only what it reported since: a digest sent before this node joined, delivered late, says too little.
@@ -233,7 +243,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     /// <summary>Every second, asks one replica of every other shard for its frontier, so metadata on its keys can be pruned here.</summary>
     private async Task PollRemoteFrontiersAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        await Task.Yield();
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _time);
         var rotation = 0;
         while (await timer.WaitForNextTickAsync(ct))
         {
@@ -249,7 +260,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
                     var target = replicas[(rotation + i) % replicas.Count];
                     try
                     {
-                        var (frontier, _, _) = await _client.PostAsync(target, "/internal/frontier", Digest(),
+                        var (frontier, _, _) = await _client.PostAsync(target, PeerPaths.Frontier, Digest(),
                             WireJsonContext.Default.GossipDigest, WireJsonContext.Default.ShardFrontier, ct, TimeSpan.FromSeconds(2));
                         // Only a frontier of the shard as this node's view has it (a node on another view may name another shard so).
                         if (frontier.Shard == shard && frontier.Epoch == m.Epoch) _remote[shard] = frontier.Stable;
@@ -283,7 +294,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         lock (_gate) return _stability.ForeignSnapshot();
     }
 
-    internal void OnPeerDigest(GossipDigest digest)
+    private void OnPeerDigest(GossipDigest digest)
     {
         // A foreign frontier says what every replica of the sender's shard holds: only one of this shard, on this view, tells it.
         if (digest.Epoch == _cluster.Current.Epoch && LinkTo(digest.From) is not null) LearnForeign(digest.Foreign);
@@ -297,13 +308,15 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     public GossipDigest OnGossip(GossipDigest digest)
     {
         var mine = Digest();
-        OnPeerDigest(digest);
         var link = LinkTo(digest.From);
-        if (link is not null)
+        if (link is null)
         {
-            link.Learned(digest.Origin, digest.Applied, current: CountsForCatchUp(digest));
-            if (!StableFrontier.Covers(digest.Applied, mine.Applied)) link.Wake();
+            OnPeerDigest(digest);
+            return mine;
         }
+        // The link learns the peer's frontier and hands the digest back (OnPeerHeard), as for a digest it asked for.
+        link.Learned(digest.Origin, digest.Applied, digest);
+        if (!StableFrontier.Covers(digest.Applied, mine.Applied)) link.Wake();
         return mine;
     }
 
@@ -318,7 +331,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         return new ReplicationAck { Origin = _store.Origin, Applied = result.Applied };
     }
 
-    internal ReplicationMessage ToMessage(OutgoingBatch batch) => new()
+    private ReplicationMessage ToMessage(OutgoingBatch batch) => new()
     {
         From = _cluster.NodeId,
         Epoch = _cluster.Current.Epoch,
@@ -347,12 +360,14 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _remoteLoop = Task.Run(async () =>
+        _remoteLoop = PollAsync();
+        return Task.CompletedTask;
+
+        async Task PollAsync()
         {
             try { await PollRemoteFrontiersAsync(_stop.Token); }
             catch (OperationCanceledException) { }
-        });
-        return Task.CompletedTask;
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();

@@ -5,7 +5,7 @@ namespace CausalKv.Tests.Simulation;
 
 /// <summary>
 /// Client sessions of the simulation. Each session runs one request at a time and carries its dependencies between
-/// requests as a real client carries causal-metadata (<see cref="CausalRead.AfterObserving"/>, as DataEndpoints
+/// requests as a real client carries causal-metadata (<see cref="CausalRead.AfterObserving"/>, as the data API
 /// answers), sending each request to a replica of the key's shard. A read that must wait is tried again a little
 /// later, perhaps at another replica, and abandoned after a few attempts; an answer can be lost on its way back, so
 /// a write may be stored without the client knowing. Every outcome goes into the history.
@@ -66,8 +66,8 @@ internal sealed class SimulatedClient(
         var previous = node.Store!.Get(key);
         // A write never waits. A DELETE of a key absent here that the session knows nothing of waits to tell 404 at a
         // replica that has not caught up, or whose key is still on its way from its previous shard
-        // (DataEndpoints.ExistenceKnownAsync): the client gives up.
-        if (value is null && (previous is null || previous.IsDeleted) && deps[key] is null && (!node.CaughtUp || node.Fenced(key)))
+        // (ReadGate.MissingForExistence): the client gives up.
+        if (value is null && (previous is null || previous.IsDeleted) && deps[key] is null && node.ExistenceUnknown(key))
         {
             Record(session, true, key, value, executed: false, completed: false, node);
             return;

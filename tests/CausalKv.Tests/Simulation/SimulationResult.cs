@@ -3,7 +3,8 @@ namespace CausalKv.Tests.Simulation;
 /// <summary>What one run did and what its checks found; <see cref="Report"/> is what a failure prints.</summary>
 internal sealed record SimulationResult(
     int Seed, int Operations, int Reads, int Writes, int Waits, int Abandoned, int Crashes, int ViewChanges,
-    long SimulatedMilliseconds, IReadOnlyList<string> Violations, string TraceTail, int Scans = 0, long LogEntriesShed = 0)
+    long SimulatedMilliseconds, IReadOnlyList<string> Violations, string TraceTail, int Scans = 0, long LogEntriesShed = 0,
+    long TraceEvents = 0, ulong TraceDigest = 0)
 {
     public bool Passed => Violations.Count == 0;
 
