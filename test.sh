@@ -3,6 +3,7 @@
 # Two tests need programs from Debian's packages, installed here when missing:
 #   chromium  - the dashboard's browser test (Playwright drives the system browser; it never downloads one)
 #   iptables  - the real-partition tests (nodes as their own Unix users, packets dropped on lo; needs root)
+#   iproute2  - the many-hosts tests (each node in a network namespace of its own; needs root)
 #   kubectl   - renders deploy/kubernetes offline (kubectl kustomize) for the deployment's checks (Debian: kubernetes-client)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,6 +12,7 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v iptables > /dev/null || [ -x /usr/sbin/iptables ] || missing+=(iptables)
 command -v kubectl > /dev/null || missing+=(kubernetes-client)
+command -v ip > /dev/null || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root=""; [ "$(id -u)" -eq 0 ] || as_root="sudo"
   echo "Installing ${missing[*]} (Debian packages) for the browser and real-partition tests..."

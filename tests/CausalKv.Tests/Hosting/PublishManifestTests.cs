@@ -33,11 +33,16 @@ public sealed class PublishManifestTests(ITestOutputHelper output)
             output.WriteLine(text);
             foreach (var loopback in new[] { "127.0.0.1", "localhost", "[::1]" }) Assert.DoesNotContain(loopback, text);
             Assert.DoesNotContain("EnableFaultInjection", text);
-            Assert.DoesNotContain(Path.GetTempPath().TrimEnd('/'), text);
             Assert.DoesNotContain("DataDirectory", text);
 
             using var manifest = JsonDocument.Parse(text);
             var resources = manifest.RootElement.GetProperty("resources");
+            // No resource is given a temporary folder (a project's own path, relative to the manifest, may lie anywhere).
+            var temp = Path.GetTempPath().TrimEnd('/');
+            foreach (var resource in resources.EnumerateObject())
+                if (resource.Value.TryGetProperty("env", out var env))
+                    foreach (var variable in env.EnumerateObject())
+                        Assert.False(variable.Value.ToString().StartsWith(temp, StringComparison.Ordinal), $"{resource.Name} gets {variable.Name}={variable.Value}");
             var node0 = resources.GetProperty("kv-node0");
             Assert.Equal("0", node0.GetProperty("env").GetProperty("NODE_IDENTIFIER").GetString());
             var binding = node0.GetProperty("bindings").GetProperty("http");
