@@ -111,6 +111,8 @@ public sealed class ViewChanger(
             }
             var view = decision.View;
             var catchingUp = replication.CatchUpFrom;
+            // Reports the view being replaced still owes go out with this view's handoff.
+            var stillOwed = old.View is null ? null : membership.OwedFor(old.Epoch)?.Owed;
             var plan = HandoffPlan.Create(old.View, view, cluster.NodeId, catchingUp);
             // What every replica of the shard the keys leave holds, taken before this node leaves it.
             var sourceStable = replication.SourceStable;
@@ -127,7 +129,7 @@ public sealed class ViewChanger(
             store.Changed.Signal();
             _installed = plan;
             _installedSource = sourceStable;
-            membership.SaveView(view, fence.State, replication.CatchUpFrom, OwedHandoff.For(plan, catchingUp, sourceStable));
+            membership.SaveView(view, fence.State, replication.CatchUpFrom, OwedHandoff.For(plan, catchingUp, sourceStable, stillOwed));
             var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
             NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",
                 view.AllNodes.Count, view.ShardNames.Count, incoming);

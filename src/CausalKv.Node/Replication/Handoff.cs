@@ -71,9 +71,10 @@ public sealed class Handoff(
             if (!byShard.TryGetValue(disposition.TargetShard!, out var list)) byShard[disposition.TargetShard!] = list = [];
             list.Add(key);
         }
-        var announcing = announce && plan.OldShard is not null;
-        // A run after a restart (or after a shard gave up) tells only the shards still owed, with what the first run adopted.
-        var owed = announcing ? membership.OwedFor(epoch) : null;
+        // A run after a restart (or after a shard gave up) tells only the shards still owed, with what the first run
+        // adopted; a node that was in no shard under the view it left tells the shards an earlier view still owed.
+        var owed = announce ? membership.OwedFor(epoch) : null;
+        var announcing = announce && (plan.OldShard is not null || owed is not null);
         // Moved into the shard that owns these keys: its peers never held them. As this node's writes they reach
         // the peers by replication, and the peers' fence waits for exactly those writes.
         var adoptedAs = owed?.AdoptedAs is { } imported ? new Dictionary<long, long>(imported) : [];

@@ -32,13 +32,24 @@ public sealed record MembershipRecord(ShardView? View, HandoffFenceState Fence, 
 public sealed record OwedHandoff(ShardView? OldView, IReadOnlySet<int> CatchingUpFrom, IReadOnlyDictionary<long, long>? SourceStable,
     IReadOnlySet<string> Owed, IReadOnlyDictionary<long, long>? AdoptedAs = null)
 {
-    /// <summary>What a view change planned as <paramref name="plan"/> owes; null when it owes no report (the node was in no shard).</summary>
-    public static OwedHandoff? For(HandoffPlan plan, IReadOnlySet<int> catchingUpFrom, IReadOnlyDictionary<long, long>? sourceStable)
+    /// <summary>
+    /// What a view change planned as <paramref name="plan"/> owes: its own reports, and those an earlier view change
+    /// still owed (<paramref name="stillOwed"/>) to shards that remain in the new view. Null when it owes none.
+    /// </summary>
+    /// <remarks>
+    /// A view that replaces one whose reports did not all go out (the node restarted, or a shard did not answer) must
+    /// not drop them: the replicas of those shards fence on this node until they hear it. The new view's handoff goes
+    /// over the whole store, so its report stands for the earlier one (<see cref="HandoffFenceState.Report"/>), even
+    /// when this node was in no shard under the view it leaves. A shard this node now joins is left out: its
+    /// replicas wait for keys that this node keeps, and must not hear "done" for them.
+    /// </remarks>
+    public static OwedHandoff? For(HandoffPlan plan, IReadOnlySet<int> catchingUpFrom, IReadOnlyDictionary<long, long>? sourceStable,
+        IEnumerable<string>? stillOwed = null)
     {
-        var announceTo = plan.AnnounceTo;
-        return plan.OldShard is null || announceTo.Count == 0
-            ? null
-            : new OwedHandoff(plan.OldView, catchingUpFrom, sourceStable, announceTo.ToHashSet(StringComparer.Ordinal));
+        var owed = plan.AnnounceTo.ToHashSet(StringComparer.Ordinal);
+        foreach (var shard in stillOwed ?? [])
+            if (plan.NewView.ShardNames.Contains(shard) && !string.Equals(shard, plan.NewShard, StringComparison.Ordinal)) owed.Add(shard);
+        return owed.Count == 0 ? null : new OwedHandoff(plan.OldView, catchingUpFrom, sourceStable, owed);
     }
 
     /// <summary>The plan it was made from, again: the same old view, new view and catch-up give the same plan.</summary>

@@ -191,6 +191,36 @@ public sealed class MembershipFileTests : IDisposable
     }
 
     [Fact]
+    public void A_view_that_replaces_one_with_reports_still_owed_owes_them_too_but_not_to_the_shard_the_node_joins()
+    {
+        // Node 4 was in no shard under epoch 5 and still owed s0 and s1 the report of an earlier change; under
+        // epoch 6 it is still in no shard, then (another history) joins s1.
+        var later = ShardView.Create(6, new Dictionary<string, IReadOnlyList<ViewNode>>
+        {
+            ["s0"] = [new("n0:8080", 0), new("n1:8080", 1)],
+            ["s1"] = [new("n2:8080", 2), new("n3:8080", 3)],
+        });
+        var before = ShardView.Create(5, new Dictionary<string, IReadOnlyList<ViewNode>>
+        {
+            ["s0"] = [new("n0:8080", 0)],
+            ["s1"] = [new("n2:8080", 2), new("n3:8080", 3)],
+            ["s2"] = [new("n1:8080", 1)],
+        });
+        var outside = HandoffPlan.Create(before, later, nodeId: 4, new HashSet<int>());
+        Assert.Null(OwedHandoff.For(outside, new HashSet<int>(), null));
+        var owed = OwedHandoff.For(outside, new HashSet<int>(), null, stillOwed: ["s0", "s1", "s2"]);
+        Assert.Equal(["s0", "s1"], owed!.Owed.Order(StringComparer.Ordinal));
+
+        var joins = ShardView.Create(6, new Dictionary<string, IReadOnlyList<ViewNode>>
+        {
+            ["s0"] = [new("n0:8080", 0), new("n1:8080", 1)],
+            ["s1"] = [new("n2:8080", 2), new("n3:8080", 3), new("n4:8080", 4)],
+        });
+        var joining = HandoffPlan.Create(before, joins, nodeId: 4, new HashSet<int>());
+        Assert.Equal(["s0"], OwedHandoff.For(joining, new HashSet<int>(), null, stillOwed: ["s0", "s1"])!.Owed);
+    }
+
+    [Fact]
     public void An_unreadable_file_stops_the_node_with_a_message_that_says_what_to_do()
     {
         File.WriteAllText(Path.Combine(_dir, MembershipFile.FileName), "{\"epoch\": 5, \"view\": ");
