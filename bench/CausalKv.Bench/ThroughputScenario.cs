@@ -17,7 +17,9 @@ internal sealed record ThroughputPoint(string Op, int Connections, string Target
 internal static class ThroughputScenario
 {
     public const int Keys = 10_000;
-    public static readonly int[] Connections = [1, 16, 64];
+    /// <summary>The load points; THROUGHPUT_CONNECTIONS (e.g. "64") narrows them, for a short before/after run.</summary>
+    public static readonly int[] Connections = (Environment.GetEnvironmentVariable("THROUGHPUT_CONNECTIONS") ?? "1,16,64")
+        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
     public static readonly string[] Targets = ["bare", "node", "router"];
     public static readonly (string Op, string Script)[] Ops = [("GET", "get.lua"), ("PUT", "put.lua"), ("90/10", "mixed.lua")];
 
