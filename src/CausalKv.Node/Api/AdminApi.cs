@@ -3,10 +3,8 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
 using CausalKv.Causality;
-using CausalKv.Node.Cluster;
 using CausalKv.Node.Faults;
 using CausalKv.Node.Replication;
-using CausalKv.Node.Storage;
 
 namespace CausalKv.Node.Api;
 
