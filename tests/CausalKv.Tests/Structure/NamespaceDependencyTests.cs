@@ -27,6 +27,18 @@ public sealed class NamespaceDependencyTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_peer_link_does_not_call_its_coordinator_back()
+    {
+        // The link is given how to make a digest and a message as delegates, and tells what it heard in a PeerHeard:
+        // it never names the coordinator that owns it. The coordinator names the link (it makes and drives it).
+        var graph = NamespaceGraph.Of(typeof(ReplicationCoordinator).Assembly, Root, byType: true);
+
+        Assert.Empty(graph.Uses("Replication.PeerLink", "Replication.ReplicationCoordinator"));
+        Assert.Empty(graph.Uses("Replication.PeerHeard", "Replication.ReplicationCoordinator"));
+        Assert.NotEmpty(graph.Uses("Replication.ReplicationCoordinator", "Replication.PeerLink"));
+    }
+
+    [Fact]
     public void The_scan_sees_references_in_signatures_and_in_method_bodies()
     {
         var graph = NamespaceGraph.Of(typeof(ReplicationCoordinator).Assembly, Root);
@@ -50,13 +62,19 @@ internal sealed class NamespaceGraph
         BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
 
     private readonly string _root;
+    private readonly bool _byType;
     private readonly Dictionary<(string From, string To), SortedSet<string>> _edges = new();
 
-    private NamespaceGraph(string root) => _root = root;
-
-    public static NamespaceGraph Of(Assembly assembly, string root)
+    private NamespaceGraph(string root, bool byType)
     {
-        var graph = new NamespaceGraph(root);
+        _root = root;
+        _byType = byType;
+    }
+
+    /// <param name="byType">one vertex per top-level type (its nested and generated types included) instead of per namespace</param>
+    public static NamespaceGraph Of(Assembly assembly, string root, bool byType = false)
+    {
+        var graph = new NamespaceGraph(root, byType);
         foreach (var type in assembly.GetTypes())
         {
             if (graph.NamespaceOf(type) is { } from)
@@ -154,7 +172,8 @@ internal sealed class NamespaceGraph
 
         var rest = ns[_root.Length..];
         var dot = rest.IndexOf('.');
-        return dot < 0 ? rest : rest[..dot];
+        var folder = dot < 0 ? rest : rest[..dot];
+        return _byType ? $"{folder}.{type.Name}" : folder;
     }
 
     private void Scan(Type type, string from)
