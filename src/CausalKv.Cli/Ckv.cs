@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using CausalKv.Client;
+using CausalKv.Protocol;
 using CausalKv.Sharding;
 
 namespace CausalKv.Cli;
@@ -185,23 +186,13 @@ public static class Ckv
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
     }
 
-    private static IReadOnlyList<string> Row(ViewNode node, ShardView layout, (JsonDocument? Document, string? Error) answer)
+    private static IReadOnlyList<string> Row(ViewNode node, ShardView layout, (JsonDocument? Document, NodeStatusReport? Status, string? Error) answer)
     {
         var id = node.Id.ToString(CultureInfo.InvariantCulture);
-        if (answer.Document is not { } d) return [id, node.Address, layout.ShardOf(node.Id) ?? "", "-", "-", "-", "unreachable: " + answer.Error];
-        var s = d.RootElement;
-        string Field(string name) => s.TryGetProperty(name, out var v) ? v.ValueKind switch
-        {
-            JsonValueKind.String => v.GetString()!,
-            JsonValueKind.True => "yes",
-            JsonValueKind.False => "no",
-            JsonValueKind.Null => "-",
-            _ => v.GetRawText(),
-        } : "-";
-        var peers = s.TryGetProperty("peers", out var p) && p.ValueKind == JsonValueKind.Array
-            ? $"{p.EnumerateArray().Count(x => x.TryGetProperty("reachable", out var r) && r.ValueKind == JsonValueKind.True)}/{p.GetArrayLength()}"
-            : "-";
-        return [id, node.Address, Field("shard"), Field("epoch"), Field("keys"), Field("caughtUp"), peers];
+        if (answer.Status is not { } s) return [id, node.Address, layout.ShardOf(node.Id) ?? "", "-", "-", "-", "unreachable: " + answer.Error];
+        var peers = s.Peers is { } p ? $"{p.Count(x => x.Reachable)}/{p.Length}" : "-";
+        return [id, node.Address, s.Shard ?? "-", s.Epoch.ToString(CultureInfo.InvariantCulture), s.Keys.ToString(CultureInfo.InvariantCulture),
+            s.CaughtUp ? "yes" : "no", peers];
     }
 
     /// <summary>One command's connection to the store, its session file and its output.</summary>
@@ -280,16 +271,19 @@ public static class Ckv
             return (Encoding.UTF8.GetString(body), view);
         }
 
-        public async Task<(JsonDocument? Document, string? Error)> ReadStatusAsync(ViewNode node, CancellationToken ct)
+        /// <returns>the status as the node wrote it (for <c>--json</c>) and as read</returns>
+        public async Task<(JsonDocument? Document, NodeStatusReport? Status, string? Error)> ReadStatusAsync(ViewNode node, CancellationToken ct)
         {
             try
             {
                 var body = await Http.GetByteArrayAsync(new Uri($"http://{node.Address}/admin/status"), ct);
-                return (JsonDocument.Parse(body), null);
+                var status = JsonSerializer.Deserialize(body, NodeStatusJsonContext.Default.NodeStatusReport)
+                    ?? throw new JsonException("The status is null.");
+                return (JsonDocument.Parse(body), status, null);
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
             {
-                return (null, e.Message);
+                return (null, null, e.Message);
             }
         }
     }

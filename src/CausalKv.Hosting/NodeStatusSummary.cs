@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CausalKv.Protocol;
 
 namespace CausalKv.Hosting;
 
@@ -9,40 +10,25 @@ namespace CausalKv.Hosting;
 /// </summary>
 public sealed record NodeStatusSummary(string? Shard, long Epoch, int Keys, long MissingFromPeers, bool CaughtUp, int[] Blocked, int[] Unreachable, int Pid)
 {
-    public static NodeStatusSummary Parse(JsonElement status)
+    public static NodeStatusSummary Parse(JsonElement status) =>
+        From(status.Deserialize(NodeStatusJsonContext.Default.NodeStatusReport)
+            ?? throw new JsonException("A node's status is null."));
+
+    internal static NodeStatusSummary From(NodeStatusReport status)
     {
-        var applied = Frontier(status, "applied");
+        var applied = status.Applied ?? [];
         var missing = new Dictionary<string, long>(StringComparer.Ordinal);
         var unreachable = new List<int>();
-        if (status.TryGetProperty("peers", out var peers) && peers.ValueKind == JsonValueKind.Array)
+        foreach (var peer in status.Peers ?? [])
         {
-            foreach (var peer in peers.EnumerateArray())
+            if (!peer.Reachable) unreachable.Add(peer.Id);
+            foreach (var (origin, seq) in peer.Applied ?? [])
             {
-                if (peer.TryGetProperty("reachable", out var r) && r.ValueKind == JsonValueKind.False && peer.TryGetProperty("id", out var pid))
-                    unreachable.Add(pid.GetInt32());
-                foreach (var (origin, seq) in Frontier(peer, "applied"))
-                {
-                    var ahead = seq - applied.GetValueOrDefault(origin);
-                    if (ahead > missing.GetValueOrDefault(origin)) missing[origin] = ahead;
-                }
+                var ahead = seq - applied.GetValueOrDefault(origin);
+                if (ahead > missing.GetValueOrDefault(origin)) missing[origin] = ahead;
             }
         }
-        return new NodeStatusSummary(
-            status.TryGetProperty("shard", out var shard) && shard.ValueKind == JsonValueKind.String ? shard.GetString() : null,
-            status.TryGetProperty("epoch", out var epoch) ? epoch.GetInt64() : 0,
-            status.TryGetProperty("keys", out var keys) ? keys.GetInt32() : 0,
-            missing.Values.Sum(),
-            status.TryGetProperty("caughtUp", out var caught) && caught.ValueKind == JsonValueKind.True,
-            status.TryGetProperty("blocked", out var blocked) && blocked.ValueKind == JsonValueKind.Array ? blocked.EnumerateArray().Select(b => b.GetInt32()).ToArray() : [],
-            [.. unreachable.Order()],
-            status.TryGetProperty("pid", out var p) ? p.GetInt32() : 0);
-    }
-
-    private static Dictionary<string, long> Frontier(JsonElement element, string name)
-    {
-        var frontier = new Dictionary<string, long>(StringComparer.Ordinal);
-        if (element.TryGetProperty(name, out var f) && f.ValueKind == JsonValueKind.Object)
-            foreach (var entry in f.EnumerateObject()) frontier[entry.Name] = entry.Value.GetInt64();
-        return frontier;
+        return new NodeStatusSummary(status.Shard, status.Epoch, (int)Math.Min(status.Keys, int.MaxValue), missing.Values.Sum(),
+            status.CaughtUp, status.Blocked ?? [], [.. unreachable.Order()], status.Pid);
     }
 }

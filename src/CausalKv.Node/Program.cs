@@ -1,7 +1,7 @@
 using CausalKv.Http;
 using CausalKv.Node.Api;
-using CausalKv.Node.Causality;
 using CausalKv.Node.Cluster;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Faults;
 using CausalKv.Node.Hosting;
 using CausalKv.Node.Replication;

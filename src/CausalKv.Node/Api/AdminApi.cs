@@ -3,10 +3,9 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
 using CausalKv.Causality;
-using CausalKv.Node.Cluster;
 using CausalKv.Node.Faults;
 using CausalKv.Node.Replication;
-using CausalKv.Node.Storage;
+using CausalKv.Protocol;
 
 namespace CausalKv.Node.Api;
 
@@ -59,14 +58,14 @@ public static class AdminApi
         HandoffFence fence, FaultInjector faults, PeerClient client)
     {
         var m = cluster.Current;
-        var status = new NodeStatus(
+        var status = new NodeStatusReport(
             m.NodeId, m.MyShard, m.Epoch, store.Count, Name(store.Origin),
             Names(store.AppliedSnapshot()), Names(replication.Stable), replication.CaughtUp,
             fence.PendingShards.ToArray(),
-            replication.Links.Select(l => new PeerStatus(l.Peer.Id, l.Peer.Address, l.Reachable, l.LastContact,
+            replication.Links.Select(l => new PeerStatusReport(l.Peer.Id, l.Peer.Address, l.Reachable, l.LastContact,
                 Names(l.KnownApplied), l.BatchesSent, l.WritesSent, l.GossipRounds, l.GossipBytes, l.ReplicationBytes)).ToArray(),
             store.LogEntries, client.BytesSent, client.BytesReceived, faults.Blocked.Order().ToArray(), Environment.ProcessId);
-        return Results.Json(status, NodeApiJsonContext.Default.NodeStatus);
+        return Results.Json(status, NodeStatusJsonContext.Default.NodeStatusReport);
     }
 
     private static string Name(long origin) => $"{OriginId.NodeOf(origin)}.{OriginId.IncarnationOf(origin)}";
@@ -116,13 +115,6 @@ public static class AdminApi
         hash.Append(buffer.AsSpan(0, Encoding.UTF8.GetBytes(text, buffer)));
     }
 }
-
-public sealed record PeerStatus(int Id, string Address, bool Reachable, DateTimeOffset? LastContact,
-    Dictionary<string, long> Applied, long BatchesSent, long WritesSent, long GossipRounds, long GossipBytes, long ReplicationBytes);
-
-public sealed record NodeStatus(int Node, string? Shard, long Epoch, long Keys, string Origin,
-    Dictionary<string, long> Applied, Dictionary<string, long> Stable, bool CaughtUp, string[] HandoffPendingFrom,
-    PeerStatus[] Peers, int LogEntries, long PeerBytesSent, long PeerBytesReceived, int[] Blocked, int Pid);
 
 public sealed record FaultSettings(bool Enabled, int[]? Blocked);
 

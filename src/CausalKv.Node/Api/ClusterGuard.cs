@@ -1,5 +1,5 @@
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Faults;
-using CausalKv.Node.Hosting;
 
 namespace CausalKv.Node.Api;
 

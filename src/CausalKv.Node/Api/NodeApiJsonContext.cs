@@ -4,7 +4,6 @@ namespace CausalKv.Node.Api;
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]
 [JsonSerializable(typeof(ViewDocument))]
-[JsonSerializable(typeof(NodeStatus))]
 [JsonSerializable(typeof(FaultSettings))]
 [JsonSerializable(typeof(StateDigest))]
 internal sealed partial class NodeApiJsonContext : JsonSerializerContext;

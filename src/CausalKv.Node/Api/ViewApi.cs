@@ -1,4 +1,5 @@
 using CausalKv.Node.Cluster;
+using CausalKv.Node.Replication;
 using CausalKv.Sharding;
 
 namespace CausalKv.Node.Api;

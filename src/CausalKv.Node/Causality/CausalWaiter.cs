@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using CausalKv.Node.Hosting;
-using CausalKv.Node.Storage;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Telemetry;
 using CausalKv.Protocol;
 using Microsoft.Extensions.Options;

@@ -1,5 +1,4 @@
 using CausalKv.Causality;
-using CausalKv.Node.Cluster;
 using CausalKv.Node.Replication;
 using CausalKv.Paging;
 

@@ -1,5 +1,5 @@
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Replication;
-using CausalKv.Node.Storage;
 using CausalKv.Node.Telemetry;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +18,7 @@ namespace CausalKv.Node.Cluster;
 /// </summary>
 public sealed class StrayKeySweeper(
     ClusterState cluster, ReplicaStore store, Handoff handoff, ViewChanger viewChanger, HandoffFence fence,
-    IOptions<Hosting.NodeOptions> options, TimeProvider time, ILogger<StrayKeySweeper> log) : IHostedService
+    IOptions<NodeOptions> options, TimeProvider time, ILogger<StrayKeySweeper> log) : IHostedService
 {
     private static readonly TimeSpan OwedPauseLimit = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan OwedFirstPause = TimeSpan.FromSeconds(4);

@@ -1,3 +1,4 @@
+using CausalKv.Node.Replication;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace CausalKv.Node.Cluster;

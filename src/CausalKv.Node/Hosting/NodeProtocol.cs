@@ -1,5 +1,6 @@
 using CausalKv.Node.Causality;
 using CausalKv.Node.Cluster;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
 using CausalKv.Node.Telemetry;

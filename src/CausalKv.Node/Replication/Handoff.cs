@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using CausalKv.Causality;
-using CausalKv.Node.Cluster;
-using CausalKv.Node.Hosting;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Storage;
 using CausalKv.Node.Telemetry;
+using CausalKv.Protocol;
 using CausalKv.Sharding;
 using Microsoft.Extensions.Options;
 

@@ -1,8 +1,8 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Faults;
-using CausalKv.Node.Hosting;
 using CausalKv.Protocol;
 using CausalKv.Sharding;
 using Microsoft.Extensions.Options;

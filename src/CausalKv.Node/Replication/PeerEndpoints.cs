@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using CausalKv.Causality;
-using CausalKv.Node.Cluster;
 using CausalKv.Node.Telemetry;
 using CausalKv.Sharding;
 

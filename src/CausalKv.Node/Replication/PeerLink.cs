@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using CausalKv.Causality;
-using CausalKv.Node.Storage;
 using CausalKv.Node.Telemetry;
 using CausalKv.Sharding;
 

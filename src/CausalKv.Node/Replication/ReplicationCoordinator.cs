@@ -1,8 +1,8 @@
 using CausalKv.Causality;
-using CausalKv.Node.Cluster;
-using CausalKv.Node.Hosting;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Storage;
 using CausalKv.Node.Telemetry;
+using CausalKv.Protocol;
 using Microsoft.Extensions.Options;
 
 namespace CausalKv.Node.Replication;

@@ -1,4 +1,4 @@
-using CausalKv.Node.Hosting;
+using CausalKv.Node.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace CausalKv.Node.Replication;

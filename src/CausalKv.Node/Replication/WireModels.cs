@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using CausalKv.Causality;
+using CausalKv.Protocol;
 
 namespace CausalKv.Node.Replication;
 
@@ -21,58 +22,6 @@ public sealed class WireRange
     public long After { get; set; }
     /// <summary>Keys of the writes After+1, After+2, ...</summary>
     public List<string> Keys { get; set; } = [];
-}
-
-public sealed class WireVersion
-{
-    public string K { get; set; } = "";
-    public string? V { get; set; }
-    public long Ts { get; set; }
-    public int N { get; set; }
-    public long[] C { get; set; } = [];
-    public List<WireDependency>? D { get; set; }
-
-    public static WireVersion From(string key, StoredVersion v) => new()
-    {
-        K = key,
-        V = v.Value,
-        Ts = v.Tag.Timestamp,
-        N = v.Tag.Node,
-        C = Flatten(v.Clock),
-        D = v.Dependencies.IsEmpty ? null : v.Dependencies.Entries.Select(WireDependency.From).ToList(),
-    };
-
-    public StoredVersion ToStored() => new(V, new WriteTag(Ts, N), Unflatten(C),
-        D is null ? DependencySet.Empty : DependencySet.Of(D.Select(d => d.ToEntry())));
-
-    public static long[] Flatten(VersionVector clock)
-    {
-        var result = new long[clock.Count * 2];
-        var i = 0;
-        foreach (var e in clock.Entries) { result[i++] = e.Origin; result[i++] = e.Seq; }
-        return result;
-    }
-
-    public static VersionVector Unflatten(long[] flat)
-    {
-        if (flat.Length % 2 != 0) throw new FormatException("A clock has an odd number of numbers.");
-        var entries = new VersionVector.Entry[flat.Length / 2];
-        for (var i = 0; i < entries.Length; i++) entries[i] = new VersionVector.Entry(flat[2 * i], flat[2 * i + 1]);
-        return VersionVector.Of(entries);
-    }
-}
-
-public sealed class WireDependency
-{
-    public string K { get; set; } = "";
-    public long Ts { get; set; }
-    public int N { get; set; }
-    public long[] C { get; set; } = [];
-
-    public static WireDependency From(KeyValuePair<string, Dependency> e) =>
-        new() { K = e.Key, Ts = e.Value.Tag.Timestamp, N = e.Value.Tag.Node, C = WireVersion.Flatten(e.Value.Clock) };
-
-    public KeyValuePair<string, Dependency> ToEntry() => new(K, new Dependency(WireVersion.Unflatten(C), new WriteTag(Ts, N)));
 }
 
 public sealed class ReplicationAck

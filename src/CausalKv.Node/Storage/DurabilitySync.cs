@@ -2,6 +2,8 @@
 // commit n was written covers n and everything before it. Whoever waits for a commit not yet synced joins the next
 // fsync; one fsync runs at a time, and each one covers every commit written before it started, so a burst of concurrent
 // writes shares one fsync instead of queueing one each.
+using CausalKv.Node.Configuration;
+
 namespace CausalKv.Node.Storage;
 
 internal sealed class DurabilitySync(Durability durability, Action fsync) : IDisposable

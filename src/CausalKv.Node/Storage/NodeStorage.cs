@@ -1,4 +1,4 @@
-using CausalKv.Node.Hosting;
+using CausalKv.Node.Configuration;
 using CausalKv.Storage;
 using RocksDbSharp;
 

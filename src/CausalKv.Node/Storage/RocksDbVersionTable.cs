@@ -13,6 +13,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using CausalKv.Causality;
+using CausalKv.Node.Configuration;
 using CausalKv.Storage;
 using RocksDbSharp;
 

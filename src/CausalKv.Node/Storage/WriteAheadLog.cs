@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using CausalKv.Causality;
-using CausalKv.Node.Replication;
+using CausalKv.Protocol;
 
 namespace CausalKv.Node.Storage;
 

@@ -1,3 +1,4 @@
+
 namespace CausalKv.Node.Telemetry;
 
 /// <summary>

@@ -2,8 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace CausalKv.Router.Cluster;
 
-/// <summary>The cluster page's JSON, both ways: the nodes' statuses in, the cluster picture out (camelCase, as the nodes write).</summary>
+/// <summary>The cluster page's JSON: the cluster picture it shows (camelCase, as the nodes write). The nodes' statuses it is made from are read with <see cref="CausalKv.Protocol.NodeStatusJsonContext"/>.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true)]
-[JsonSerializable(typeof(ReportedNodeStatus))]
 [JsonSerializable(typeof(ClusterPicture))]
 internal sealed partial class ClusterPageJsonContext : JsonSerializerContext;

@@ -1,3 +1,4 @@
+using CausalKv.Protocol;
 using CausalKv.Sharding;
 
 namespace CausalKv.Router.Cluster;
@@ -6,4 +7,4 @@ namespace CausalKv.Router.Cluster;
 /// <param name="Healthy">The router's last active probe of the node (<c>GET /health</c>) answered 200.</param>
 /// <param name="Routable">The router would send requests to the node now (healthy and no recent failed forward).</param>
 /// <param name="Status">Null when the node did not answer in time; <paramref name="Error"/> then says why.</param>
-internal sealed record NodeObservation(ViewNode Node, bool Healthy, bool Routable, ReportedNodeStatus? Status, string? Error);
+internal sealed record NodeObservation(ViewNode Node, bool Healthy, bool Routable, NodeStatusReport? Status, string? Error);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CausalKv.Protocol;
 using CausalKv.Router.Routing;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
@@ -41,7 +42,7 @@ internal sealed class NodeStatusReader(NodeTransport transport, IOptions<RouterO
 
     private async Task<NodeObservation> ObserveAsync(Replica replica)
     {
-        ReportedNodeStatus? status = null;
+        NodeStatusReport? status = null;
         string? error;
         using var timeout = new CancellationTokenSource(_timeout);
         try
@@ -50,7 +51,7 @@ internal sealed class NodeStatusReader(NodeTransport transport, IOptions<RouterO
             if (response.IsSuccessStatusCode)
             {
                 await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
-                status = await JsonSerializer.DeserializeAsync(body, ClusterPageJsonContext.Default.ReportedNodeStatus, timeout.Token);
+                status = await JsonSerializer.DeserializeAsync(body, NodeStatusJsonContext.Default.NodeStatusReport, timeout.Token);
             }
             error = status is null ? $"GET {StatusPath} answered {(int)response.StatusCode} without a status" : null;
         }

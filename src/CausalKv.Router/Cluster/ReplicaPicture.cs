@@ -21,7 +21,7 @@ internal sealed record ReplicaPicture(
     bool Healthy,
     bool Routable,
     string? Shard,
-    int? Keys,
+    long? Keys,
     long? Epoch,
     bool? OnCurrentView,
     string? Origin,

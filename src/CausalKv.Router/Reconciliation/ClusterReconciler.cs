@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using CausalKv.Protocol;
 using CausalKv.Router.Discovery;
 using CausalKv.Router.Routing;
 using CausalKv.Router.Telemetry;

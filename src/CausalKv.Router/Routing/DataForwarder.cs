@@ -73,7 +73,7 @@ internal sealed class DataForwarder(
             return ReplicaAttempt.NotServing;
         }
         var exception = context.GetForwarderErrorFeature()?.Exception;
-        if (!context.Response.HasStarted && ConnectFailure.IsConnectPhase(error, exception))
+        if (!context.Response.HasStarted && ForwarderConnectFailure.IsConnectPhase(error, exception))
             return ReplicaAttempt.GiveUp($"could not connect ({exception?.Message})");
         var clientLeft = context.RequestAborted.IsCancellationRequested;
         var cut = error == ForwarderError.RequestCanceled && !clientLeft;

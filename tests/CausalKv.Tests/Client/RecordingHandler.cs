@@ -28,7 +28,7 @@ internal sealed class RecordingHandler() : DelegatingHandler(new SocketsHttpHand
         }
         catch (Exception e)
         {
-            Requests.Enqueue(new Sent(address, request.Method, path, null, false, CausalKv.Client.Routing.ConnectFailure.IsConnectPhase(e)) { Failure = e.Message });
+            Requests.Enqueue(new Sent(address, request.Method, path, null, false, CausalKv.Protocol.ConnectFailure.IsConnectPhase(e)) { Failure = e.Message });
             throw;
         }
     }

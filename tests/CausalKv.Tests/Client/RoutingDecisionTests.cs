@@ -162,13 +162,4 @@ public sealed class RoutingDecisionTests
         Assert.False(ViewRefresh.IsAged(1_000, 5_999, TimeSpan.FromSeconds(5)));
         Assert.True(ViewRefresh.IsAged(1_000, 6_000, TimeSpan.FromSeconds(5)));
     }
-
-    [Fact]
-    public void Only_failures_before_the_request_left_count_as_connect_failures()
-    {
-        Assert.True(ConnectFailure.IsConnectPhase(new HttpRequestException(HttpRequestError.ConnectionError, "refused")));
-        Assert.True(ConnectFailure.IsConnectPhase(new TaskCanceledException("connect", new TimeoutException())));
-        Assert.False(ConnectFailure.IsConnectPhase(new HttpRequestException(HttpRequestError.ResponseEnded, "ended")));
-        Assert.False(ConnectFailure.IsConnectPhase(new TaskCanceledException("cancelled")));
-    }
 }

@@ -1,7 +1,7 @@
-using Microsoft.Extensions.Configuration;
 using System.Globalization;
 using System.Reflection;
-using CausalKv.Node.Hosting;
+using CausalKv.Node.Configuration;
+using Microsoft.Extensions.Configuration;
 using k8s.Models;
 
 namespace CausalKv.Tests.Deployment;

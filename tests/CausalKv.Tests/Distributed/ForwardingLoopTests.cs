@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using CausalKv.Node.Api;
 using CausalKv.Protocol;
 using CausalKv.Sharding;
 using Xunit.Abstractions;
@@ -61,7 +62,7 @@ public sealed class ForwardingLoopTests(ITestOutputHelper output)
         }
     }
 
-    private const int ShardForwarderMaxHops = CausalKv.Node.Cluster.ShardForwarder.MaxHops;
+    private const int ShardForwarderMaxHops = CausalKv.Node.Api.ShardForwarder.MaxHops;
 
     private static async Task InstallAsync(HttpClient node, string clusterKey, (int Id, string Address) s0, (int Id, string Address) s1)
     {

@@ -4,6 +4,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using CausalKv.Hosting;
+using CausalKv.Node.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CausalKv.Tests.Distributed;
@@ -69,8 +70,8 @@ public sealed class KvApp : IAsyncDisposable
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             if (request.RequestUri is { } uri && (uri.IsAbsoluteUri ? uri.AbsolutePath : uri.OriginalString).StartsWith("/admin/digest", StringComparison.Ordinal)
-                && !request.Headers.Contains(CausalKv.Node.Hosting.NodeIdentity.ClusterKeyHeader))
-                request.Headers.Add(CausalKv.Node.Hosting.NodeIdentity.ClusterKeyHeader, clusterKey);
+                && !request.Headers.Contains(CausalKv.Node.Configuration.NodeIdentity.ClusterKeyHeader))
+                request.Headers.Add(CausalKv.Node.Configuration.NodeIdentity.ClusterKeyHeader, clusterKey);
             return base.SendAsync(request, cancellationToken);
         }
     }

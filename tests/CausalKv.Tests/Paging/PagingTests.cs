@@ -1,6 +1,6 @@
 using System.Text;
 using CausalKv.Causality;
-using CausalKv.Node.Hosting;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Storage;
 using CausalKv.Paging;
 using CausalKv.Storage;

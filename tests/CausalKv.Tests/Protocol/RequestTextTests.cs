@@ -1,6 +1,5 @@
 using System.Text;
 using CausalKv.Node.Api;
-using CausalKv.Node.Cluster;
 
 namespace CausalKv.Tests.Protocol;
 

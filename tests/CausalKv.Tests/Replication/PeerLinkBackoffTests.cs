@@ -1,8 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text.Json.Serialization.Metadata;
 using CausalKv.Causality;
-using CausalKv.Node.Cluster;
-using CausalKv.Node.Hosting;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
 using CausalKv.Node.Telemetry;

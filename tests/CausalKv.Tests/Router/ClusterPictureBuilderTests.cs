@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CausalKv.Protocol;
 using CausalKv.Router.Cluster;
 using CausalKv.Sharding;
 
@@ -14,13 +15,13 @@ public sealed class ClusterPictureBuilderTests
     private static Dictionary<string, long> Frontier(params (string Origin, long Seq)[] entries) =>
         entries.ToDictionary(e => e.Origin, e => e.Seq);
 
-    private static ReportedPeerStatus Peer(int id, bool reachable = true, Dictionary<string, long>? applied = null) =>
-        new(id, $"10.0.1.{id}:8080", reachable, reachable ? DateTimeOffset.UnixEpoch : null, applied ?? []);
+    private static PeerStatusReport Peer(int id, bool reachable = true, Dictionary<string, long>? applied = null) =>
+        new(id, $"10.0.1.{id}:8080", reachable, reachable ? DateTimeOffset.UnixEpoch : null, applied ?? [], 0, 0, 0, 0, 0);
 
-    private static NodeObservation Answered(int id, Dictionary<string, long> applied, ReportedPeerStatus[]? peers = null,
+    private static NodeObservation Answered(int id, Dictionary<string, long> applied, PeerStatusReport[]? peers = null,
         long epoch = 4, int[]? blocked = null, Dictionary<string, long>? stable = null, int keys = 0) =>
         new(Node(id), true, true,
-            new ReportedNodeStatus(id, View.ShardOf(id), epoch, keys, $"{id}.7", applied, stable ?? [], true, [], peers ?? [], 0, blocked ?? []),
+            new NodeStatusReport(id, View.ShardOf(id), epoch, keys, $"{id}.7", applied, stable ?? [], true, [], peers ?? [], 0, 0, 0, blocked ?? [], 0),
             null);
 
     private static NodeObservation Silent(int id) => new(Node(id), false, false, null, "no status within 800 ms");

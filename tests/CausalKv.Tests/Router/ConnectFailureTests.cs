@@ -12,10 +12,9 @@ public sealed class ConnectFailureTests
         var refused = new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused", new SocketException((int)SocketError.ConnectionRefused));
         var connectTimeout = new TaskCanceledException("connect", new TimeoutException("A connection could not be established within the configured ConnectTimeout."));
 
-        Assert.True(ConnectFailure.IsConnectPhase(ForwarderError.Request, refused));
+        Assert.True(ForwarderConnectFailure.IsConnectPhase(ForwarderError.Request, refused));
         // YARP reports SocketsHttpHandler's ConnectTimeout as a timed-out request.
-        Assert.True(ConnectFailure.IsConnectPhase(ForwarderError.RequestTimedOut, connectTimeout));
-        Assert.True(ConnectFailure.IsConnectPhase(refused));
+        Assert.True(ForwarderConnectFailure.IsConnectPhase(ForwarderError.RequestTimedOut, connectTimeout));
     }
 
     [Fact]
@@ -24,10 +23,10 @@ public sealed class ConnectFailureTests
         var reset = new HttpRequestException(HttpRequestError.ResponseEnded, "The response ended prematurely.");
         var activityTimeout = new TaskCanceledException("The operation was canceled.");
 
-        Assert.False(ConnectFailure.IsConnectPhase(ForwarderError.Request, reset));
-        Assert.False(ConnectFailure.IsConnectPhase(ForwarderError.RequestTimedOut, activityTimeout));
-        Assert.False(ConnectFailure.IsConnectPhase(ForwarderError.ResponseBodyDestination,
+        Assert.False(ForwarderConnectFailure.IsConnectPhase(ForwarderError.Request, reset));
+        Assert.False(ForwarderConnectFailure.IsConnectPhase(ForwarderError.RequestTimedOut, activityTimeout));
+        Assert.False(ForwarderConnectFailure.IsConnectPhase(ForwarderError.ResponseBodyDestination,
             new HttpRequestException(HttpRequestError.ConnectionError, "refused")));
-        Assert.False(ConnectFailure.IsConnectPhase(ForwarderError.Request, null));
+        Assert.False(ForwarderConnectFailure.IsConnectPhase(ForwarderError.Request, null));
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using CausalKv.Causality;
 using CausalKv.Node.Causality;
 using CausalKv.Node.Cluster;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Hosting;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;

@@ -1,3 +1,4 @@
+using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
 using CausalKv.Sharding;
 

@@ -1,4 +1,5 @@
 using CausalKv.Causality;
+using CausalKv.Node.Replication;
 
 namespace CausalKv.Tests.Storage;
 

@@ -1,4 +1,5 @@
 using CausalKv.Causality;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Storage;
 using CausalKv.Tests.Simulation;
 

@@ -1,5 +1,5 @@
 using CausalKv.Causality;
-using CausalKv.Node.Hosting;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Storage;
 using CausalKv.Tests.Simulation;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Faults;
-using CausalKv.Node.Hosting;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Telemetry;
 using CausalKv.Sharding;

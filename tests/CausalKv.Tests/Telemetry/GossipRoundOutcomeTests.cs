@@ -1,4 +1,5 @@
-using CausalKv.Node.Replication;
+using CausalKv.Node.Telemetry;
+
 
 namespace CausalKv.Tests.Telemetry;
 

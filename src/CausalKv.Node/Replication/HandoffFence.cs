@@ -1,7 +1,7 @@
 using CausalKv.Node.Storage;
 using CausalKv.Sharding;
 
-namespace CausalKv.Node.Cluster;
+namespace CausalKv.Node.Replication;
 
 /// <summary>
 /// After a view change, the keys this node's shard gains from other shards arrive by handoff. Until every node of

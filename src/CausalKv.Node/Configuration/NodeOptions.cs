@@ -1,7 +1,6 @@
 using System.ComponentModel.DataAnnotations;
-using CausalKv.Node.Storage;
 
-namespace CausalKv.Node.Hosting;
+namespace CausalKv.Node.Configuration;
 
 /// <summary>Settings bound from the <c>CausalKv</c> configuration section; defaults are written here.</summary>
 public sealed class NodeOptions

@@ -1,4 +1,4 @@
-namespace CausalKv.Node.Replication;
+namespace CausalKv.Node.Telemetry;
 
 /// <summary>
 /// What one gossip round found when the two frontiers were compared: how many writes the peer lacks (this node

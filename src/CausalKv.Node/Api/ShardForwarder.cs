@@ -1,14 +1,13 @@
-using CausalKv.Http;
 using System.Diagnostics;
-using CausalKv.Node.Api;
-using CausalKv.Node.Hosting;
+using CausalKv.Http;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Telemetry;
 using CausalKv.Protocol;
 using CausalKv.Sharding;
 using Microsoft.Extensions.Options;
 
-namespace CausalKv.Node.Cluster;
+namespace CausalKv.Node.Api;
 
 /// <summary>
 /// Sends a request for another shard's key to a reachable replica of that shard

@@ -2,7 +2,7 @@ using CausalKv.Causality;
 using CausalKv.Protocol;
 using Microsoft.Extensions.Options;
 
-namespace CausalKv.Node.Hosting;
+namespace CausalKv.Node.Configuration;
 
 /// <summary>Who this process is: node id, the cluster's metadata id, and the cluster key check.</summary>
 public sealed class NodeIdentity

@@ -1,4 +1,4 @@
-namespace CausalKv.Node.Storage;
+namespace CausalKv.Node.Configuration;
 
 /// <summary>What an acknowledged write survives (<c>CausalKv:Durability</c>).</summary>
 public enum Durability
