@@ -268,9 +268,9 @@ internal static class StorageScenario
 
         public async Task InstallViewAsync()
         {
-            var body = ClusterLayout.ViewBody(new Dictionary<string, int[]> { ["shard0"] = [0] }, _ => $"127.0.0.1:{_port}", null);
+            var body = CausalKv.Tests.Distributed.Support.ViewInstaller.Body(new Dictionary<string, int[]> { ["shard0"] = [0] }, _ => $"127.0.0.1:{_port}", null);
             using var request = new HttpRequestMessage(HttpMethod.Put, "/view") { Content = JsonContent.Create(body) };
-            request.Headers.Add(CausalKv.Node.Hosting.NodeIdentity.ClusterKeyHeader, "bench");
+            request.Headers.Add(CausalKv.Node.Configuration.NodeIdentity.ClusterKeyHeader, "bench");
             using var response = await Http.SendAsync(request);
             if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"PUT /view: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
             await WaitServingAsync(TimeSpan.FromMinutes(10));

@@ -1,4 +1,5 @@
 using Aspire.Hosting;
+using CausalKv.AppHost.Testing;
 using Microsoft.Extensions.Configuration;
 
 // CausalKv as an Aspire application: store nodes in shards, and the router that is the one address clients need.
@@ -12,9 +13,9 @@ var kv = builder.AddCausalKv("kv", shards: Setting("shards", 3))
     .WithSpareNodes(Setting("spares", 2))
     .WithNodeSettings(layout.GetSection("NodeSettings"))
     .WithFaultInjection(); // this repository's AppHost is for trying the store out: Cut, Heal and Kill on the dashboard
-if (layout.GetValue("RealPartitions", false)) kv.WithRealPartitions();
-else if (layout.GetValue("NodesFromBuildOutput", false)) kv.WithNodesFromBuildOutput();
-if (!layout.GetValue("InitialView", true)) kv.WithoutInitialView();
+// For the tests: nodes that can be cut for real, or run straight from the build output (Testing/).
+if (layout.GetValue("RealPartitions", false)) kv.WithNodeLauncher(new RealPartitionNodes(kv.Resource.Nodes + kv.Resource.SpareNodes));
+else if (layout.GetValue("NodesFromBuildOutput", false)) kv.WithNodeLauncher(new BuildOutputNodes());
 if (layout["DataDirectory"] is { Length: > 0 } data) kv.WithDataDirectory(data);
 
 if (layout.GetValue("Router", true))
@@ -24,7 +25,7 @@ if (layout.GetValue("Router", true))
         .WithClusterKey(kv)
         .WithRouterEndpoint(layout.GetValue<int?>("RouterPort"));
     // The router reconciles the declared cluster: it installs the views, so it does not wait for the cluster to serve.
-    // Without it (--CausalKv:AppHost:Reconcile=false) views are put by hand, and the hosting installs the first one.
+    // Without it (--CausalKv:AppHost:Reconcile=false) nothing installs views: the tests that ask for that put them by hand.
     if (layout.GetValue("Reconcile", true)) router.WithClusterDeclaration(kv);
     else router.WaitFor(kv);
 }

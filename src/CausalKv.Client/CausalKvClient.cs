@@ -58,6 +58,9 @@ public sealed class CausalKvClient : IDisposable
             UseProxy = false,
             ConnectTimeout = options.ConnectTimeout,
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+            // Endpoints and views name hosts: a connection lives at most this long, so a name that moved to another
+            // address is resolved again (a connection that fails is replaced at once anyway).
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
         };
         _http = new HttpClient(handler, disposeHandler) { Timeout = Timeout.InfiniteTimeSpan };
     }

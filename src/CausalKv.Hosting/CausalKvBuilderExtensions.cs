@@ -19,13 +19,10 @@ public static class CausalKvBuilderExtensions
     /// <summary>The port a node or the router listens on in a published deployment (inside its container).</summary>
     internal const int PublishedPort = 8080;
 
-    // Real partitions give every node its own loopback address; clusters built side by side (tests) get separate ones.
-    private static int s_nextLoopbackHost = 10;
-
     /// <summary>
     /// Adds a CausalKv cluster: <paramref name="shards"/> shards of <paramref name="replicasPerShard"/> replicas, nodes
-    /// named <c>{name}-node{i}</c>. The first view is installed as soon as every node is up; the cluster resource is
-    /// Running from then on. The cluster key is <paramref name="clusterKey"/>, or a generated secret parameter
+    /// named <c>{name}-node{i}</c>. A router made its reconciler (<see cref="WithClusterDeclaration{TDestination}"/>)
+    /// installs the declared view; the cluster resource is Running from then on. The cluster key is <paramref name="clusterKey"/>, or a generated secret parameter
     /// <c>{name}-cluster-key</c> kept in the AppHost's user secrets.
     /// </summary>
     public static IResourceBuilder<CausalKvClusterResource> AddCausalKv(this IDistributedApplicationBuilder builder, [ResourceName] string name,
@@ -55,7 +52,7 @@ public static class CausalKvBuilderExtensions
         var health = $"{name}-replicas";
         builder.Services.AddHealthChecks().AddCheck(health, () => cluster.Control.ReplicaHealth());
         resource.WithHealthCheck(health);
-        // Nodes declared again (WithRealPartitions turns them into executables) registered their health checks again
+        // Nodes declared again (WithNodeLauncher turns them into executables) registered their health checks again
         // under the same names: the last registration is the one for the resource in the model.
         builder.Services.PostConfigure<HealthCheckServiceOptions>(options =>
         {
@@ -114,33 +111,14 @@ public static class CausalKvBuilderExtensions
         return builder;
     }
 
-    /// <summary>Nodes start without a view: they answer <c>/ping</c> and refuse data until a <c>PUT /view</c> names them.</summary>
-    public static IResourceBuilder<CausalKvClusterResource> WithoutInitialView(this IResourceBuilder<CausalKvClusterResource> builder)
-    {
-        builder.Resource.InstallInitialView = false;
-        return builder;
-    }
-
     /// <summary>
-    /// Cuts drop packets for real: every node runs as its own Unix user (through <c>setpriv</c>) on its own loopback
-    /// address, and a cut adds iptables rules that drop, on <c>lo</c>, what one node's user sends to the other's
-    /// address. Needs Linux, root, setpriv and iptables; the nodes are then executables running the built node.
+    /// Runs the nodes with <paramref name="launcher"/> instead of as project resources (which DCP starts with
+    /// <c>dotnet run</c>); the nodes declared so far are declared again.
     /// </summary>
-    public static IResourceBuilder<CausalKvClusterResource> WithRealPartitions(this IResourceBuilder<CausalKvClusterResource> builder)
+    public static IResourceBuilder<CausalKvClusterResource> WithNodeLauncher(this IResourceBuilder<CausalKvClusterResource> builder, ICausalKvNodeLauncher launcher)
     {
-        if (PacketFilter.WhyUnavailable() is { } why) throw new InvalidOperationException($"Real partitions are not possible here: {why}.");
-        builder.Resource.RealPartitions = true;
-        return Materialize(builder, redeclare: true);
-    }
-
-    /// <summary>
-    /// Runs each node as an executable straight from CausalKv.Node's build output (<c>dotnet CausalKv.Node.dll</c>)
-    /// instead of a project resource, which DCP starts with <c>dotnet run</c>: about 1.5 s of CPU less per node start,
-    /// for test suites that start many clusters on few cores. The node itself is the same.
-    /// </summary>
-    public static IResourceBuilder<CausalKvClusterResource> WithNodesFromBuildOutput(this IResourceBuilder<CausalKvClusterResource> builder)
-    {
-        builder.Resource.NodesFromBuildOutput = true;
+        ArgumentNullException.ThrowIfNull(launcher);
+        builder.Resource.NodeLauncher = launcher;
         return Materialize(builder, redeclare: true);
     }
 
@@ -221,7 +199,7 @@ public static class CausalKvBuilderExtensions
     /// <summary>
     /// Brings the declared node resources in line with the cluster's settings: adds missing nodes, drops extra ones
     /// (with the helper resources Aspire added for them), and marks the ones beyond the first layout as spares
-    /// (started on demand). Switching to real partitions redeclares every node, as executables.
+    /// (started on demand). A node launcher given later redeclares every node, as its executables.
     /// </summary>
     private static IResourceBuilder<CausalKvClusterResource> Materialize(IResourceBuilder<CausalKvClusterResource> builder, bool redeclare = false)
     {
@@ -235,16 +213,14 @@ public static class CausalKvBuilderExtensions
                 app.Resources.Remove(r);
             nodes.Remove(extra);
         }
-        var firstHost = kv.RealPartitions ? NextLoopbackHosts(total) : 0;
         var publishing = app.ExecutionContext.IsPublishMode;
         for (var id = nodes.Count; id < total; id++)
         {
             // Published, a node is known by its name at the port it listens on inside its container; run here, by a
             // fixed port on a loopback address.
-            var host = publishing ? $"{kv.Name}-node{id}" : kv.RealPartitions ? $"127.0.0.{firstHost + id}" : "127.0.0.1";
+            var host = publishing ? $"{kv.Name}-node{id}" : kv.NodeLauncher?.HostOf(id) ?? "127.0.0.1";
             var port = publishing ? PublishedPort : LoopbackPorts.Free(IPAddress.Parse(host));
-            var uid = kv.RealPartitions ? 64000 + firstHost + id : (int?)null;
-            nodes.Add(new CausalKvNode(id, AddNode(app, kv, id, host, port, uid), host, port, uid));
+            nodes.Add(new CausalKvNode(id, AddNode(app, kv, id, host, port), host, port));
         }
         foreach (var node in nodes)
         {
@@ -257,32 +233,17 @@ public static class CausalKvBuilderExtensions
         return builder;
     }
 
-    private static IResourceWithEndpoints AddNode(IDistributedApplicationBuilder app, CausalKvClusterResource kv, int id, string host, int port, int? uid)
+    private static IResourceWithEndpoints AddNode(IDistributedApplicationBuilder app, CausalKvClusterResource kv, int id, string host, int port)
     {
         var name = $"{kv.Name}-node{id}";
-        if (uid is null && !kv.NodesFromBuildOutput) return Configure(app.AddProject<CausalKvNodeProject>(name), kv, id, host, port, uid);
-        var dll = CausalKvNodeProject.AssemblyPath(Configuration());
-        string[] args;
-        if (uid is { } user)
-        {
-            // A node running as another user may not be able to read the build output (a checkout under /root, or
-            // in a 0700 temporary folder), so it runs a copy kept under the data root, which every node may read.
-            dll = Path.Combine(kv.Control.NodeBinaries, Path.GetFileName(dll));
-            // setpriv changes the ids and then execs dotnet, so the node keeps the process id DCP sees.
-            var userId = user.ToString(CultureInfo.InvariantCulture);
-            args = ["--reuid=" + userId, "--regid=" + userId, "--clear-groups", "--", "dotnet", dll];
-        }
-        else
-        {
-            args = [dll];
-        }
-        var executable = app.AddExecutable(name, uid is null ? "dotnet" : "/usr/bin/setpriv", Path.GetDirectoryName(dll)!, args)
+        if (kv.NodeLauncher is null || app.ExecutionContext.IsPublishMode) return Configure(app.AddProject<CausalKvNodeProject>(name), kv, id, host, port);
+        var executable = kv.NodeLauncher.Declare(app, kv, name, id)
             .WithEnvironment("ASPNETCORE_URLS", "http://" + host + ":" + port.ToString(CultureInfo.InvariantCulture))
             .WithOtlpExporter();
-        return Configure(executable, kv, id, host, port, uid);
+        return Configure(executable, kv, id, host, port);
     }
 
-    private static T Configure<T>(IResourceBuilder<T> node, CausalKvClusterResource kv, int id, string host, int port, int? uid)
+    private static T Configure<T>(IResourceBuilder<T> node, CausalKvClusterResource kv, int id, string host, int port)
         where T : IResourceWithEndpoints, IResourceWithEnvironment, IResourceWithWaitSupport, IResourceWithArgs
     {
         if (node.ApplicationBuilder.ExecutionContext.IsPublishMode) node.WithHttpEndpoint(targetPort: port, name: NodeEndpoint);
@@ -291,18 +252,11 @@ public static class CausalKvBuilderExtensions
             .WithEnvironment("CausalKv__ClusterKey", kv.ClusterKeyParameter)
             .WithEnvironment(context =>
             {
-                if (kv.FaultInjection || kv.RealPartitions) context.EnvironmentVariables["CausalKv__EnableFaultInjection"] = "true";
+                if (kv.FaultInjection) context.EnvironmentVariables["CausalKv__EnableFaultInjection"] = "true";
                 // Published, a node keeps its data where the deployment mounts it (CausalKv__DataDirectory set there), or in
                 // the folder WithDataDirectory named; never in a temporary folder of the machine that wrote the manifest.
                 if (context.ExecutionContext.IsPublishMode && kv.DataDirectory is null) { AddSettings(); return; }
-                var dir = Path.Combine(kv.Control.DataRoot, node.Resource.Name);
-                context.EnvironmentVariables["CausalKv__DataDirectory"] = dir;
-                if (uid is { } u)
-                {
-                    UnixUsers.PrepareDataDirectory(kv.Control.DataRoot, dir, u);
-                    kv.Control.CopyNodeBinaries(Path.GetDirectoryName(CausalKvNodeProject.AssemblyPath(Configuration()))!);
-                    context.EnvironmentVariables["HOME"] = dir;
-                }
+                context.EnvironmentVariables["CausalKv__DataDirectory"] = kv.Control.DataDirectoryOf(node.Resource.Name);
                 AddSettings();
 
                 void AddSettings()
@@ -339,24 +293,4 @@ public static class CausalKvBuilderExtensions
                 context.EnvironmentVariables["OTEL_SDK_DISABLED"] = "true";
             }
         });
-
-    private static string Configuration()
-    {
-#if DEBUG
-        return "Debug";
-#else
-        return "Release";
-#endif
-    }
-
-    private static int NextLoopbackHosts(int count)
-    {
-        while (true)
-        {
-            var start = Volatile.Read(ref s_nextLoopbackHost);
-            var first = start + count + 1 > 240 ? 10 : start;
-            if (Interlocked.CompareExchange(ref s_nextLoopbackHost, first + count + 1, start) == start) return first;
-        }
-    }
-
 }

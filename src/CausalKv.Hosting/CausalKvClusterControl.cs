@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -16,11 +15,13 @@ using Microsoft.Extensions.Logging;
 namespace CausalKv.Hosting;
 
 /// <summary>
-/// The running half of a <see cref="CausalKvClusterResource"/>. It watches the node resources: once every node of
-/// the first layout answers, it installs the first view and marks the cluster Running; a node started again (from the
-/// dashboard, or after a crash) gets the current view and its cuts back, and catches up from its peers by itself. It
-/// also changes views (add and remove shards), cuts and heals links, kills nodes, and publishes each node's shard,
-/// epoch, key count and lag as resource properties. Tests drive a cluster through it.
+/// The running half of a <see cref="CausalKvClusterResource"/>. It never installs a view: the router that reconciles
+/// the declared cluster (<see cref="Aspire.Hosting.CausalKvBuilderExtensions.WithClusterDeclaration{T}"/>) does. This
+/// watches the node resources and marks the cluster Running once every node of the declared layout holds a view of the
+/// declared generation (without a reconciling router, once every node answers: the nodes then wait for a
+/// <c>PUT /view</c>). Add shard and Remove shard declare the next generation to the router and wait until it reports the
+/// cluster in sync. With fault injection it cuts and heals links and kills nodes (a node started again gets its cuts
+/// back). It publishes each node's shard, epoch, key count and lag as resource properties.
 /// </summary>
 public sealed class CausalKvClusterControl
 {
@@ -28,7 +29,7 @@ public sealed class CausalKvClusterControl
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
 
     private readonly CausalKvClusterResource _kv;
-    private readonly SemaphoreSlim _viewGate = new(1, 1);
+    private readonly SemaphoreSlim _declarationGate = new(1, 1);
     private readonly Dictionary<int, HashSet<int>> _cuts = [];
     private readonly ConcurrentDictionary<int, NodeRun> _runs = new();
     private readonly ConcurrentDictionary<int, NodeStatusSummary> _statuses = new();
@@ -39,9 +40,8 @@ public sealed class CausalKvClusterControl
     private ResourceCommandService _commands = null!;
     private ResourceLoggerService _consoleLogs = null!;
     private ILogger _log = null!;
-    private PacketFilter? _filter;
     private Dictionary<string, int[]> _layout = [];
-    private bool _installed;
+    private bool _ready;
     private long _epoch;
 
     internal CausalKvClusterControl(CausalKvClusterResource kv)
@@ -54,39 +54,18 @@ public sealed class CausalKvClusterControl
     /// <summary>The folder holding one data directory per node.</summary>
     public string DataRoot => _dataRoot.Value;
 
-    /// <summary>Where nodes that run as their own Unix users find CausalKv.Node's build output (a copy they may read).</summary>
-    public string NodeBinaries => Path.Combine(DataRoot, "node-binaries");
-
-    private readonly Lock _binariesGate = new();
-    private bool _binariesCopied;
-
-    /// <summary>Copies the node's build output to <see cref="NodeBinaries"/> once per run (files 644, folders 755).</summary>
-    internal void CopyNodeBinaries(string source)
-    {
-        lock (_binariesGate)
-        {
-            if (_binariesCopied) return;
-            foreach (var from in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-            {
-                var to = Path.Combine(NodeBinaries, Path.GetRelativePath(source, from));
-                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-                File.Copy(from, to, overwrite: true);
-            }
-            _binariesCopied = true;
-        }
-    }
+    /// <summary>The data directory of the node resource named <paramref name="nodeName"/>.</summary>
+    public string DataDirectoryOf(string nodeName) => Path.Combine(DataRoot, nodeName);
 
     public string ClusterKey { get; private set; } = "";
 
-    /// <summary>The installed layout: shard name -> node ids.</summary>
+    /// <summary>The declared layout: shard name -> node ids.</summary>
     public IReadOnlyDictionary<string, int[]> Layout => _layout;
 
+    /// <summary>The newest view epoch a node of the cluster was seen to hold.</summary>
     public long Epoch => Interlocked.Read(ref _epoch);
 
-    /// <summary>True when cuts drop packets with iptables rather than by fault injection.</summary>
-    public bool RealPartitions => _filter is not null;
-
-    /// <summary>Completes once the first view is installed (or every node is up, without one); faults when a node cannot start.</summary>
+    /// <summary>Completes once the declared view is in place (without a reconciling router, once every node is up); faults when a node cannot start.</summary>
     public Task Serving => _serving.Task;
 
     /// <summary>Which links are cut: node id -> the nodes it cannot reach.</summary>
@@ -105,7 +84,6 @@ public sealed class CausalKvClusterControl
         _consoleLogs = services.GetRequiredService<ResourceLoggerService>();
         _log = services.GetRequiredService<ILoggerFactory>().CreateLogger("CausalKv.Hosting");
         _http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2), UseProxy = false }) { Timeout = TimeSpan.FromSeconds(100) };
-        if (_kv.RealPartitions) _filter = new PacketFilter();
         _layout = ClusterLayout.Initial(_kv.Nodes, _kv.Shards);
         services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(Cleanup);
         _ = Task.Run(() => WatchAsync(stopping), CancellationToken.None);
@@ -211,48 +189,16 @@ public sealed class CausalKvClusterControl
                 await Task.Delay(100, deadline.Token);
             }
             await ApplyCutsAsync(node.Id, ct);
-            if (_kv.Reconciler is not null)
+            run.Alive = true;
+            if (_kv.Reconciler is not null && _layout.Values.Any(ids => ids.Contains(node.Id)))
             {
-                await FollowReconcilerAsync(node, run, ct);
-                return;
-            }
-            await _viewGate.WaitAsync(ct);
-            try
-            {
-                run.Alive = true;
-                if (!_installed)
-                {
-                    var first = _layout.Values.SelectMany(x => x).ToArray();
-                    if (first.All(IsAlive))
-                    {
-                        if (_kv.InstallInitialView)
-                        {
-                            // Nodes started on a data directory of an earlier run resume the view they had: go on from it.
-                            var epoch = await HighestEpochAsync(first, ct) + 1;
-                            await PutViewAsync(first, _layout, epoch, ct);
-                            Interlocked.Exchange(ref _epoch, epoch);
-                            _log.LogInformation("Cluster {Cluster} serving: view epoch {Epoch}, {Layout}", _kv.Name, epoch, ClusterLayout.Describe(_layout));
-                        }
-                        else
-                        {
-                            _log.LogInformation("Cluster {Cluster}: every node is up and waits for a PUT /view", _kv.Name);
-                        }
-                        _installed = true;
-                        await PublishClusterAsync(KnownResourceStates.Running);
-                        _serving.TrySetResult();
-                    }
-                }
-                else if (_kv.InstallInitialView && _layout.Values.Any(ids => ids.Contains(node.Id)))
-                {
-                    await PutViewAsync([node.Id], _layout, Epoch, ct);
-                    _log.LogInformation("{Node} rejoined {Cluster} with view epoch {Epoch}", node.Name, _kv.Name, Epoch);
-                }
-            }
-            finally
-            {
-                _viewGate.Release();
+                // The router installs and resends views: a member has joined once it holds one of the declared generation.
+                var epoch = await WaitForEpochAsync(node.Id, Interlocked.Read(ref _generation), run, ct);
+                if (epoch is null) return; // stopped meanwhile
+                RaiseEpoch(epoch.Value);
             }
             run.Joined.TrySetResult();
+            await MarkServingAsync(ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         catch (Exception e)
@@ -263,37 +209,27 @@ public sealed class CausalKvClusterControl
         }
     }
 
-    /// <summary>
-    /// With a router that reconciles the declared cluster, the router installs and resends views; a node has joined
-    /// once it holds a view of the declared generation (a spare, once it answers). The cluster serves once every node of
-    /// the declared layout has joined.
-    /// </summary>
-    private async Task FollowReconcilerAsync(CausalKvNode node, NodeRun run, CancellationToken ct)
+    /// <summary>The cluster serves once every node of the declared layout has joined (with a reconciler: holds the declared view).</summary>
+    private async Task MarkServingAsync(CancellationToken ct)
     {
-        run.Alive = true;
-        if (_layout.Values.Any(ids => ids.Contains(node.Id)))
-        {
-            var epoch = await WaitForEpochAsync(node.Id, Interlocked.Read(ref _generation), run, ct);
-            if (epoch is null) return; // stopped meanwhile
-            RaiseEpoch(epoch.Value);
-        }
-        run.Joined.TrySetResult();
-        await _viewGate.WaitAsync(ct);
+        if (_ready) return;
+        await _declarationGate.WaitAsync(ct);
         try
         {
             var first = _layout.Values.SelectMany(x => x).ToArray();
-            if (!_installed && first.All(id => _runs.TryGetValue(id, out var r) && r.IsCurrent && r.Joined.Task.IsCompletedSuccessfully))
-            {
-                _installed = true;
+            if (_ready || !first.All(id => _runs.TryGetValue(id, out var r) && r.IsCurrent && r.Joined.Task.IsCompletedSuccessfully)) return;
+            _ready = true;
+            if (_kv.Reconciler is not null)
                 _log.LogInformation("Cluster {Cluster} serving: the router installed view epoch {Epoch} (generation {Generation}), {Layout}",
                     _kv.Name, Epoch, Interlocked.Read(ref _generation), ClusterLayout.Describe(_layout));
-                await PublishClusterAsync(KnownResourceStates.Running);
-                _serving.TrySetResult();
-            }
+            else
+                _log.LogInformation("Cluster {Cluster}: every node is up; with no router reconciling it (WithClusterDeclaration), they wait for a PUT /view", _kv.Name);
+            await PublishClusterAsync(KnownResourceStates.Running);
+            _serving.TrySetResult();
         }
         finally
         {
-            _viewGate.Release();
+            _declarationGate.Release();
         }
     }
 
@@ -334,16 +270,35 @@ public sealed class CausalKvClusterControl
         }
     }
 
-    /// <summary>The generation of the cluster's declaration: 1 at start, one more for every change (Add shard, Remove shard, a layout installed).</summary>
+    /// <summary>The generation of the cluster's declaration: 1 at start, one more for every change (Add shard, Remove shard, a layout declared).</summary>
     public long Generation => Interlocked.Read(ref _generation);
 
     private long _generation = 1;
 
     /// <summary>
     /// Declares <paramref name="layout"/> as the next generation to the reconciling router (<c>PUT /cluster/declaration</c>)
-    /// and waits until its reconciler reports every member holding the new view; returns its epoch.
+    /// and waits until its reconciler reports every member holding the new view; returns its epoch. The router moves the
+    /// keys; nothing here sends a view.
     /// </summary>
-    private async Task<long> DeclareAsync(IReadOnlyDictionary<string, int[]> layout, CancellationToken ct)
+    public async Task<long> DeclareAsync(IReadOnlyDictionary<string, int[]> layout, CancellationToken ct = default)
+    {
+        if (_kv.Reconciler is null)
+            throw new InvalidOperationException($"Cluster {_kv.Name} has no router reconciling it: declare one with WithClusterDeclaration(kv) to change its layout.");
+        await _declarationGate.WaitAsync(ct);
+        try
+        {
+            var epoch = await PutDeclarationAsync(layout, ct);
+            _layout = ClusterLayout.Copy(layout);
+            await PublishClusterAsync(KnownResourceStates.Running);
+            return epoch;
+        }
+        finally
+        {
+            _declarationGate.Release();
+        }
+    }
+
+    private async Task<long> PutDeclarationAsync(IReadOnlyDictionary<string, int[]> layout, CancellationToken ct)
     {
         var generation = Interlocked.Increment(ref _generation);
         var router = new Uri(_kv.Reconciler!.GetEndpoint("http").Url);
@@ -389,13 +344,13 @@ public sealed class CausalKvClusterControl
     }
 
     /// <summary>
-    /// The cluster resource's health check: Unhealthy before the first view is in place or while a shard of the layout
+    /// The cluster resource's health check: Unhealthy before the cluster serves or while a shard of the layout
     /// has no running replica, Degraded while a shard runs fewer replicas than it has, Healthy otherwise.
     /// </summary>
     internal Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult ReplicaHealth()
     {
         if (!_serving.Task.IsCompletedSuccessfully)
-            return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("the first view is not in place yet");
+            return Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("the declared view is not in place yet");
         var shards = _layout.Select(kv => (Shard: kv.Key, Total: kv.Value.Length, Running: kv.Value.Count(IsAlive))).OrderBy(s => s.Shard, StringComparer.Ordinal).ToList();
         var dark = shards.Where(s => s.Running == 0).ToList();
         if (dark.Count > 0)
@@ -413,7 +368,7 @@ public sealed class CausalKvClusterControl
 
     private bool IsAlive(int id) => _runs.TryGetValue(id, out var run) && run.IsCurrent && run.Alive;
 
-    /// <summary>Waits until the node's current run has joined the cluster (got its view back).</summary>
+    /// <summary>Waits until the node's current run has joined: it answers as itself, has its cuts back, and (with a reconciler) holds the declared view.</summary>
     public async Task WaitForJoinAsync(int id, CancellationToken ct = default)
     {
         var deadline = DateTime.UtcNow + StartTimeout;
@@ -429,90 +384,10 @@ public sealed class CausalKvClusterControl
         }
     }
 
-    /// <summary>
-    /// Installs <paramref name="layout"/> with the next epoch on every running node of the old and the new view
-    /// (or only on <paramref name="onlyOn"/>; <see cref="CompleteViewAsync"/> then does the rest), and returns the epoch.
-    /// Each node answers once its handoff is acknowledged.
-    /// </summary>
-    public async Task<long> InstallViewAsync(IReadOnlyDictionary<string, int[]> layout, CancellationToken ct = default, IEnumerable<int>? onlyOn = null)
-    {
-        await _viewGate.WaitAsync(ct);
-        try
-        {
-            if (_kv.Reconciler is not null && onlyOn is null)
-            {
-                var declared = await DeclareAsync(layout, ct);
-                _layout = ClusterLayout.Copy(layout);
-                _pending = null;
-                await PublishClusterAsync(KnownResourceStates.Running);
-                return declared;
-            }
-            // By hand on some nodes only: with a reconciling router, at the first epoch of the next generation, so its
-            // reconciler stands down rather than undo it until a newer declaration comes.
-            var epoch = _kv.Reconciler is null ? Epoch + 1 : ClusterDeclaration.EpochsPerGeneration * Interlocked.Increment(ref _generation) + 1;
-            var only = onlyOn?.ToHashSet();
-            var targets = _layout.Values.SelectMany(x => x).Concat(layout.Values.SelectMany(x => x)).Distinct()
-                .Where(id => only is null || only.Contains(id)).Where(IsAlive).ToArray();
-            var previous = _layout;
-            _pending = only is null ? null : (ClusterLayout.Copy(layout), previous, epoch, only);
-            _layout = ClusterLayout.Copy(layout);
-            Interlocked.Exchange(ref _epoch, epoch);
-            _log.LogInformation("Cluster {Cluster}: installing view epoch {Epoch}, {Layout}", _kv.Name, epoch, ClusterLayout.Describe(layout));
-            await PutViewAsync(targets, layout, epoch, ct);
-            await PublishClusterAsync(KnownResourceStates.Running);
-            return epoch;
-        }
-        finally
-        {
-            _viewGate.Release();
-        }
-    }
-
-    private (Dictionary<string, int[]> Layout, Dictionary<string, int[]> Previous, long Epoch, HashSet<int> Done)? _pending;
-
-    /// <summary>Installs the view a partial <see cref="InstallViewAsync"/> left out on the remaining nodes.</summary>
-    public async Task CompleteViewAsync(CancellationToken ct = default)
-    {
-        if (_pending is not { } pending) return;
-        var targets = pending.Previous.Values.SelectMany(x => x).Concat(pending.Layout.Values.SelectMany(x => x)).Distinct()
-            .Where(id => !pending.Done.Contains(id)).Where(IsAlive).ToArray();
-        _pending = null;
-        await PutViewAsync(targets, pending.Layout, pending.Epoch, ct);
-    }
-
-    /// <summary>The newest view epoch any of <paramref name="ids"/> follows (0 when none has a view).</summary>
-    private async Task<long> HighestEpochAsync(IEnumerable<int> ids, CancellationToken ct)
-    {
-        var epochs = await Task.WhenAll(ids.Select(async id =>
-        {
-            using var response = await _http.GetAsync(new Uri(_kv.Node(id).Url, "/view"), ct);
-            var body = await response.Content.ReadAsByteArrayAsync(ct);
-            return response.IsSuccessStatusCode && ViewJson.TryReadNodeAnswer(body, out var epoch, out _) ? epoch : 0;
-        }));
-        return epochs.Length == 0 ? 0 : epochs.Max();
-    }
-
-    private async Task PutViewAsync(IReadOnlyCollection<int> targets, IReadOnlyDictionary<string, int[]> layout, long epoch, CancellationToken ct)
-    {
-        var body = ViewBody(layout, epoch);
-        var results = await Task.WhenAll(targets.Select(async id =>
-        {
-            var node = _kv.Node(id);
-            using var response = await _http.PutAsync(new Uri(node.Url, "/view"), JsonContent.Create(body), ct);
-            return (node.Name, response.StatusCode, Text: await response.Content.ReadAsStringAsync(ct));
-        }));
-        var failed = results.Where(r => r.StatusCode != HttpStatusCode.OK).ToList();
-        if (failed.Count > 0)
-            throw new InvalidOperationException("View change incomplete: " + string.Join("; ", failed.Select(f => $"{f.Name}: {(int)f.StatusCode} {f.Text}")));
-    }
-
-    /// <summary>The <c>PUT /view</c> body for a layout of this cluster's nodes.</summary>
-    public System.Text.Json.Nodes.JsonObject ViewBody(IReadOnlyDictionary<string, int[]> layout, long? epoch) =>
-        ClusterLayout.ViewBody(layout, id => _kv.Node(id).Address, epoch);
-
-    /// <summary>Adds a shard made of spare nodes (started when stopped) and installs the view that includes it.</summary>
+    /// <summary>Adds a shard made of spare nodes (started when stopped) to the declaration; the router moves its keys to it.</summary>
     public async Task<string> AddShardAsync(CancellationToken ct = default)
     {
+        if (_kv.Reconciler is null) throw new InvalidOperationException($"Adding a shard needs a router reconciling {_kv.Name} (WithClusterDeclaration).");
         var replicas = Math.Max(1, _kv.Nodes / _kv.Shards);
         var used = _layout.Values.SelectMany(x => x).ToHashSet();
         var spares = _kv.AllNodes.Where(n => !used.Contains(n.Id)).OrderBy(n => IsAlive(n.Id) ? 0 : 1).ThenBy(n => n.Id).Take(replicas).ToList();
@@ -525,21 +400,22 @@ public sealed class CausalKvClusterControl
         }
         foreach (var spare in spares) await WaitForJoinAsync(spare.Id, ct);
         var layout = ClusterLayout.WithShard(_layout, spares.Select(n => n.Id).ToArray());
-        var epoch = await InstallViewAsync(layout, ct);
-        return $"View epoch {epoch}: {ClusterLayout.Describe(layout)}";
+        var epoch = await DeclareAsync(layout, ct);
+        return $"Generation {Generation}, view epoch {epoch}: {ClusterLayout.Describe(layout)}";
     }
 
-    /// <summary>Removes the highest shard: its keys move to the others, then its nodes are stopped and become spares.</summary>
+    /// <summary>Declares the layout without the highest shard: the router moves its keys to the others, then its nodes are stopped and become spares.</summary>
     public async Task<string> RemoveShardAsync(CancellationToken ct = default)
     {
+        if (_kv.Reconciler is null) throw new InvalidOperationException($"Removing a shard needs a router reconciling {_kv.Name} (WithClusterDeclaration).");
         var (layout, freed) = ClusterLayout.WithoutLastShard(_layout);
-        var epoch = await InstallViewAsync(layout, ct);
+        var epoch = await DeclareAsync(layout, ct);
         foreach (var id in freed)
         {
             var stopped = await _commands.ExecuteCommandAsync(_kv.Node(id).Resource, KnownResourceCommands.StopCommand, ct);
             if (!stopped.Success) _log.LogWarning("{Node} left the view but did not stop: {Reason}", _kv.Node(id).Name, stopped.Message);
         }
-        return $"View epoch {epoch}: {ClusterLayout.Describe(layout)}; stopped {string.Join(", ", freed.Select(id => _kv.Node(id).Name))}";
+        return $"Generation {Generation}, view epoch {epoch}: {ClusterLayout.Describe(layout)}; stopped {string.Join(", ", freed.Select(id => _kv.Node(id).Name))}";
     }
 
     /// <summary>Cuts the link between two nodes both ways.</summary>
@@ -570,11 +446,6 @@ public sealed class CausalKvClusterControl
     {
         int[] nodes;
         lock (_cuts) { nodes = [.. _cuts.Keys]; _cuts.Clear(); }
-        if (_filter is not null)
-        {
-            await _filter.AllowAllAsync(ct);
-            return;
-        }
         await Task.WhenAll(nodes.Select(n => SetBlockedAsync(n, [], ct)));
     }
 
@@ -586,24 +457,7 @@ public sealed class CausalKvClusterControl
             blockedA = Update(a, b);
             blockedB = Update(b, a);
         }
-        if (_filter is not null)
-        {
-            var (na, nb) = (_kv.Node(a), _kv.Node(b));
-            if (cut)
-            {
-                await _filter.DropAsync(na.Uid!.Value, IPAddress.Parse(nb.Host), ct);
-                await _filter.DropAsync(nb.Uid!.Value, IPAddress.Parse(na.Host), ct);
-            }
-            else
-            {
-                await _filter.AllowAsync(na.Uid!.Value, IPAddress.Parse(nb.Host), ct);
-                await _filter.AllowAsync(nb.Uid!.Value, IPAddress.Parse(na.Host), ct);
-            }
-        }
-        else
-        {
-            await Task.WhenAll(SetBlockedAsync(a, blockedA, ct), SetBlockedAsync(b, blockedB, ct));
-        }
+        await Task.WhenAll(SetBlockedAsync(a, blockedA, ct), SetBlockedAsync(b, blockedB, ct));
         await PublishClusterAsync(null);
 
         int[] Update(int from, int to)
@@ -616,7 +470,6 @@ public sealed class CausalKvClusterControl
 
     private async Task ApplyCutsAsync(int id, CancellationToken ct)
     {
-        if (_filter is not null) return; // iptables rules outlive a node's restart
         int[] blocked;
         lock (_cuts) blocked = _cuts.TryGetValue(id, out var set) ? [.. set] : [];
         if (blocked.Length > 0) await SetBlockedAsync(id, blocked, ct, force: true);
@@ -630,10 +483,6 @@ public sealed class CausalKvClusterControl
         if (!response.IsSuccessStatusCode)
             throw new InvalidOperationException($"{node.Name} refused the fault setting: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
     }
-
-    /// <summary>Packets the real cuts have dropped so far; null when cuts are fault injection.</summary>
-    public async Task<long?> DroppedPacketsAsync(CancellationToken ct = default) =>
-        _filter is null ? null : await _filter.DroppedPacketsAsync(ct);
 
     /// <summary>Kills a node's process at once (SIGKILL: no shutdown code runs, as on a crash) and waits until it is gone.</summary>
     public async Task<int> KillAsync(int id, CancellationToken ct = default)
@@ -671,6 +520,7 @@ public sealed class CausalKvClusterControl
                         attempt.CancelAfter(TimeSpan.FromSeconds(1));
                         var summary = NodeStatusSummary.Parse(await GetStatusAsync(node.Id, attempt.Token));
                         _statuses[node.Id] = summary;
+                        RaiseEpoch(summary.Epoch);
                         await _notifications.PublishUpdateAsync(node.Resource, s => s with { Properties = With(s.Properties, NodeProperties(summary)) });
                     }
                     catch (Exception e) when (e is HttpRequestException or JsonException || (e is OperationCanceledException && !ct.IsCancellationRequested)) { }
@@ -724,7 +574,6 @@ public sealed class CausalKvClusterControl
 
     private void Cleanup()
     {
-        if (_filter is not null) _filter.DisposeAsync().AsTask().GetAwaiter().GetResult();
         if (_kv.DataDirectory is null && _dataRoot.IsValueCreated)
         {
             try { Directory.Delete(_dataRoot.Value, recursive: true); }

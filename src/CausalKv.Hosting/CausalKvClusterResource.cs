@@ -5,7 +5,7 @@ namespace Aspire.Hosting.ApplicationModel;
 /// <summary>
 /// A CausalKv cluster: its store nodes (each a resource of its own, with its own address and health, because a shard
 /// router needs every replica), the layout of shards, and the cluster key. Its connection string lists the nodes'
-/// URLs; it is Running once the first view is installed, so <c>WaitFor(kv)</c> waits until the store serves data.
+/// URLs; it is Running once the router reconciling it has installed the declared view, so <c>WaitFor(kv)</c> waits until the store serves data.
 /// </summary>
 public sealed class CausalKvClusterResource : Resource, IResourceWithConnectionString, IResourceWithWaitSupport
 {
@@ -32,19 +32,13 @@ public sealed class CausalKvClusterResource : Resource, IResourceWithConnectionS
     /// <summary>Where nodes keep their write-ahead logs (one folder per node); a temporary folder per run when null.</summary>
     public string? DataDirectory { get; internal set; }
 
-    /// <summary>Nodes run as their own Unix users on their own loopback addresses, and cuts drop packets with iptables.</summary>
-    public bool RealPartitions { get; internal set; }
-
-    /// <summary>Nodes run as executables from CausalKv.Node's build output rather than as project resources.</summary>
-    public bool NodesFromBuildOutput { get; internal set; }
-
-    /// <summary>Installs the first view once every node is up; without it nodes wait for a <c>PUT /view</c>.</summary>
-    public bool InstallInitialView { get; internal set; } = true;
+    /// <summary>Declares the executables that run the nodes (<see cref="Aspire.Hosting.CausalKvBuilderExtensions.WithNodeLauncher"/>); null: project resources.</summary>
+    public ICausalKvNodeLauncher? NodeLauncher { get; internal set; }
 
     /// <summary>
     /// The router that reconciles the declared cluster (<see cref="Aspire.Hosting.CausalKvBuilderExtensions.WithClusterDeclaration{T}"/>):
-    /// it installs and resends views, and Add shard / Remove shard declare the next generation to it. Null: the cluster's
-    /// control installs the first view itself (a cluster without a router).
+    /// it installs and resends views, and Add shard / Remove shard declare the next generation to it. Null: nothing installs
+    /// a view, and the nodes wait for a <c>PUT /view</c>.
     /// </summary>
     public IResourceWithEndpoints? Reconciler { get; internal set; }
 
@@ -56,7 +50,7 @@ public sealed class CausalKvClusterResource : Resource, IResourceWithConnectionS
 
     public IReadOnlyList<CausalKvNode> AllNodes => _nodes;
 
-    /// <summary>What the cluster does while the application runs: views, cuts, kills, shards added and removed.</summary>
+    /// <summary>What the cluster does while the application runs: declarations, cuts, kills, shards added and removed.</summary>
     public CausalKvClusterControl Control { get; }
 
     public CausalKvNode Node(int id) => _nodes.FirstOrDefault(n => n.Id == id) ?? throw new ArgumentException($"Cluster {Name} has no node {id}.", nameof(id));

@@ -25,7 +25,7 @@ internal static class CausalKvCommands
             }),
             new CommandOptions
             {
-                Description = "Drop traffic between this node and every other node (fault injection, or iptables with real partitions).",
+                Description = "Drop traffic between this node and every other node (fault injection).",
                 IconName = "PlugDisconnected",
                 IsHighlighted = true,
                 UpdateState = c => WhenFaultsAllowed(kv, c),
@@ -57,14 +57,14 @@ internal static class CausalKvCommands
         kv.WithCommand(AddShard, "Add shard", context => RunAsync(context, ct => kv.Resource.Control.AddShardAsync(ct)),
             new CommandOptions
             {
-                Description = "Start spare nodes as a new shard and move a share of the keys to it.",
+                Description = "Declare spare nodes as a new shard (started when stopped); the router moves a share of the keys to it.",
                 IconName = "AddSquareMultiple",
                 UpdateState = WhenRunning,
             });
         kv.WithCommand(RemoveShard, "Remove shard", context => RunAsync(context, ct => kv.Resource.Control.RemoveShardAsync(ct)),
             new CommandOptions
             {
-                Description = "Move the last shard's keys to the others, then stop its nodes.",
+                Description = "Declare the cluster without its last shard; the router moves its keys to the others, then its nodes stop.",
                 IconName = "SubtractSquareMultiple",
                 ConfirmationMessage = "Remove the last shard?",
                 UpdateState = WhenRunning,
@@ -73,11 +73,11 @@ internal static class CausalKvCommands
 
     /// <summary>Cut, Heal and Kill exist only where fault injection was asked for (<c>WithFaultInjection()</c>).</summary>
     private static ResourceCommandState WhenFaultsAllowed(CausalKvClusterResource kv, UpdateCommandStateContext context) =>
-        kv.FaultInjection || kv.RealPartitions ? WhenRunning(context) : ResourceCommandState.Hidden;
+        kv.FaultInjection ? WhenRunning(context) : ResourceCommandState.Hidden;
 
     private static void EnsureRunning(CausalKvClusterResource kv, int id)
     {
-        if (!kv.FaultInjection && !kv.RealPartitions)
+        if (!kv.FaultInjection)
             throw new InvalidOperationException($"Fault injection is off for {kv.Name}: declare the cluster WithFaultInjection() to cut, heal and kill nodes.");
         if (!kv.Control.IsRunning(id)) throw new InvalidOperationException($"{kv.Node(id).Name} is not running: start it first.");
     }

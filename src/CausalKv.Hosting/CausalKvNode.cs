@@ -9,13 +9,12 @@ namespace CausalKv.Hosting;
 /// </summary>
 public sealed class CausalKvNode
 {
-    internal CausalKvNode(int id, IResourceWithEndpoints resource, string host, int port, int? uid)
+    internal CausalKvNode(int id, IResourceWithEndpoints resource, string host, int port)
     {
         Id = id;
         Resource = resource;
         Host = host;
         Port = port;
-        Uid = uid;
     }
 
     public int Id { get; }
@@ -32,9 +31,6 @@ public sealed class CausalKvNode
     public string Address => $"{Host}:{Port}";
 
     public Uri Url => new($"http://{Address}");
-
-    /// <summary>The Unix user the node runs as when cuts are real (iptables matches on it); null otherwise.</summary>
-    public int? Uid { get; }
 
     /// <summary>A spare is declared but started only when a shard is added.</summary>
     public bool IsSpare { get; internal set; }

@@ -1,10 +1,8 @@
-using System.Text.Json.Nodes;
-
 namespace CausalKv.Hosting;
 
 /// <summary>
-/// Which node ids make up which shard, and the view documents made from it. Pure: the control decides when to
-/// install a layout, this type only says what it is.
+/// Which node ids make up which shard in a declaration. Pure: the control declares a layout to the reconciling
+/// router, this type only says what it is.
 /// </summary>
 public static class ClusterLayout
 {
@@ -45,17 +43,6 @@ public static class ClusterLayout
         var result = Copy(layout);
         result.Remove(last);
         return (result, layout[last]);
-    }
-
-    /// <summary>The <c>PUT /view</c> body: <c>{"view": {"shard0": [{"address", "id"}]}, "epoch": n}</c>.</summary>
-    public static JsonObject ViewBody(IReadOnlyDictionary<string, int[]> layout, Func<int, string> address, long? epoch)
-    {
-        var view = new JsonObject();
-        foreach (var (shard, ids) in layout.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            view[shard] = new JsonArray(ids.Select(id => (JsonNode)new JsonObject { ["address"] = address(id), ["id"] = id }).ToArray());
-        var body = new JsonObject { ["view"] = view };
-        if (epoch is not null) body["epoch"] = epoch;
-        return body;
     }
 
     /// <summary>A one-line description for logs and the dashboard: <c>shard0: 0 1 | shard1: 2 3</c>.</summary>

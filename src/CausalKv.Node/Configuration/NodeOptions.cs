@@ -7,7 +7,10 @@ public sealed class NodeOptions
 {
     public const string Section = "CausalKv";
 
-    /// <summary>This node's cluster-unique id; falls back to the <c>NODE_IDENTIFIER</c> environment variable.</summary>
+    /// <summary>
+    /// This node's cluster-unique id; falls back to the <c>NODE_IDENTIFIER</c> environment variable, then to the ordinal
+    /// its host name ends in (<c>HOSTNAME</c>, else the machine's name: <c>kv-3</c> is node 3).
+    /// </summary>
     [Range(0, 4_000_000)]
     public int? NodeId { get; set; }
 

@@ -31,6 +31,9 @@ public sealed class PeerClient : IPeerTransport, IDisposable
             // Kestrel reads header values as UTF-8: a forwarded client's metadata header outside ASCII goes on as the same bytes.
             RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            // Views name peers by host name: a peer that comes back under its name at another address is found within a
+            // minute even while the old address still takes connections (a new connection resolves the name again).
+            PooledConnectionLifetime = TimeSpan.FromMinutes(1),
             AutomaticDecompression = System.Net.DecompressionMethods.None,
             UseProxy = false,
         };

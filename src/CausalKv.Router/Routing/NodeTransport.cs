@@ -26,6 +26,9 @@ internal sealed class NodeTransport : IDisposable
             UseCookies = false,
             EnableMultipleHttp2Connections = true,
             ConnectTimeout = options.Value.ConnectTimeout,
+            // Views name nodes by host name: a node back under its name at another address is reached within a minute
+            // even while its old address still takes connections (each new connection resolves the name again).
+            PooledConnectionLifetime = TimeSpan.FromMinutes(1),
             // Kestrel reads header values as UTF-8, so a client's header outside ASCII (metadata with a key in another
             // script, sent as a header) goes on to the node as the same bytes instead of failing the forward.
             RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,

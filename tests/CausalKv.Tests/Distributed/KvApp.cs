@@ -1,28 +1,38 @@
+using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using CausalKv.AppHost.Testing;
 using CausalKv.Hosting;
 using CausalKv.Node.Configuration;
+using CausalKv.Tests.Distributed.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CausalKv.Tests.Distributed;
 
 /// <summary>
 /// A CausalKv AppHost started through Aspire.Hosting.Testing (<c>DistributedApplicationTestingBuilder</c>), with the
-/// cluster's control at hand: tests name nodes <c>node{i}</c> and the router <c>router</c>.
+/// cluster's control at hand: tests name nodes <c>node{i}</c> and the router <c>router</c>. Unless the router
+/// reconciles the cluster (<see cref="Builder.Reconciled"/>), views are put by hand (<see cref="ViewInstaller"/>); with
+/// real partitions, cuts drop packets (<see cref="PacketFilter"/>).
 /// </summary>
 public sealed class KvApp : IAsyncDisposable
 {
     public const string ClusterName = "kv";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
 
-    private KvApp(DistributedApplication app, CausalKvClusterResource cluster, bool router)
+    private readonly ViewInstaller? _views;
+    private readonly PacketFilter? _filter;
+
+    private KvApp(DistributedApplication app, CausalKvClusterResource cluster, bool router, ViewInstaller? views, PacketFilter? filter)
     {
         App = app;
         Cluster = cluster;
         HasRouter = router;
+        _views = views;
+        _filter = filter;
     }
 
     public DistributedApplication App { get; }
@@ -33,13 +43,14 @@ public sealed class KvApp : IAsyncDisposable
 
     public bool HasRouter { get; }
 
-    public IReadOnlyDictionary<string, int[]> Layout => Control.Layout;
+    /// <summary>The layout installed by hand, or the one declared to the reconciling router.</summary>
+    public IReadOnlyDictionary<string, int[]> Layout => _views?.Layout ?? Control.Layout;
 
     public string ClusterKey => Control.ClusterKey;
 
-    public long Epoch => Control.Epoch;
+    public long Epoch => _views?.Epoch ?? Control.Epoch;
 
-    public bool RealPartitions => Control.RealPartitions;
+    public bool RealPartitions => _filter is not null;
 
     public IEnumerable<CausalKvNode> Nodes => Cluster.AllNodes.Where(n => !n.IsSpare);
 
@@ -76,20 +87,52 @@ public sealed class KvApp : IAsyncDisposable
         }
     }
 
-    public Task CutAsync(int a, int b) => Control.CutAsync(a, b);
+    /// <summary>Cuts the link between two nodes both ways: iptables with real partitions, else fault injection.</summary>
+    public async Task CutAsync(int a, int b)
+    {
+        if (_filter is null)
+        {
+            await Control.CutAsync(a, b);
+            return;
+        }
+        var (na, nb) = (Cluster.Node(a), Cluster.Node(b));
+        await _filter.DropAsync(RealPartitionNodes.UidOf(na.Host), IPAddress.Parse(nb.Host));
+        await _filter.DropAsync(RealPartitionNodes.UidOf(nb.Host), IPAddress.Parse(na.Host));
+    }
 
-    public Task HealAsync(int a, int b) => Control.HealAsync(a, b);
+    public async Task HealAsync(int a, int b)
+    {
+        if (_filter is null)
+        {
+            await Control.HealAsync(a, b);
+            return;
+        }
+        var (na, nb) = (Cluster.Node(a), Cluster.Node(b));
+        await _filter.AllowAsync(RealPartitionNodes.UidOf(na.Host), IPAddress.Parse(nb.Host));
+        await _filter.AllowAsync(RealPartitionNodes.UidOf(nb.Host), IPAddress.Parse(na.Host));
+    }
 
-    public Task HealAllAsync() => Control.HealAllAsync();
+    public Task HealAllAsync() => _filter is null ? Control.HealAllAsync() : _filter.AllowAllAsync();
 
-    public Task<long> InstallViewAsync(IReadOnlyDictionary<string, int[]> layout, IEnumerable<int>? onlyOn = null) =>
-        Control.InstallViewAsync(layout, default, onlyOn);
+    /// <summary>
+    /// Installs <paramref name="layout"/> by hand (on <paramref name="onlyOn"/> only when given), or, when the router
+    /// reconciles the cluster, declares it as the next generation and waits until the router has it in place.
+    /// </summary>
+    public Task<long> InstallViewAsync(IReadOnlyDictionary<string, int[]> layout, IEnumerable<int>? onlyOn = null)
+    {
+        if (_views is not null) return _views.InstallViewAsync(layout, onlyOn);
+        if (onlyOn is not null) throw new InvalidOperationException("A router that reconciles the cluster installs every view everywhere: a partial install needs views by hand.");
+        return Control.DeclareAsync(layout);
+    }
 
-    public Task CompleteViewAsync() => Control.CompleteViewAsync();
+    public Task CompleteViewAsync() =>
+        _views?.CompleteViewAsync() ?? throw new InvalidOperationException("The router reconciles this cluster: there is no partial install to complete.");
 
-    public JsonObject ViewBody(IReadOnlyDictionary<string, int[]> layout, long? epoch) => Control.ViewBody(layout, epoch);
+    /// <summary>The <c>PUT /view</c> body for a layout of this cluster's nodes.</summary>
+    public JsonObject ViewBody(IReadOnlyDictionary<string, int[]> layout, long? epoch) => ViewInstaller.Body(layout, id => Cluster.Node(id).Address, epoch);
 
-    public Task<long?> DroppedPacketsAsync() => Control.DroppedPacketsAsync();
+    /// <summary>Packets the real cuts have dropped so far; null when cuts are fault injection.</summary>
+    public async Task<long?> DroppedPacketsAsync() => _filter is null ? null : await _filter.DroppedPacketsAsync();
 
     public Task<JsonElement> GetStatusAsync(string name) => Control.GetStatusAsync(NodeId(name));
 
@@ -103,6 +146,7 @@ public sealed class KvApp : IAsyncDisposable
         var result = await App.Services.GetRequiredService<ResourceCommandService>().ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand);
         if (!result.Success) throw new InvalidOperationException($"{name} did not start: {result.Message}");
         await Control.WaitForJoinAsync(NodeId(name)).WaitAsync(StartTimeout);
+        if (_views is not null) await _views.RejoinAsync(NodeId(name)).WaitAsync(StartTimeout);
     }
 
     public Task WaitForResourceHealthyAsync(string name) =>
@@ -152,6 +196,8 @@ public sealed class KvApp : IAsyncDisposable
         await _stopping.CancelAsync();
         await App.StopAsync().WaitAsync(TimeSpan.FromMinutes(1));
         await App.DisposeAsync();
+        _views?.Dispose();
+        if (_filter is not null) await _filter.DisposeAsync(); // leaves the machine's packet filter as it found it
     }
 
     /// <summary>The AppHost's layout and settings, passed as its command-line configuration.</summary>
@@ -159,6 +205,9 @@ public sealed class KvApp : IAsyncDisposable
     {
         private readonly List<string> _args;
         private bool _router = true;
+        private bool _reconciled;
+        private bool _initialView = true;
+        private bool _realPartitions;
 
         private bool _projects;
 
@@ -178,6 +227,7 @@ public sealed class KvApp : IAsyncDisposable
         /// </summary>
         public Builder Reconciled()
         {
+            _reconciled = true;
             _args.Remove(ViewsByHand);
             return this;
         }
@@ -210,10 +260,19 @@ public sealed class KvApp : IAsyncDisposable
         }
 
         /// <summary>Nodes start without a view (and without the router): they answer /ping and refuse data until a PUT /view.</summary>
-        public Builder WithoutInitialView() => WithoutRouter().Arg("--CausalKv:AppHost:InitialView=false");
+        public Builder WithoutInitialView()
+        {
+            _initialView = false;
+            return WithoutRouter();
+        }
 
         /// <summary>Each node its own Unix user on its own loopback address; cuts drop packets with iptables (Linux, root).</summary>
-        public Builder WithRealPartitions() => Arg("--CausalKv:AppHost:RealPartitions=true");
+        public Builder WithRealPartitions()
+        {
+            if (PacketFilter.WhyUnavailable() is { } why) throw new InvalidOperationException($"Real partitions are not possible here: {why}.");
+            _realPartitions = true;
+            return Arg("--CausalKv:AppHost:RealPartitions=true");
+        }
 
         public Builder WithSpares(int spares) => Arg($"--spares={spares}");
 
@@ -248,19 +307,27 @@ public sealed class KvApp : IAsyncDisposable
                 (options, _) => options.DisableDashboard = !dashboard, timeout.Token);
             var app = await builder.BuildAsync(timeout.Token);
             var cluster = app.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<CausalKvClusterResource>().Single();
-            var kv = new KvApp(app, cluster, _router);
+            var filter = _realPartitions ? new PacketFilter() : null;
+            ViewInstaller? views = null;
             try
             {
                 await app.StartAsync(timeout.Token);
                 await cluster.Control.Serving.WaitAsync(timeout.Token);
+                if (!_reconciled)
+                {
+                    views = new ViewInstaller(cluster, cluster.Control.ClusterKey);
+                    if (_initialView) await views.InstallFirstAsync(timeout.Token);
+                }
                 if (_router) await app.ResourceNotifications.WaitForResourceHealthyAsync("router", timeout.Token);
-                return kv;
+                return new KvApp(app, cluster, _router, views, filter);
             }
             catch
             {
                 // The start failed part way: what it left running goes with the app; the start's own error is the news.
                 try { await app.DisposeAsync(); }
                 catch (Exception e) when (e is InvalidOperationException or ArgumentException or OperationCanceledException) { }
+                views?.Dispose();
+                if (filter is not null) await filter.DisposeAsync();
                 throw;
             }
         }

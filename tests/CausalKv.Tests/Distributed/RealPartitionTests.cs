@@ -97,7 +97,7 @@ public sealed class RealPartitionTests(ITestOutputHelper output)
 
     private static bool PacketFilterAvailable(out string why)
     {
-        why = CausalKv.Hosting.PacketFilter.WhyUnavailable() ?? "";
+        why = CausalKv.Tests.Distributed.Support.PacketFilter.WhyUnavailable() ?? "";
         return why.Length == 0;
     }
 

@@ -41,11 +41,11 @@ public sealed class ClusterLayoutTests
     [Fact]
     public void The_view_body_names_every_node_by_address_and_carries_the_epoch()
     {
-        var body = ClusterLayout.ViewBody(ClusterLayout.Initial(3, 2), id => $"127.0.0.1:{9000 + id}", 7);
+        var body = CausalKv.Tests.Distributed.Support.ViewInstaller.Body(ClusterLayout.Initial(3, 2), id => $"127.0.0.1:{9000 + id}", 7);
         Assert.Equal(7, body["epoch"]!.GetValue<long>());
         var shard1 = body["view"]!["shard1"]!.AsArray();
         Assert.Equal(["127.0.0.1:9001", "127.0.0.1:9002"], shard1.Select(n => n!["address"]!.GetValue<string>()));
         Assert.Equal([1, 2], shard1.Select(n => n!["id"]!.GetValue<int>()));
-        Assert.Null(ClusterLayout.ViewBody(ClusterLayout.Initial(1, 1), _ => "a:1", null)["epoch"]);
+        Assert.Null(CausalKv.Tests.Distributed.Support.ViewInstaller.Body(ClusterLayout.Initial(1, 1), _ => "a:1", null)["epoch"]);
     }
 }

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 
-namespace CausalKv.Hosting;
+namespace CausalKv.Tests.Distributed.Support;
 
 /// <summary>
 /// Cuts links between nodes for real: each node runs as its own Unix user, and iptables' owner match drops, on

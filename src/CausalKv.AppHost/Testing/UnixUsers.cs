@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace CausalKv.Hosting;
+namespace CausalKv.AppHost.Testing;
 
 /// <summary>What running each node as its own Unix user needs: handing it its data folder.</summary>
 internal static partial class UnixUsers
