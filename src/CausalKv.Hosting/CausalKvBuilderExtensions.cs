@@ -260,7 +260,10 @@ public static class CausalKvBuilderExtensions
     private static IResourceWithEndpoints AddNode(IDistributedApplicationBuilder app, CausalKvClusterResource kv, int id, string host, int port, int? uid)
     {
         var name = $"{kv.Name}-node{id}";
-        if (uid is null && !kv.NodesFromBuildOutput) return Configure(app.AddProject<CausalKvNodeProject>(name), kv, id, host, port, uid);
+        if (uid is null && !kv.NodesFromBuildOutput)
+            return CausalKvNodeProject.ShippedAssembly is { } shipped // a packed integration runs the node it ships
+                ? Configure(CausalKvServers.AddExecutable(app, name, shipped, () => CausalKvServers.ListenUrl(app, host, port)), kv, id, host, port, uid)
+                : Configure(app.AddProject<CausalKvNodeProject>(name), kv, id, host, port, uid);
         var dll = CausalKvNodeProject.AssemblyPath(Configuration());
         string[] args;
         if (uid is { } user)
