@@ -1,13 +1,14 @@
 using CausalKv.Bench;
 
 // dotnet run --project bench/CausalKv.Bench -c Release -- <scenario>...
-// Scenarios: throughput, routercost, storage, dependencies, engines, client, gossip, convergence, resharding, metadata, mac, hostile, fuzz, simulation, load, memory, scans, deadpeer, startup (all when none is named).
+// Scenarios: throughput, routercost, storage, dependencies, engines, client, gossip, convergence, resharding, resharding-declared, metadata, mac, hostile, fuzz, simulation, load, memory, scans, deadpeer, startup (all when none is named).
 var all = new Dictionary<string, (Func<Report, Task> Run, string Note)>(StringComparer.OrdinalIgnoreCase)
 {
     ["throughput"] = (ThroughputScenario.RunAsync, "ops/s and p50/p99 latency (ms) per operation and connection count: the bare ASP.NET endpoint (shared/bench/bare-endpoint, Release), node0 of a 2-node 1-shard cluster directly (every key local; a PUT replicates to node1), and the router in front of that pair; bare, node and router measured one after the other at each load point."),
     ["gossip"] = (Scenarios.GossipAsync, "In-sync pair (one shard, two replicas), gossip every 250 ms; bytes counted by the nodes over a 5 s window."),
     ["convergence"] = (Scenarios.ConvergenceAsync, "Pair cut by fault injection, D keys written on one side, then healed; time until both digests are equal, bytes the nodes sent each other."),
     ["resharding"] = (ReshardingScenario.RunAsync, "1e5 keys (100-byte values, written concurrently to their owners) in 3 shards of 2 replicas (nodes 0-5 of 8), then a 4th shard of nodes 6 and 7 added by one view change."),
+    ["resharding-declared"] = (DeclaredReshardingScenario.RunAsync, "1e5 keys (100-byte values, written concurrently to their owners) in 2 shards of 2 replicas declared to the router (CausalKv:Cluster:*, 6 nodes and a router started from configuration alone, no AppHost), then generation 2 with 3 shards declared by PUT /cluster/declaration and applied by the router's reconciler."),
     ["metadata"] = (Scenarios.MetadataAsync, "One session writes N distinct keys in a row on node 0 of a pair, passing its metadata along."),
     ["load"] = (Scenarios.LoadAsync, "3000 PUTs of small values, 16 at a time, into 5 nodes in 2 shards."),
     ["startup"] = (StartupScenario.RunAsync, "Time to a usable cluster, as a user and as a test see it (already built; Release)."),

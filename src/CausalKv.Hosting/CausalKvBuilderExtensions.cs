@@ -236,7 +236,10 @@ public static class CausalKvBuilderExtensions
     private static IResourceWithEndpoints AddNode(IDistributedApplicationBuilder app, CausalKvClusterResource kv, int id, string host, int port)
     {
         var name = $"{kv.Name}-node{id}";
-        if (kv.NodeLauncher is null || app.ExecutionContext.IsPublishMode) return Configure(app.AddProject<CausalKvNodeProject>(name), kv, id, host, port);
+        if (kv.NodeLauncher is null || app.ExecutionContext.IsPublishMode)
+            return CausalKvNodeProject.ShippedAssembly is { } shipped // a packed integration runs the node it ships
+                ? Configure(CausalKvServers.AddExecutable(app, name, shipped, () => CausalKvServers.ListenUrl(app, host, port)), kv, id, host, port)
+                : Configure(app.AddProject<CausalKvNodeProject>(name), kv, id, host, port);
         var executable = kv.NodeLauncher.Declare(app, kv, name, id)
             .WithEnvironment("ASPNETCORE_URLS", "http://" + host + ":" + port.ToString(CultureInfo.InvariantCulture))
             .WithOtlpExporter();

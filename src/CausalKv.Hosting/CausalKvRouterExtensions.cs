@@ -11,6 +11,29 @@ namespace Aspire.Hosting;
 public static class CausalKvRouterExtensions
 {
     /// <summary>
+    /// Adds the CausalKv router in front of <paramref name="cluster"/>, as its reconciler: it gets the cluster's
+    /// references, key and declaration, and an HTTP endpoint on <paramref name="port"/> (a free port unless given).
+    /// It runs the router this package ships (<c>dotnet CausalKv.Router.dll</c>, copied next to the AppHost), so an
+    /// AppHost needs no checkout of CausalKv: <c>builder.AddCausalKvRouter("router", builder.AddCausalKv("kv"))</c>.
+    /// </summary>
+    public static IResourceBuilder<ExecutableResource> AddCausalKvRouter(this IDistributedApplicationBuilder builder, [ResourceName] string name,
+        IResourceBuilder<CausalKvClusterResource> cluster, int? port = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(cluster);
+        IResourceBuilder<ExecutableResource>? router = null;
+        router = CausalKvServers.AddExecutable(builder, name, CausalKvServers.Assembly(CausalKvServers.Router), () =>
+            builder.ExecutionContext.IsPublishMode
+                ? CausalKvServers.ListenUrl(builder, "+", CausalKvBuilderExtensions.PublishedPort)
+                : router!.Resource.GetEndpoint("http"));
+        return router
+            .WithReference(cluster)
+            .WithClusterKey(cluster)
+            .WithRouterEndpoint(port)
+            .WithClusterDeclaration(cluster);
+    }
+
+    /// <summary>
     /// The router's HTTP endpoint (no proxy in between: it is the hot path; a free port unless one is given), its
     /// health check, a "Cluster" link to the page it serves, and a <c>Router: url</c> line in the AppHost's log once
     /// it is healthy.
