@@ -65,7 +65,7 @@ public sealed class PeerEndpoints(ReplicationCoordinator replication, ClusterSta
         return new HandoffAck
         {
             Node = cluster.NodeId, Epoch = cluster.Current.Epoch, Imported = versions.Count,
-            Origin = origin, Last = last,
+            Origin = origin, Last = last, Shard = cluster.Current.MyShard,
         };
     }
 

@@ -157,6 +157,11 @@ public sealed class HandoffAck
     /// <summary>The importing replica's origin and the last sequence number its import used (0 when it imported nothing).</summary>
     public long Origin { get; set; }
     public long Last { get; set; }
+    /// <summary>
+    /// The receiver's shard under its view when it took the handoff (absent from nodes that predate it): a report
+    /// counts as delivered only when a replica still in the shard it was sent to took it.
+    /// </summary>
+    public string? Shard { get; set; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
