@@ -225,9 +225,6 @@ public sealed class Handoff(
         }
     }
 
-    private static bool TookFor(HandoffAck ack, string? shard) =>
-        ack.Shard is null || shard is null || string.Equals(ack.Shard, shard, StringComparison.Ordinal);
-
     /// <summary>Sends to every replica of the shard at once; succeeds when at least one acknowledged.</summary>
     private async Task<List<(HandoffAck Ack, long Bytes)>?> SendToAnyAsync(List<ViewNode> replicas, HandoffMessage message, CancellationToken ct, bool retry)
     {
@@ -250,9 +247,10 @@ public sealed class Handoff(
                 }
             }).ToList();
             var results = await Task.WhenAll(attempts);
-            // A "done" counts only where a replica of its shard took it: one that has moved to another shard since
-            // takes the keys (its sweep passes them on) but passes the report to nobody, so its shard would wait for good.
-            var ok = results.Where(r => r is not null && (!message.Complete || TookFor(r.Value.Ack, message.ToShard))).Select(r => r!.Value).ToList();
+            // A "done" counts only where a replica of its shard took it: one that has moved to another shard under a
+            // newer view takes the keys (its sweep passes them on) but passes the report to nobody, so its shard would
+            // wait for good. One still on an older view takes it for the view that puts it in the shard.
+            var ok = results.Where(r => r is not null && !(message.Complete && r.Value.Ack.LeftShard)).Select(r => r!.Value).ToList();
             if (ok.Count > 0) return ok;
             if (!retry || time.GetElapsedTime(started) > _deadline) return null;
             await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct);

@@ -65,7 +65,9 @@ public sealed class PeerEndpoints(ReplicationCoordinator replication, ClusterSta
         return new HandoffAck
         {
             Node = cluster.NodeId, Epoch = cluster.Current.Epoch, Imported = versions.Count,
-            Origin = origin, Last = last, Shard = cluster.Current.MyShard,
+            Origin = origin, Last = last,
+            LeftShard = cluster.Current.Epoch > message.Epoch && message.ToShard is { } sentTo
+                && !string.Equals(cluster.Current.MyShard, sentTo, StringComparison.Ordinal),
         };
     }
 

@@ -158,10 +158,10 @@ public sealed class HandoffAck
     public long Origin { get; set; }
     public long Last { get; set; }
     /// <summary>
-    /// The receiver's shard under its view when it took the handoff (absent from nodes that predate it): a report
-    /// counts as delivered only when a replica still in the shard it was sent to took it.
+    /// The receiver holds a newer view than the handoff's in which it is no longer in the shard the handoff was sent to:
+    /// it took the keys (its sweep passes them on), but a report it took reaches nobody who waits for it.
     /// </summary>
-    public string? Shard { get; set; }
+    public bool LeftShard { get; set; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
