@@ -184,7 +184,7 @@ public sealed class Handoff(
 
     /// <summary>
     /// Retries a bare report with growing pauses until a replica of <paramref name="shard"/> (as the report's view has
-    /// it) takes it, the node stops, or none of those replicas is in the cluster's view any more (nobody waits for it).
+    /// it) takes it, the node stops, or none of those replicas is in that shard under the cluster's view any more.
     /// </summary>
     private async Task RelayReportAsync(List<ViewNode> replicas, HandoffMessage message, string shard)
     {
@@ -213,7 +213,8 @@ public sealed class Handoff(
                 return;
             }
             var current = cluster.Current.View;
-            if (current is null || !replicas.Any(r => current.ShardOf(r.Id) is not null)) return;
+            // Its replicas all left the shard: only a newer view's handoff can reach its members now (it carries what is owed).
+            if (current is null || !replicas.Any(r => string.Equals(current.ShardOf(r.Id), shard, StringComparison.Ordinal))) return;
             if (await SendToAnyAsync(replicas, message, stopping, retry: false) is not null)
             {
                 membership.SaveReported(message.Epoch, shard);
@@ -246,7 +247,10 @@ public sealed class Handoff(
                 }
             }).ToList();
             var results = await Task.WhenAll(attempts);
-            var ok = results.Where(r => r is not null).Select(r => r!.Value).ToList();
+            // A "done" counts only where a replica of its shard took it: one that has moved to another shard under a
+            // newer view takes the keys (its sweep passes them on) but passes the report to nobody, so its shard would
+            // wait for good. One still on an older view takes it for the view that puts it in the shard.
+            var ok = results.Where(r => r is not null && !(message.Complete && r.Value.Ack.LeftShard)).Select(r => r!.Value).ToList();
             if (ok.Count > 0) return ok;
             if (!retry || time.GetElapsedTime(started) > _deadline) return null;
             await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct);

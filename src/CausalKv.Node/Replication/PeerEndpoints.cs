@@ -65,6 +65,8 @@ public sealed class PeerEndpoints(ReplicationCoordinator replication, ClusterSta
         {
             Node = cluster.NodeId, Epoch = cluster.Current.Epoch, Imported = versions.Count,
             Origin = origin, Last = last,
+            LeftShard = cluster.Current.Epoch > message.Epoch && message.ToShard is { } sentTo
+                && !string.Equals(cluster.Current.MyShard, sentTo, StringComparison.Ordinal),
         };
     }
 

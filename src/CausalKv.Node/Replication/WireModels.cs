@@ -113,6 +113,11 @@ public sealed class HandoffAck
     /// <summary>The importing replica's origin and the last sequence number its import used (0 when it imported nothing).</summary>
     public long Origin { get; set; }
     public long Last { get; set; }
+    /// <summary>
+    /// The receiver holds a newer view than the handoff's in which it is no longer in the shard the handoff was sent to:
+    /// it took the keys (its sweep passes them on), but a report it took reaches nobody who waits for it.
+    /// </summary>
+    public bool LeftShard { get; set; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
