@@ -42,6 +42,8 @@ internal static class DeclaredReshardingScenario
             ]);
             using var http = new HttpClient { BaseAddress = router.Url, Timeout = TimeSpan.FromSeconds(60) };
             var clients = nodes.Select(n => new HttpClient { BaseAddress = n.Url, Timeout = TimeSpan.FromSeconds(120) }).ToArray();
+            // GET /admin/digest, which the wait for equal replicas reads, demands the cluster key.
+            foreach (var client in clients) client.DefaultRequestHeaders.Add("X-CausalKv-Key", key);
             try
             {
                 await ReconcilerAsync(http, r => r.GetProperty("action").GetString() == "InSync", TimeSpan.FromMinutes(2), router);
@@ -205,12 +207,22 @@ internal static class DeclaredReshardingScenario
         }
     }
 
+    /// <summary>Every key of the node's GET /data, page after page (a shard of 1e5/3 keys is more than one answer holds).</summary>
     private static async Task<HashSet<string>?> ItemsAsync(HttpClient client)
     {
-        using var response = await client.GetAsync("/data");
-        if (response.StatusCode != HttpStatusCode.OK) return null;
-        await using var stream = await response.Content.ReadAsStreamAsync();
-        using var doc = await JsonDocument.ParseAsync(stream);
-        return doc.RootElement.GetProperty("items").EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var items = new HashSet<string>(StringComparer.Ordinal);
+        string? cursor = null;
+        do
+        {
+            var path = "/data?limit=10000" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
+            using var response = await client.GetAsync(path);
+            if (response.StatusCode != HttpStatusCode.OK) return null;
+            await using var stream = await response.Content.ReadAsStreamAsync();
+            using var doc = await JsonDocument.ParseAsync(stream);
+            foreach (var p in doc.RootElement.GetProperty("items").EnumerateObject()) items.Add(p.Name);
+            cursor = doc.RootElement.TryGetProperty("next-cursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        }
+        while (cursor is not null);
+        return items;
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CausalKv.Causality;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Storage;
 using CausalKv.Replication;
 

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using CausalKv.Causality;
 using System.Net.Sockets;
 using CausalKv.Hosting;
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Storage;
 using CausalKv.Tests.Distributed;
 using static CausalKv.Bench.BenchSettings;
