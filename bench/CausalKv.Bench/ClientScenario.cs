@@ -20,7 +20,7 @@ internal static class ClientScenario
 {
     private const int Keys = 10_000;
     private const int Concurrency = 64;
-    private static readonly string[] AllTargets = ["client direct", "client via router", "raw HttpClient to owner"];
+    private static readonly string[] AllTargets = ["client direct", "client via router", "raw HttpClient to owner", "plain HttpClient to owner"];
     private static readonly string[] AllOps = ["GET", "PUT"];
 
     /// <summary>CLIENT_ONLY ("PUT", "client direct" or "PUT:client direct") narrows the runs, e.g. to profile one path; the report then lacks the ratios.</summary>
@@ -30,7 +30,7 @@ internal static class ClientScenario
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
     private sealed record Run(string Op, string Target, double OpsPerSecond, double P50Ms, double P99Ms, long Errors, double ClusterCpuMicros, double LoopCpuMicros,
-        double MetadataBytes = 0, int MaxMetadataBytes = 0);
+        double MetadataBytes = 0, int MaxMetadataBytes = 0, double P99MetadataBytes = 0, double Dependencies = 0, double P99Dependencies = 0, double MaxMs = 0);
 
     public static async Task RunAsync(Report report)
     {
@@ -54,6 +54,7 @@ internal static class ClientScenario
         {
             "client direct" => ClientOp(direct, op),
             "client via router" => ClientOp(viaRouter, op),
+            "plain HttpClient to owner" => RawOp(raw, ring, owners, op, plain: true),
             _ => RawOp(raw, ring, owners, op),
         };
 
@@ -61,7 +62,8 @@ internal static class ClientScenario
         foreach (var name in new[] { "node0", "node1", "node2", "node3", "router" }) pids.Add(await app.ProcessIdAsync(name));
         report.Notes.Add($"The load loop runs in the bench process on the same 2 cores as the 4 nodes and the router: {Concurrency} workers, each with its own session, " +
                          $"random keys of {Keys} preloaded (100-byte values), {Duration.TotalSeconds:0} s per run after the cluster settled (up to 5 s), {Rounds} rounds with the targets' order rotated, medians. " +
-                         "The raw loop hashes the key with the same ring, builds the URL of a random replica of its shard, and carries the session's metadata like the client (reads it back with JsonDocument). " +
+                         "The raw loop hashes the key with the same ring, builds the URL of a random replica of its shard, and carries the session's metadata like the client (reads it back with JsonDocument); " +
+                         "the plain loop does the same without any metadata (a PUT's body is only its value, a GET has none): the cost of the operation itself. " +
                          "Cluster CPU = CPU time of the 4 nodes and the router per request; load loop CPU = the bench process's (the client's own cost, with the loop's).");
 
         Console.WriteLine("Warming up...");
@@ -82,7 +84,8 @@ internal static class ClientScenario
                     runs.Add(r);
                     var failed = directFailures.Count + routerFailures.Count - failuresBefore;
                     if (failed > 0) Console.WriteLine($"  ({failed} requests of the client failed at the transport: {directFailures.Last ?? routerFailures.Last})");
-                    Console.WriteLine($"  {op,-4} {target,-24} {r.OpsPerSecond,8:0} ops/s  p50 {r.P50Ms:0.00} ms  p99 {r.P99Ms:0.00} ms  errors {r.Errors}  cluster {r.ClusterCpuMicros:0} µs, loop {r.LoopCpuMicros:0} µs CPU/request  metadata sent {r.MetadataBytes:0} bytes on average, {r.MaxMetadataBytes} at most");
+                    Console.WriteLine($"  {op,-4} {target,-26} {r.OpsPerSecond,8:0} ops/s  p50 {r.P50Ms:0.00} ms  p99 {r.P99Ms:0.00} ms  max {r.MaxMs:0} ms  errors {r.Errors}  cluster {r.ClusterCpuMicros:0} µs, loop {r.LoopCpuMicros:0} µs CPU/request  " +
+                                      $"metadata sent {r.MetadataBytes:0} bytes on average, p99 {r.P99MetadataBytes:0}, {r.MaxMetadataBytes} at most; dependencies {r.Dependencies:0.0} on average, p99 {r.P99Dependencies:0}");
                 }
         }
 
@@ -98,26 +101,41 @@ internal static class ClientScenario
                 var xs = runs.Where(r => r.Op == op && r.Target == target).ToList();
                 return new Run(op, target, Median(xs.Select(x => x.OpsPerSecond)), Median(xs.Select(x => x.P50Ms)), Median(xs.Select(x => x.P99Ms)),
                     xs.Sum(x => x.Errors), Median(xs.Select(x => x.ClusterCpuMicros)), Median(xs.Select(x => x.LoopCpuMicros)),
-                    Median(xs.Select(x => x.MetadataBytes)), xs.Max(x => x.MaxMetadataBytes));
+                    Median(xs.Select(x => x.MetadataBytes)), xs.Max(x => x.MaxMetadataBytes), Median(xs.Select(x => x.P99MetadataBytes)),
+                    Median(xs.Select(x => x.Dependencies)), Median(xs.Select(x => x.P99Dependencies)), xs.Max(x => x.MaxMs));
             }
-            var (d, v, w) = (M(Targets[0]), M(Targets[1]), M(Targets[2]));
+            double Spread(string target)
+            {
+                var xs = runs.Where(r => r.Op == op && r.Target == target).Select(r => r.OpsPerSecond).ToList();
+                return xs.Count == 0 || xs.Min() <= 0 ? double.NaN : xs.Max() / xs.Min();
+            }
+            var (d, v, w, p) = (M(Targets[0]), M(Targets[1]), M(Targets[2]), M(Targets[3]));
             report.Add(new()
             {
                 ["op (64 in flight)"] = op,
                 ["client direct ops/s"] = Math.Round(d.OpsPerSecond),
                 ["client via router ops/s"] = Math.Round(v.OpsPerSecond),
                 ["raw to owner ops/s"] = Math.Round(w.OpsPerSecond),
+                ["plain to owner ops/s"] = Math.Round(p.OpsPerSecond),
                 ["direct/raw"] = Math.Round(d.OpsPerSecond / w.OpsPerSecond, 3),
                 ["direct/via router"] = Math.Round(d.OpsPerSecond / v.OpsPerSecond, 3),
-                ["p50/p99 ms direct / router / raw"] = string.Create(CultureInfo.InvariantCulture,
-                    $"{d.P50Ms:0.00}/{d.P99Ms:0.00} / {v.P50Ms:0.00}/{v.P99Ms:0.00} / {w.P50Ms:0.00}/{w.P99Ms:0.00}"),
-                ["cluster CPU µs/request direct / router / raw"] = string.Create(CultureInfo.InvariantCulture, $"{d.ClusterCpuMicros:0} / {v.ClusterCpuMicros:0} / {w.ClusterCpuMicros:0}"),
-                ["load loop CPU µs/request direct / router / raw"] = string.Create(CultureInfo.InvariantCulture, $"{d.LoopCpuMicros:0} / {v.LoopCpuMicros:0} / {w.LoopCpuMicros:0}"),
-                ["metadata bytes sent, mean direct / router / raw"] = string.Create(CultureInfo.InvariantCulture, $"{d.MetadataBytes:0} / {v.MetadataBytes:0} / {w.MetadataBytes:0}"),
-                ["errors"] = d.Errors + v.Errors + w.Errors,
+                ["spread direct / router / raw / plain"] = string.Create(CultureInfo.InvariantCulture, $"{Spread(Targets[0]):0.00}/{Spread(Targets[1]):0.00}/{Spread(Targets[2]):0.00}/{Spread(Targets[3]):0.00}"),
+                ["p50/p99 ms direct / router / raw / plain"] = string.Create(CultureInfo.InvariantCulture,
+                    $"{d.P50Ms:0.00}/{d.P99Ms:0.00} / {v.P50Ms:0.00}/{v.P99Ms:0.00} / {w.P50Ms:0.00}/{w.P99Ms:0.00} / {p.P50Ms:0.00}/{p.P99Ms:0.00}"),
+                ["p99 direct / p99 plain"] = Math.Round(d.P99Ms / p.P99Ms, 2),
+                ["slowest ms direct / router / raw / plain"] = string.Create(CultureInfo.InvariantCulture, $"{d.MaxMs:0} / {v.MaxMs:0} / {w.MaxMs:0} / {p.MaxMs:0}"),
+                ["cluster CPU µs/request direct / router / raw / plain"] = string.Create(CultureInfo.InvariantCulture, $"{d.ClusterCpuMicros:0} / {v.ClusterCpuMicros:0} / {w.ClusterCpuMicros:0} / {p.ClusterCpuMicros:0}"),
+                ["direct CPU / plain CPU"] = Math.Round(d.ClusterCpuMicros / p.ClusterCpuMicros, 2),
+                ["load loop CPU µs/request direct / router / raw / plain"] = string.Create(CultureInfo.InvariantCulture, $"{d.LoopCpuMicros:0} / {v.LoopCpuMicros:0} / {w.LoopCpuMicros:0} / {p.LoopCpuMicros:0}"),
+                ["metadata bytes sent, mean/p99 direct / router / raw"] = string.Create(CultureInfo.InvariantCulture,
+                    $"{d.MetadataBytes:0}/{d.P99MetadataBytes:0} / {v.MetadataBytes:0}/{v.P99MetadataBytes:0} / {w.MetadataBytes:0}/{w.P99MetadataBytes:0}"),
+                ["dependencies sent, mean/p99 direct / router"] = string.Create(CultureInfo.InvariantCulture,
+                    $"{d.Dependencies:0.0}/{d.P99Dependencies:0} / {v.Dependencies:0.0}/{v.P99Dependencies:0}"),
+                ["errors"] = d.Errors + v.Errors + w.Errors + p.Errors,
             });
         }
-        report.AddSection("Targets (issue 13): direct routing at least 0.9 of raw-to-owner, and at least 2x via the router.");
+        report.AddSection("Targets (issue 13): direct routing at least 0.9 of raw-to-owner, and at least 2x via the router. " +
+                          "Targets (issue 27): a client PUT's cluster CPU at most 1.3x a plain PUT's, its p99 within 2x a plain PUT's, metadata at most 256 bytes mean and 1 KiB p99, direct and via the router.");
         report.Data["runs"] = runs;
     }
 
@@ -126,14 +144,19 @@ internal static class ClientScenario
         : (session, key, value) => client.PutAsync(session, key, value);
 
     /// <summary>A hand-written client: the request to a random replica of the key's shard, the session's metadata in and out.</summary>
-    private static Func<CausalKvSession, string, string, Task> RawOp(HttpClient http, HashRing ring, Dictionary<string, string[]> owners, string op) =>
+    private static Func<CausalKvSession, string, string, Task> RawOp(HttpClient http, HashRing ring, Dictionary<string, string[]> owners, string op, bool plain = false) =>
         async (session, key, value) =>
         {
             var replicas = owners[ring.ShardFor(key)];
             var uri = new Uri(replicas[Random.Shared.Next(replicas.Length)] + Uri.EscapeDataString(key));
             using var request = new HttpRequestMessage(op == "GET" ? HttpMethod.Get : HttpMethod.Put, uri);
-            var metadata = session.CausalMetadata;
-            if (op == "PUT" || metadata is not null)
+            var metadata = plain ? null : session.CausalMetadata;
+            if (plain && op == "PUT")
+            {
+                request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes($"{{\"value\":\"{value}\"}}"));
+                request.Content.Headers.ContentType = Json;
+            }
+            else if (op == "PUT" || metadata is not null)
             {
                 var body = op == "PUT"
                     ? $"{{\"value\":\"{value}\",\"causal-metadata\":{metadata ?? "{}"}}}"
@@ -144,6 +167,7 @@ internal static class ClientScenario
             using var response = await http.SendAsync(request);
             var bytes = await response.Content.ReadAsByteArrayAsync();
             if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{op} {key}: {(int)response.StatusCode}");
+            if (plain) return;
             using var answer = JsonDocument.Parse(bytes);
             if (answer.RootElement.TryGetProperty("causal-metadata", out var m)) session.Observe(m.GetRawText());
         };
@@ -157,15 +181,21 @@ internal static class ClientScenario
         var latencies = new List<double>[Concurrency];
         long metadataBytes = 0, metadataCount = 0;
         var maxMetadata = 0;
+        var sizes = new List<int>[Concurrency];
+        var counts = new List<int>[Concurrency];
         var workers = Enumerable.Range(0, Concurrency).Select(w => Task.Run(async () =>
         {
             var mine = latencies[w] = new List<double>(1 << 16);
+            var mySizes = sizes[w] = new List<int>(1 << 16);
+            var myCounts = counts[w] = new List<int>(1 << 16);
             var session = new CausalKvSession();
             var random = new Random(w);
             while (stop.Elapsed < duration)
             {
                 var key = keys[random.Next(keys.Length)];
                 var sent = session.CausalMetadata?.Length ?? 0;
+                mySizes.Add(sent);
+                myCounts.Add(DependencyCount(session.CausalMetadata));
                 Interlocked.Add(ref metadataBytes, sent);
                 Interlocked.Increment(ref metadataCount);
                 if (sent > Volatile.Read(ref maxMetadata)) Interlocked.Exchange(ref maxMetadata, sent);
@@ -187,8 +217,24 @@ internal static class ClientScenario
         var loop = Machine.CpuTime(Environment.ProcessId).TotalMicroseconds - loopBefore;
         var all = latencies.SelectMany(l => l).Order().ToArray();
         double Percentile(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(q * all.Length))];
+        static double P99(IEnumerable<int> xs)
+        {
+            var sorted = xs.Order().ToArray();
+            return sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(0.99 * sorted.Length))];
+        }
+        var allCounts = counts.SelectMany(c => c).ToArray();
         return new Run("", "", all.Length / elapsed, Percentile(0.5), Percentile(0.99), errors, cpu / Math.Max(1, all.Length), loop / Math.Max(1, all.Length),
-            (double)metadataBytes / Math.Max(1, metadataCount), maxMetadata);
+            (double)metadataBytes / Math.Max(1, metadataCount), maxMetadata, P99(sizes.SelectMany(s => s)),
+            allCounts.Length == 0 ? 0 : allCounts.Average(), P99(allCounts), all.Length == 0 ? 0 : all[^1]);
+    }
+
+    /// <summary>The dependencies a metadata names (each has one clock, "c"), without parsing it.</summary>
+    private static int DependencyCount(string? metadata)
+    {
+        if (metadata is null) return 0;
+        var n = 0;
+        for (var i = metadata.IndexOf("\"c\":", StringComparison.Ordinal); i >= 0; i = metadata.IndexOf("\"c\":", i + 4, StringComparison.Ordinal)) n++;
+        return n;
     }
 
     /// <summary>The client's transport, counting the requests that failed before an answer (connect timeouts, refusals).</summary>

@@ -203,28 +203,15 @@ public sealed class CausalMetadataCodec
     /// bytes, the clock's length and (origin, seq) pairs, and the tag; then the highest observed tag; truncated to
     /// <see cref="MacBytes"/>.
     /// </summary>
-    private void ComputeMac(DependencySet deps, Span<byte> destination)
+    /// <param name="sorted">the entries of <paramref name="deps"/>, in ordinal order of their keys</param>
+    private void ComputeMac(DependencySet deps, ReadOnlySpan<KeyValuePair<string, Dependency>> sorted, Span<byte> destination)
     {
-        var keys = ArrayPool<string>.Shared.Rent(deps.Count);
-        var count = 0;
-        foreach (var (k, _) in deps.Entries) keys[count++] = k;
-        Array.Sort(keys, 0, count, StringComparer.Ordinal);
-        try
-        {
-            var hmac = new MacStream(ThreadHmac());
-            for (var i = 0; i < count; i++)
-            {
-                var dep = deps[keys[i]]!;
-                hmac.AppendEntry(keys[i], dep.Clock.Entries, dep.Tag);
-            }
-            hmac.Finish(deps.HighestTag, destination);
-        }
-        finally
-        {
-            Array.Clear(keys, 0, count);
-            ArrayPool<string>.Shared.Return(keys);
-        }
+        var hmac = new MacStream(ThreadHmac());
+        foreach (var (key, dep) in sorted) hmac.AppendEntry(key, dep.Clock.Entries, dep.Tag);
+        hmac.Finish(deps.HighestTag, destination);
     }
+
+    private static readonly Comparison<KeyValuePair<string, Dependency>> ByKey = static (a, b) => string.CompareOrdinal(a.Key, b.Key);
 
     /// <summary>Feeds the canonical encoding the MAC is computed over into an HMAC, a small buffer at a time.</summary>
     private struct MacStream(IncrementalHash hmac)
@@ -409,38 +396,60 @@ public sealed class CausalMetadataCodec
         return false;
     }
 
+    /// <summary>
+    /// Writes <paramref name="deps"/> as metadata. The entries are put in key order once, for the JSON and the MAC alike.
+    /// </summary>
     public void Write(Utf8JsonWriter writer, DependencySet deps)
     {
         writer.WriteStartObject();
         if (!deps.IsBlank)
         {
-            writer.WriteString("ckv", _clusterId);
-            writer.WriteStartObject("d");
-            foreach (var (key, dep) in deps.Entries.OrderBy(e => e.Key, StringComparer.Ordinal))
+            var count = deps.Count;
+            var entries = ArrayPool<KeyValuePair<string, Dependency>>.Shared.Rent(Math.Max(count, 1));
+            try
             {
-                writer.WriteStartObject(key);
-                WriteClock(writer, "c", dep.Clock);
-                writer.WriteStartArray("t");
-                writer.WriteNumberValue(dep.Tag.Timestamp);
-                writer.WriteNumberValue(dep.Tag.Node);
-                writer.WriteEndArray();
-                writer.WriteEndObject();
+                var n = 0;
+                foreach (var entry in deps.Entries) entries[n++] = entry;
+                var sorted = entries.AsSpan(0, n);
+                sorted.Sort(ByKey);
+                WriteSigned(writer, deps, sorted);
             }
-            writer.WriteEndObject();
-            writer.WriteStartArray("h");
-            writer.WriteNumberValue(deps.HighestTag.Timestamp);
-            writer.WriteNumberValue(deps.HighestTag.Node);
-            writer.WriteEndArray();
-            if (_sign)
+            finally
             {
-                Span<byte> mac = stackalloc byte[MacBytes];
-                ComputeMac(deps, mac);
-                Span<char> text = stackalloc char[24];
-                var n = Base64Url.EncodeToChars(mac, text);
-                writer.WriteString("m", text[..n]);
+                Array.Clear(entries, 0, count);
+                ArrayPool<KeyValuePair<string, Dependency>>.Shared.Return(entries);
             }
         }
         writer.WriteEndObject();
+    }
+
+    private void WriteSigned(Utf8JsonWriter writer, DependencySet deps, ReadOnlySpan<KeyValuePair<string, Dependency>> sorted)
+    {
+        writer.WriteString("ckv", _clusterId);
+        writer.WriteStartObject("d");
+        foreach (var (key, dep) in sorted)
+        {
+            writer.WriteStartObject(key);
+            WriteClock(writer, "c", dep.Clock);
+            writer.WriteStartArray("t");
+            writer.WriteNumberValue(dep.Tag.Timestamp);
+            writer.WriteNumberValue(dep.Tag.Node);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        writer.WriteEndObject();
+        writer.WriteStartArray("h");
+        writer.WriteNumberValue(deps.HighestTag.Timestamp);
+        writer.WriteNumberValue(deps.HighestTag.Node);
+        writer.WriteEndArray();
+        if (_sign)
+        {
+            Span<byte> mac = stackalloc byte[MacBytes];
+            ComputeMac(deps, sorted, mac);
+            Span<char> text = stackalloc char[24];
+            var n = Base64Url.EncodeToChars(mac, text);
+            writer.WriteString("m", text[..n]);
+        }
     }
 
     public static void WriteClock(Utf8JsonWriter writer, string name, VersionVector clock)

@@ -49,4 +49,20 @@ public static class CausalRead
     /// </summary>
     public static DependencySet AfterObserving(DependencySet session, string key, StoredVersion version) =>
         session.Join(version.Dependencies).With(key, version.AsDependency());
+
+    /// <summary>
+    /// What a session depends on after its write <paramref name="dot"/> made <paramref name="written"/> (the version
+    /// the write stored, its dependencies taken from <paramref name="session"/>): its dependency on the key names the
+    /// write's dot alone, not the whole clock. A clock only ever gains a dot by a join with a clock that already held
+    /// it (a write, a merge, an import), so every version that includes the dot includes the write's whole clock: the
+    /// dot is satisfied, and stable, exactly when the clock is. It replaces what the session depended on for the key,
+    /// which the write's clock includes. Metadata then carries one clock entry per key the session wrote, however many
+    /// replicas wrote the key before.
+    /// </summary>
+    public static DependencySet AfterWriting(DependencySet session, string key, StoredVersion written, VersionVector.Entry dot)
+    {
+        // Defensive: a version that does not hold the dot as its latest entry of that origin is not this write's.
+        if (written.Clock[dot.Origin] != dot.Seq) return AfterObserving(session, key, written);
+        return session.Join(written.Dependencies).Without(key).With(key, new Dependency(VersionVector.Of(dot), written.Tag));
+    }
 }

@@ -137,7 +137,15 @@ public sealed class ReplicaStore : IDisposable
     /// <inheritdoc cref="Write(string, string?, DependencySet, int, Func{string, Dependency, bool}?)"/>
     /// <param name="previous">the version the key held just before this write (null: none), read under the same lock</param>
     public StoredVersion Write(string key, string? value, DependencySet session, int nodeId, Func<string, Dependency, bool>? isStable,
-        out StoredVersion? previous)
+        out StoredVersion? previous) =>
+        Write(key, value, session, nodeId, isStable, out previous, out _);
+
+    /// <inheritdoc cref="Write(string, string?, DependencySet, int, Func{string, Dependency, bool}?, out StoredVersion?)"/>
+    /// <param name="dot">the write's own dot (this replica's origin and the sequence number it took): the version
+    /// returned is the one this write made, so any version that includes the dot includes all of it
+    /// (<see cref="CausalRead.AfterWriting"/>)</param>
+    public StoredVersion Write(string key, string? value, DependencySet session, int nodeId, Func<string, Dependency, bool>? isStable,
+        out StoredVersion? previous, out VersionVector.Entry dot)
     {
         StoredVersion stored;
         lock (_gate)
@@ -149,6 +157,7 @@ public sealed class ReplicaStore : IDisposable
             var written = StoredVersion.NewWrite(key, value, local, session, _origin, seq, nodeId, _time.GetUtcNow().ToUnixTimeMilliseconds());
             if (isStable is not null) written = written with { Dependencies = written.Dependencies.Prune(isStable) };
             stored = StoredVersion.Merge(local, written);
+            dot = new VersionVector.Entry(_origin, seq);
             _table.Put(key, stored, local);
             _logs[_origin].Append(key);
             _applied[_origin] = seq;

@@ -103,8 +103,8 @@ public sealed class DataEndpoints(
             return;
         }
         // The version it replaced, read under the write's own lock: 201 or 200 says exactly what this write found.
-        var stored = store.Write(key, request.Value, request.Dependencies, cluster.NodeId, replication.IsStable, out var previous);
-        var after = Prune(CausalRead.AfterObserving(request.Dependencies, key, stored));
+        var stored = store.Write(key, request.Value, request.Dependencies, cluster.NodeId, replication.IsStable, out var previous, out var dot);
+        var after = Prune(CausalRead.AfterWriting(request.Dependencies, key, stored, dot));
         var created = previous is null || previous.IsDeleted;
         await AnswerAsync(context, created ? StatusCodes.Status201Created : StatusCodes.Status200OK,
             w => JsonResponses.Metadata(w, _codec, after));
@@ -140,8 +140,8 @@ public sealed class DataEndpoints(
             });
             return;
         }
-        var stored = store.Write(key, null, deps, cluster.NodeId, replication.IsStable);
-        var after = Prune(CausalRead.AfterObserving(deps, key, stored));
+        var stored = store.Write(key, null, deps, cluster.NodeId, replication.IsStable, out _, out var dot);
+        var after = Prune(CausalRead.AfterWriting(deps, key, stored, dot));
         await AnswerAsync(context, StatusCodes.Status200OK, w => JsonResponses.Metadata(w, _codec, after));
     }
 

@@ -1,7 +1,9 @@
+using CausalKv.Node.Configuration;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
 using CausalKv.Node.Telemetry;
 using CausalKv.Sharding;
+using Microsoft.Extensions.Options;
 
 namespace CausalKv.Node.Cluster;
 
@@ -22,6 +24,8 @@ public sealed class ViewChanger(
     HandoffFence fence,
     Handoff handoff,
     MembershipFile membership,
+    IOptions<NodeOptions> options,
+    TimeProvider time,
     ILogger<ViewChanger> log)
 {
     private readonly SemaphoreSlim _serial = new(1, 1);
@@ -71,6 +75,8 @@ public sealed class ViewChanger(
             var epoch = _installed!.NewView.Epoch;
             // Bare reports already on their way are the relay's to finish: no need to scan the store for them.
             if (membership.OwedFor(epoch) is { } owed && handoff.RelaysAll(epoch, owed.Owed)) return null;
+            // Keys still on their way here under an earlier view: the next run, once they are here (see AwaitEarlierKeysAsync).
+            if (StaysInShard(_installed) && fence.AwaitsEarlierThan(epoch)) return null;
             return await handoff.HandOffStrayKeysAsync(_installed, _installedSource, ct);
         }
         finally
@@ -133,6 +139,7 @@ public sealed class ViewChanger(
             var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
             NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",
                 view.AllNodes.Count, view.ShardNames.Count, incoming);
+            await AwaitEarlierKeysAsync(plan, ct);
             var result = await handoff.HandOffStrayKeysAsync(plan, sourceStable, ct);
             return new ViewChangeResult(view.Epoch, plan.NewShard, true, result.Keys, result.Errors);
         }
@@ -141,4 +148,24 @@ public sealed class ViewChanger(
             _serial.Release();
         }
     }
+
+    /// <summary>
+    /// A node that stays in its shard hands off only once the keys still on their way to that shard under an earlier
+    /// view are here. Its "done" tells the receivers that its whole store went over, and they lift their fence on it
+    /// (<see cref="HandoffFenceState.Report"/>): a key that arrived after the scan would reach them later, as a stray,
+    /// while they already answered that it does not exist. Bounded by the fence timeout: a node of the old shard that
+    /// never reports must not hold the view change for good. A node that changed shards does not wait: the keys of
+    /// its old shard's earlier views go to that shard's other replicas, never to it.
+    /// </summary>
+    private async Task AwaitEarlierKeysAsync(HandoffPlan plan, CancellationToken ct)
+    {
+        var epoch = plan.NewView.Epoch;
+        if (!StaysInShard(plan) || !fence.AwaitsEarlierThan(epoch)) return;
+        var started = time.GetTimestamp();
+        var incoming = string.Join(", ", fence.PendingShards);
+        var arrived = await fence.EarlierArrivedAsync(epoch, options.Value.CausalWaitDeadline * 2, ct);
+        NodeLog.HandoffAwaitedEarlierKeys(log, epoch, (long)time.GetElapsedTime(started).TotalMilliseconds, incoming, arrived);
+    }
+
+    private static bool StaysInShard(HandoffPlan plan) => plan.NewShard is not null && !plan.ShardChanged;
 }

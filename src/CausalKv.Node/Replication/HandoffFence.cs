@@ -80,6 +80,30 @@ public sealed class HandoffFence(ReplicaStore store, MembershipFile membership, 
         }
     }
 
+    /// <summary>True while a layer of a view older than <paramref name="epoch"/> still waits: keys on their way here under it.</summary>
+    public bool AwaitsEarlierThan(long epoch) => Lifted().Layers.Any(l => l.Epoch < epoch && l.Pending.Count > 0);
+
+    /// <summary>
+    /// Waits until no layer of a view older than <paramref name="epoch"/> waits any more (every key on its way here
+    /// under it arrived), or <paramref name="limit"/> passed; true when they all arrived. It waits on the store's
+    /// change signal, which every report and every arriving write raises, and a timer raises it once at the limit:
+    /// the continuation runs where the signal was raised, on the node's own scheduler.
+    /// </summary>
+    public async Task<bool> EarlierArrivedAsync(long epoch, TimeSpan limit, CancellationToken ct)
+    {
+        var started = time.GetTimestamp();
+        using var atLimit = time.CreateTimer(_ => store.Changed.Signal(), null, limit, Timeout.InfiniteTimeSpan);
+        using var stopping = ct.Register(() => store.Changed.Signal());
+        while (true)
+        {
+            var changed = store.Changed.Next;
+            if (!AwaitsEarlierThan(epoch)) return true;
+            ct.ThrowIfCancellationRequested();
+            if (time.GetElapsedTime(started) >= limit) return false;
+            await changed;
+        }
+    }
+
     public bool IsPending(string key) => _state.IsPending(key) && Lifted().IsPending(key);
 
     /// <summary>The state after lifting every old shard whose reported writes this replica now holds.</summary>

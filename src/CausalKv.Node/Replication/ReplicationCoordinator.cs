@@ -109,8 +109,25 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         // A key on its way here from its previous shard: nodes of that shard still on the old view answer for it
         // without this write, so the session keeps the dependency until every one of them handed the key off.
         if (shard == m.MyShard) return dependency.Clock.IsCoveredBy(_effective) && !_fence.IsPending(key);
-        return _remote.TryGetValue(shard, out var frontier) && dependency.Clock.IsCoveredBy(frontier);
+        if (_remote.TryGetValue(shard, out var frontier) && dependency.Clock.IsCoveredBy(frontier)) return true;
+        // An answer carries a dependency on another shard's key that this node cannot tell stable yet: ask that shard
+        // again soon rather than at the idle pace, so that the session drops it at its next request here.
+        if (Volatile.Read(ref _remoteWanted) == 0) Volatile.Write(ref _remoteWanted, 1);
+        return false;
     }
+
+    /// <summary>How often other shards' frontiers are asked for while nothing here waits on them.</summary>
+    private static readonly TimeSpan RemoteFrontierIdleInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How often they are asked for while answers here carry dependencies on their keys not yet known stable: a
+    /// session's request comes every few milliseconds under load, and what it carries of another shard's writes is
+    /// dropped only once this node learned that shard's frontier (one small request per other shard each time).
+    /// </summary>
+    private static readonly TimeSpan RemoteFrontierBusyInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>1 when an answer since the last poll kept a dependency on another shard's key (see <see cref="IsStable"/>).</summary>
+    private int _remoteWanted;
 
     /// <summary>
     /// Remembers that a whole handoff arrived in this shard as the writes <paramref name="requires"/> names: once
@@ -240,14 +257,20 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         };
     }
 
-    /// <summary>Every second, asks one replica of every other shard for its frontier, so metadata on its keys can be pruned here.</summary>
+    /// <summary>
+    /// Every second, or every <see cref="RemoteFrontierBusyInterval"/> while answers here carry dependencies on other
+    /// shards' keys, asks one replica of every other shard for its frontier, so metadata on its keys can be pruned here.
+    /// </summary>
     private async Task PollRemoteFrontiersAsync(CancellationToken ct)
     {
         await Task.Yield();
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _time);
+        using var timer = new PeriodicTimer(RemoteFrontierBusyInterval, _time);
         var rotation = 0;
+        var lastPoll = _time.GetTimestamp();
         while (await timer.WaitForNextTickAsync(ct))
         {
+            if (Interlocked.Exchange(ref _remoteWanted, 0) == 0 && _time.GetElapsedTime(lastPoll) < RemoteFrontierIdleInterval) continue;
+            lastPoll = _time.GetTimestamp();
             var m = _cluster.Current;
             if (m.View is null) continue;
             foreach (var stale in _remote.Keys.Where(k => !m.View.Shards.ContainsKey(k) || k == m.MyShard)) _remote.TryRemove(stale, out _);
@@ -327,7 +350,10 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         var result = _store.Apply(ranges, versions, message.SnapshotApplied);
         if (versions.Count > 0) _cluster.Received(versions.Select(v => v.Key));
         var link = LinkTo(message.From);
-        if (link is not null) RecomputeStable();
+        // The sender holds what its frontier named when it made the batch: with the batch applied here, the writes it
+        // carried are held by both at once (stable, in a shard of two) and drop out of the metadata this node answers.
+        if (link is not null && message.Origin != 0 && message.Applied is not null) link.Learned(message.Origin, message.Applied, digest: null);
+        else if (link is not null) RecomputeStable();
         return new ReplicationAck { Origin = _store.Origin, Applied = result.Applied };
     }
 
@@ -338,6 +364,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         Ranges = batch.Ranges.Select(r => new WireRange { Origin = r.Origin, After = r.After, Keys = r.Keys.ToList() }).ToList(),
         Versions = batch.Versions.Select(v => WireVersion.From(v.Key, v.Value)).ToList(),
         SnapshotApplied = batch.SnapshotApplied?.ToDictionary(),
+        Origin = _store.Origin,
+        Applied = _store.AppliedSnapshot(),
     };
 
     private PeerLink? LinkTo(int nodeId)

@@ -48,6 +48,10 @@ internal static partial class NodeLog
         Message = "Resumed view epoch {Epoch} from the data directory: shard {Shard}; waiting for keys from shards {IncomingShards}; catching up: {CatchingUp}")]
     public static partial void ViewResumed(ILogger logger, long epoch, string shard, string incomingShards, bool catchingUp);
 
+    [LoggerMessage(EventId = 313, EventName = "HandoffAwaitsEarlierKeys", Level = LogLevel.Information,
+        Message = "Handoff for epoch {Epoch} waited {Milliseconds} ms for keys still on their way here under an earlier view (shards {IncomingShards}); all arrived: {Arrived}")]
+    public static partial void HandoffAwaitedEarlierKeys(ILogger logger, long epoch, long milliseconds, string incomingShards, bool arrived);
+
     [LoggerMessage(EventId = 301, EventName = "KeysHandedOff", Level = LogLevel.Information,
         Message = "Handoff for epoch {Epoch} from shard {FromShard}: {Keys} keys handed off to {Shards} shards in {Milliseconds} ms")]
     public static partial void KeysHandedOff(ILogger logger, long epoch, string fromShard, int keys, int shards, long milliseconds);

@@ -30,7 +30,7 @@ public sealed class CausalReadScenarioTests
             var v = StoredVersion.NewWrite(key, value, local, s.Deps, Origin, ++_seq, NodeId, NowMs);
             Assert.True(StoredVersion.Merge(local, v).SameStateAs(v), "a new write must replace the local version");
             Store[key] = v;
-            s.Deps = CausalRead.AfterObserving(s.Deps, key, v);
+            s.Deps = CausalRead.AfterWriting(s.Deps, key, v, new VersionVector.Entry(Origin, _seq));
             return v;
         }
 
@@ -107,7 +107,9 @@ public sealed class CausalReadScenarioTests
         var w = c.R0.Write(alice, "x", "1");
         var onR1 = c.R1.Read(alice, "x");
         AssertWaits(onR1, "Alice reads x on 1 (1 lacks her own write)");
-        Assert.Equal(w.Clock, onR1.Missing!.Clock);
+        // What it waits for is her write: its dot (AfterWriting), which only a version including the write holds.
+        Assert.Equal(w.Tag, onR1.Missing!.Tag);
+        Assert.True(w.Clock.Dominates(onR1.Missing.Clock));
         AssertAnswers(c.R0.Read(alice, "x"), "1", "Alice reads x on 0");
         return (c, [new Pending(alice, c.R1, "x", "1")]);
     }
@@ -195,7 +197,8 @@ public sealed class CausalReadScenarioTests
         AssertAnswers(c.R1.Read(s, "x"), "x-old", "session reads x on 1 (only y is missing)");
         var y = c.R1.Read(s, "y");
         AssertWaits(y, "session reads y on 1");
-        Assert.Equal(c.R0.Get("y")!.Clock, y.Missing!.Clock);
+        Assert.Equal(c.R0.Get("y")!.Tag, y.Missing!.Tag);
+        Assert.True(c.R0.Get("y")!.Clock.Dominates(y.Missing.Clock));
 
         // whole-shard read on 1 waits for y; on 0 it answers
         var shard = CausalRead.MissingInShard(s.Deps, _ => true, c.R1.Get);
@@ -356,6 +359,28 @@ public sealed class CausalReadScenarioTests
         AssertWaits(c.R1.Read(s, "x"), "read of deleted x on 1 that still has x0");
         c.R1.ReceiveFrom(c.R0, "x");
         AssertAnswers(c.R1.Read(s, "x"), null, "read of deleted x on 1 after replication");
+    }
+
+    [Fact]
+    public void AfterWriting_NamesTheWritesDotAlone_AndWaitsExactlyAsTheWholeClockWould()
+    {
+        var c = new Cluster();
+        var s = new Session("s");
+        c.R1.Write(new Session("other"), "x", "1");
+        c.R0.ReceiveFrom(c.R1, "x");
+        var x2 = c.R0.Write(s, "x", "2");
+        Assert.Equal(2, x2.Clock.Count);
+        var dep = s.Deps["x"]!;
+        Assert.Equal(1, dep.Clock.Count);
+        Assert.Equal(x2.Tag, dep.Tag);
+        Assert.True(dep.IsSatisfiedBy(x2.Clock));
+        // Replica 1 holds x=1, which the write's clock includes but not the write: it waits, as for the whole clock.
+        Assert.False(dep.IsSatisfiedBy(c.R1.Get("x")!.Clock));
+        AssertWaits(c.R1.Read(s, "x"), "read of x on 1 before the write arrived");
+        c.R1.ReceiveFrom(c.R0, "x");
+        AssertAnswers(c.R1.Read(s, "x"), "2", "read of x on 1 after replication");
+        // Stable once every replica holds the dot, whatever the clock's other entries.
+        Assert.True(dep.Clock.IsCoveredBy(new Dictionary<long, long> { [c.R0.Origin] = 1 }));
     }
 
     [Fact]

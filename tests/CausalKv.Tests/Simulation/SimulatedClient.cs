@@ -81,7 +81,8 @@ internal sealed class SimulatedClient(
             Record(session, false, key, null, executed: false, completed: answered, node);
             return;
         }
-        if (answered) _dependencies[session] = node.Prune(CausalRead.AfterObserving(deps, key, stored));
+        // As the data API answers a write: the key's dependency is the write's own dot (this node's origin took it).
+        if (answered) _dependencies[session] = node.Prune(CausalRead.AfterWriting(deps, key, stored, new VersionVector.Entry(node.Store.Origin, stored.Clock[node.Store.Origin])));
         Record(session, true, key, value, executed: true, completed: answered, node, stored, node.Store.Origin);
     }
 

@@ -46,7 +46,9 @@ public sealed class SimulationTests(ITestOutputHelper output)
     /// digest its peer sent before it joined (789811624), a handoff of an earlier view removing a key a later view
     /// gave back (135236447), a report of a handoff to another shard lifting this one's fence (1333718786), and a
     /// replica new to its shard catching up from a peer that was still catching up (1092401165) or still waiting
-    /// for keys on their way to it (1363292680).
+    /// for keys on their way to it (1363292680), and a replica that stayed in its shard reporting its handoff done
+    /// before the keys on their way to it under an earlier view had arrived, so that the receivers lifted their fence
+    /// on a key that came only later, as a stray (243211374).
     /// </summary>
     [Theory]
     [InlineData(5)]
@@ -59,6 +61,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [InlineData(1333718786)]
     [InlineData(1092401165)]
     [InlineData(1363292680)]
+    [InlineData(243211374)]
     public void A_run_with_pruned_metadata_keeps_every_guarantee_where_one_was_broken(int seed)
     {
         var result = Simulation.Run(seed, Operations, pruneMetadata: true);
