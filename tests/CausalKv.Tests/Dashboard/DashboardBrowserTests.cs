@@ -26,7 +26,9 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         Assert.True(File.Exists(Chromium), $"This test drives {Chromium} (apt-get install -y chromium; ./test.sh installs it).");
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var port = FreePort();
-        await using var app = await KvApp.Create(nodes: 2, shards: 1).WithoutRouter()
+        // As `dotnet run` starts it: the router and the sample run too, each a project resource Aspire could ask a
+        // development certificate for.
+        await using var app = await KvApp.Create(nodes: 2, shards: 1).WithSample()
             .WithDashboard(port, FreePort(), token).StartAsync();
         using var node0 = app.CreateHttpClient("node0");
         using var node1 = app.CreateHttpClient("node1");
@@ -49,7 +51,11 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
             await page.GotoAsync($"{dashboard}/login?t={token}");
             var row = Row(page, "kv-node0");
             await UntilVisibleReloadingAsync(page, row.Locator("td[title='Running']"));
+            foreach (var other in new[] { "kv-node1", "router", "comments" })
+                await UntilVisibleReloadingAsync(page, Row(page, other).Locator("td[title='Running']"));
+            // The banner a machine without a trusted development certificate shows on every page: none here.
             await Expect(page.GetByText("No trusted development certificate")).ToHaveCountAsync(0);
+            await Expect(page.GetByText("development certificate", new() { Exact = false })).ToHaveCountAsync(0);
 
             // Cut from the dashboard: the command's button on node0's row, its toast, and the node's own fault setting.
             await row.Locator("fluent-button[title^='Drop traffic']").ClickAsync();
