@@ -28,7 +28,7 @@ public readonly struct Frontier : IReadOnlyDictionary<long, long>, IEquatable<Fr
         if (entries is Frontier frontier) return frontier;
         var sorted = entries.Where(e => e.Value > 0).ToArray();
         if (sorted.Length == 0) return Empty;
-        Array.Sort(sorted, static (a, b) => a.Key.CompareTo(b.Key));
+        Array.Sort(sorted, ByOrigin);
         var n = 0;
         foreach (var e in sorted)
         {
@@ -40,6 +40,15 @@ public readonly struct Frontier : IReadOnlyDictionary<long, long>, IEquatable<Fr
         }
         return new Frontier(n == sorted.Length ? sorted : sorted[..n]);
     }
+
+    /// <summary>A frontier of <paramref name="entries"/>, each origin once and every number positive (unchecked), sorted in place.</summary>
+    internal static Frontier OfDistinct(KeyValuePair<long, long>[] entries)
+    {
+        Array.Sort(entries, ByOrigin);
+        return new Frontier(entries);
+    }
+
+    private static readonly Comparison<KeyValuePair<long, long>> ByOrigin = static (a, b) => a.Key.CompareTo(b.Key);
 
     private ReadOnlySpan<KeyValuePair<long, long>> Entries => _entries;
 

@@ -54,7 +54,15 @@ public sealed class FrontierBuilder
     }
 
     /// <summary>The frontier as it stands: the same instance until the next change.</summary>
-    public Frontier ToFrontier() => _built ??= Frontier.Of(_entries);
+    public Frontier ToFrontier() => _built ??= Build();
+
+    private Frontier Build()
+    {
+        // Raise keeps only positive numbers, each origin once: a copy and a sort make the frontier.
+        var entries = new KeyValuePair<long, long>[_entries.Count];
+        ((ICollection<KeyValuePair<long, long>>)_entries).CopyTo(entries, 0);
+        return Frontier.OfDistinct(entries);
+    }
 
     /// <summary>The origins with their numbers, in no particular order (no allocation).</summary>
     public Dictionary<long, long>.Enumerator GetEnumerator() => _entries.GetEnumerator();
