@@ -25,11 +25,30 @@ public readonly struct Frontier : IReadOnlyDictionary<long, long>, IEquatable<Fr
     /// <summary>A frontier of <paramref name="entries"/>: an origin named twice is at the higher of its numbers, and entries at 0 or below are left out.</summary>
     public static Frontier Of(IEnumerable<KeyValuePair<long, long>> entries)
     {
-        var highest = new SortedDictionary<long, long>();
-        foreach (var (origin, seq) in entries)
-            if (seq > 0 && (!highest.TryGetValue(origin, out var s) || s < seq)) highest[origin] = seq;
-        return new Frontier([.. highest]);
+        if (entries is Frontier frontier) return frontier;
+        var sorted = entries.Where(e => e.Value > 0).ToArray();
+        if (sorted.Length == 0) return Empty;
+        Array.Sort(sorted, ByOrigin);
+        var n = 0;
+        foreach (var e in sorted)
+        {
+            if (n > 0 && sorted[n - 1].Key == e.Key)
+            {
+                if (sorted[n - 1].Value < e.Value) sorted[n - 1] = e;
+            }
+            else sorted[n++] = e;
+        }
+        return new Frontier(n == sorted.Length ? sorted : sorted[..n]);
     }
+
+    /// <summary>A frontier of <paramref name="entries"/>, each origin once and every number positive (unchecked), sorted in place.</summary>
+    internal static Frontier OfDistinct(KeyValuePair<long, long>[] entries)
+    {
+        Array.Sort(entries, ByOrigin);
+        return new Frontier(entries);
+    }
+
+    private static readonly Comparison<KeyValuePair<long, long>> ByOrigin = static (a, b) => a.Key.CompareTo(b.Key);
 
     private ReadOnlySpan<KeyValuePair<long, long>> Entries => _entries;
 
@@ -92,12 +111,25 @@ public readonly struct Frontier : IReadOnlyDictionary<long, long>, IEquatable<Fr
         return new Frontier([.. result]);
     }
 
-    /// <summary>The pointwise minimum of <paramref name="frontiers"/>; empty when there are none.</summary>
-    public static Frontier Minimum(IEnumerable<Frontier> frontiers)
+    /// <summary>
+    /// The pointwise minimum of <paramref name="frontiers"/>; empty when there are none. Over a shard's replicas' applied
+    /// frontiers it is the shard's stable frontier: a dependency whose clock it covers is held by every replica and can be
+    /// dropped from client metadata. One pass over the first frontier, each origin looked up in the others.
+    /// </summary>
+    public static Frontier Minimum(IReadOnlyList<Frontier> frontiers)
     {
-        Frontier? result = null;
-        foreach (var f in frontiers) result = result is { } r ? r.Min(f) : f;
-        return result ?? Empty;
+        if (frontiers.Count == 0) return Empty;
+        var first = frontiers[0];
+        List<KeyValuePair<long, long>>? result = null;
+        var same = true;
+        foreach (var (origin, seq) in first.Entries)
+        {
+            var min = seq;
+            for (var i = 1; i < frontiers.Count && min > 0; i++) min = Math.Min(min, frontiers[i].Get(origin));
+            same &= min == seq;
+            if (min > 0) (result ??= new List<KeyValuePair<long, long>>(first.Count)).Add(new(origin, min));
+        }
+        return same ? first : result is null ? Empty : new Frontier([.. result]);
     }
 
     /// <summary>True when this frontier holds every write <paramref name="other"/> names.</summary>

@@ -120,10 +120,10 @@ public sealed class VersionVector : IEquatable<VersionVector>
     }
 
     /// <summary>True when every entry is at or below <paramref name="frontier"/>'s entry for its origin.</summary>
-    public bool IsCoveredBy(IReadOnlyDictionary<long, long> frontier)
+    public bool IsCoveredBy(Frontier frontier)
     {
         foreach (var e in _entries)
-            if (!frontier.TryGetValue(e.Origin, out var s) || s < e.Seq) return false;
+            if (frontier.Get(e.Origin) < e.Seq) return false;
         return true;
     }
 

@@ -28,7 +28,8 @@ public sealed class ReplicaStore : IDisposable
 {
     private readonly object _gate = new();
     private readonly IVersionTable _table;
-    private readonly Dictionary<long, long> _applied = [];
+    /// <summary>Moves on every write (one dictionary update); read as a <see cref="Frontier"/> built once per change.</summary>
+    private readonly FrontierBuilder _applied = new();
     private readonly Dictionary<long, OriginLog> _logs = [];
     private readonly ChangeSignal _changed = new();
     private readonly TimeProvider _time;
@@ -55,7 +56,7 @@ public sealed class ReplicaStore : IDisposable
         _table = table ?? new MemoryVersionTable();
         foreach (var (o, seq) in _table.LoadApplied())
         {
-            _applied[o] = seq;
+            _applied.Raise(o, seq);
             // The keys of these writes are not known any more: a peer lacking them is served by a scan of the store.
             _logs[o] = new OriginLog(seq, _budget);
         }
@@ -111,7 +112,7 @@ public sealed class ReplicaStore : IDisposable
             _incarnation = Math.Max(_incarnation, floor);
             // A clock set back across a restart must not hand out an incarnation this node already wrote with: the
             // dots of that origin are in the log and at the peers, and reusing them would make new writes look held.
-            foreach (var origin in _applied.Keys)
+            foreach (var (origin, _) in _applied)
                 if (OriginId.NodeOf(origin) == nodeId) _incarnation = Math.Max(_incarnation, OriginId.IncarnationOf(origin));
             _incarnation = OriginId.NextIncarnation(_incarnation, _time.GetUtcNow());
             _origin = OriginId.Create(nodeId, _incarnation);
@@ -160,7 +161,7 @@ public sealed class ReplicaStore : IDisposable
             dot = new VersionVector.Entry(_origin, seq);
             _table.Put(key, stored, local);
             _logs[_origin].Append(key);
-            _applied[_origin] = seq;
+            _applied.Raise(_origin, seq);
             _table.SetApplied(_origin, seq);
             ShedOverLimit();
             Committed();
@@ -205,7 +206,7 @@ public sealed class ReplicaStore : IDisposable
                 _table.Put(key, imported, local);
                 pending[key] = imported;
                 _logs[_origin].Append(key);
-                _applied[_origin] = seq;
+                _applied.Raise(_origin, seq);
             }
             last = _seq;
             origin = _origin;
@@ -218,20 +219,16 @@ public sealed class ReplicaStore : IDisposable
         return (origin, last);
     }
 
-    public Dictionary<long, long> AppliedSnapshot()
+    /// <summary>The applied frontier as it stands (the same instance until it moves again).</summary>
+    public Frontier AppliedSnapshot()
     {
-        lock (_gate) return new Dictionary<long, long>(_applied);
+        lock (_gate) return _applied.ToFrontier();
     }
 
     /// <summary>True when this replica holds every write <paramref name="frontier"/> names.</summary>
-    public bool Covers(IReadOnlyDictionary<long, long> frontier)
+    public bool Covers(Frontier frontier)
     {
-        lock (_gate)
-        {
-            foreach (var (o, s) in frontier)
-                if (!_applied.TryGetValue(o, out var mine) || mine < s) return false;
-            return true;
-        }
+        lock (_gate) return _applied.Covers(frontier);
     }
 
     /// <summary>
@@ -239,10 +236,10 @@ public sealed class ReplicaStore : IDisposable
     /// frontier are ignored (the versions still merge: merging is always safe).
     /// </summary>
     public ApplyResult Apply(IReadOnlyList<IncomingRange> ranges, IReadOnlyList<KeyValuePair<string, StoredVersion>> versions,
-        IReadOnlyDictionary<long, long>? snapshotApplied)
+        Frontier? snapshotApplied)
     {
         int changedKeys = 0, gaps = 0;
-        Dictionary<long, long> applied;
+        Frontier applied;
         lock (_gate)
         {
             var pending = new Dictionary<string, StoredVersion>(StringComparer.Ordinal);
@@ -260,7 +257,7 @@ public sealed class ReplicaStore : IDisposable
             var frontierMoved = false;
             foreach (var range in ranges)
             {
-                var mine = _applied.GetValueOrDefault(range.Origin);
+                var mine = _applied.Get(range.Origin);
                 if (range.After > mine) { gaps++; continue; }
                 if (!_logs.TryGetValue(range.Origin, out var log))
                     _logs[range.Origin] = log = new OriginLog(mine, _budget);
@@ -268,23 +265,22 @@ public sealed class ReplicaStore : IDisposable
                 for (var i = (int)(mine - range.After); i < range.Keys.Count; i++) log.Append(range.Keys[i]);
                 var upTo = range.After + range.Keys.Count;
                 if (upTo <= mine) continue;
-                _applied[range.Origin] = upTo;
+                _applied.Raise(range.Origin, upTo);
                 _table.SetApplied(range.Origin, upTo);
                 frontierMoved = true;
             }
-            if (snapshotApplied is not null)
+            if (snapshotApplied is { } snapshot)
             {
-                foreach (var (o, s) in snapshotApplied)
+                foreach (var (o, s) in snapshot)
                 {
-                    if (_applied.GetValueOrDefault(o) >= s) continue;
-                    _applied[o] = s;
+                    if (!_applied.Raise(o, s)) continue;
                     _table.SetApplied(o, s);
                     frontierMoved = true;
                     if (_logs.TryGetValue(o, out var log)) log.Reset(s); else _logs[o] = new OriginLog(s, _budget);
                 }
             }
             ShedOverLimit();
-            applied = new Dictionary<long, long>(_applied);
+            applied = _applied.ToFrontier();
             if (changedKeys > 0 || frontierMoved) Committed();
         }
         if (changedKeys > 0 || ranges.Count > 0 || snapshotApplied is not null) _changed.Signal();
@@ -298,14 +294,14 @@ public sealed class ReplicaStore : IDisposable
     /// <see cref="OutgoingBatch.NeedsSnapshot"/> when the log no longer reaches back
     /// far enough and the peer needs the whole state.
     /// </summary>
-    public OutgoingBatch? Diff(IReadOnlyDictionary<long, long> peerApplied, int budget)
+    public OutgoingBatch? Diff(Frontier peerApplied, int budget)
     {
         var ranges = new List<IncomingRange>();
         lock (_gate)
         {
             foreach (var (origin, mine) in _applied)
             {
-                var theirs = peerApplied.GetValueOrDefault(origin);
+                var theirs = peerApplied.Get(origin);
                 if (theirs >= mine) continue;
                 var log = _logs[origin];
                 if (theirs < log.Floor) return OutgoingBatch.Snapshot;
@@ -357,20 +353,18 @@ public sealed class ReplicaStore : IDisposable
     /// version of its key has a dot o &gt;= s; if the peer's frontier names the write too the peer holds it, else that
     /// dot is above the peer's frontier and the version is sent. Versions only grow, so one read later passes too.
     /// </remarks>
-    public (IEnumerator<KeyValuePair<string, StoredVersion>> Versions, Dictionary<long, long> Applied) BeginSnapshot(
-        IReadOnlyDictionary<long, long>? peerApplied = null)
+    public (IEnumerator<KeyValuePair<string, StoredVersion>> Versions, Frontier Applied) BeginSnapshot(Frontier? peerApplied = null)
     {
         lock (_gate)
         {
-            var applied = new Dictionary<long, long>(_applied);
-            if (peerApplied is null) return (_table.All.GetEnumerator(), applied);
-            var all = _table.All.GetEnumerator();
-            return (Lacking(all, new Dictionary<long, long>(peerApplied)), applied);
+            var applied = _applied.ToFrontier();
+            if (peerApplied is not { } peer) return (_table.All.GetEnumerator(), applied);
+            return (Lacking(_table.All.GetEnumerator(), peer), applied);
         }
     }
 
     private static IEnumerator<KeyValuePair<string, StoredVersion>> Lacking(IEnumerator<KeyValuePair<string, StoredVersion>> all,
-        Dictionary<long, long> peerApplied)
+        Frontier peerApplied)
     {
         using (all)
             while (all.MoveNext())
@@ -378,7 +372,7 @@ public sealed class ReplicaStore : IDisposable
     }
 
     /// <summary>Drops log entries every replica holds; nobody will ask for them again.</summary>
-    public void TrimLogs(IReadOnlyDictionary<long, long> stable)
+    public void TrimLogs(Frontier stable)
     {
         lock (_gate)
         {
@@ -450,12 +444,12 @@ public sealed class ReplicaStore : IDisposable
 
 public sealed record IncomingRange(long Origin, long After, IReadOnlyList<string> Keys);
 
-public sealed record ApplyResult(Dictionary<long, long> Applied, int ChangedKeys, int Gaps);
+public sealed record ApplyResult(Frontier Applied, int ChangedKeys, int Gaps);
 
 public sealed record OutgoingBatch(
     IReadOnlyList<IncomingRange> Ranges,
     IReadOnlyList<KeyValuePair<string, StoredVersion>> Versions,
-    IReadOnlyDictionary<long, long>? SnapshotApplied,
+    Frontier? SnapshotApplied,
     bool NeedsSnapshot)
 {
     public static readonly OutgoingBatch Snapshot = new([], [], null, true);

@@ -16,33 +16,31 @@ namespace CausalKv.Replication;
 /// </summary>
 public sealed class ShardStability
 {
-    private static readonly IReadOnlyDictionary<long, long> None = new Dictionary<long, long>();
-    private readonly Dictionary<long, long> _foreign = [];
-    private readonly List<(IReadOnlyDictionary<long, long> Requires, IReadOnlyDictionary<long, long> SourceStable)> _imports = [];
+    private Frontier _foreign;
+    private readonly List<(Frontier Requires, Frontier SourceStable)> _imports = [];
 
     /// <summary>The writes every replica of the shard holds (the minimum of their frontiers).</summary>
-    public IReadOnlyDictionary<long, long> Stable { get; private set; } = None;
+    public Frontier Stable { get; private set; }
 
     /// <summary><see cref="Stable"/> joined with what completed handoffs made stable here.</summary>
-    public IReadOnlyDictionary<long, long> Effective { get; private set; } = None;
+    public Frontier Effective { get; private set; }
 
     /// <summary>
     /// A whole handoff arrived, imported as the writes <paramref name="requires"/> names (on whichever replicas took
     /// its parts); once every replica holds them, every replica holds what <paramref name="sourceStable"/> names for
     /// the moved keys.
     /// </summary>
-    public void RecordImport(IReadOnlyDictionary<long, long> requires, IReadOnlyDictionary<long, long>? sourceStable)
+    public void RecordImport(Frontier requires, Frontier? sourceStable)
     {
-        ArgumentNullException.ThrowIfNull(requires);
-        if (sourceStable is null || sourceStable.Count == 0) return;
-        _imports.Add((new Dictionary<long, long>(requires), sourceStable));
+        if (sourceStable is not { IsEmpty: false } source) return;
+        _imports.Add((requires, source));
     }
 
     /// <summary>A peer's foreign frontier, from gossip; true when it taught this replica anything (then recompute).</summary>
-    public bool LearnForeign(IReadOnlyDictionary<long, long>? foreign)
+    public bool LearnForeign(Frontier? foreign)
     {
-        if (foreign is null || foreign.Count == 0 || StableFrontier.Covers(_foreign, foreign)) return false;
-        StableFrontier.JoinInto(_foreign, foreign);
+        if (foreign is not { } learned || _foreign.Covers(learned)) return false;
+        _foreign = _foreign.Merge(learned);
         return true;
     }
 
@@ -52,26 +50,24 @@ public sealed class ShardStability
     /// </summary>
     public void Forget()
     {
-        _foreign.Clear();
+        _foreign = Frontier.Empty;
         _imports.Clear();
     }
 
     /// <summary>The foreign frontier to pass on in gossip, or null when there is none.</summary>
-    public Dictionary<long, long>? ForeignSnapshot() => _foreign.Count == 0 ? null : new Dictionary<long, long>(_foreign);
+    public Frontier? ForeignSnapshot() => _foreign.IsEmpty ? null : _foreign;
 
     /// <summary>Recomputes both frontiers from this replica's applied frontier and what its peers last reported.</summary>
-    public void Recompute(IReadOnlyList<IReadOnlyDictionary<long, long>> replicaFrontiers)
+    public void Recompute(IReadOnlyList<Frontier> replicaFrontiers)
     {
-        var stable = StableFrontier.Minimum(replicaFrontiers);
+        var stable = Frontier.Minimum(replicaFrontiers);
         Stable = stable;
         _imports.RemoveAll(i =>
         {
-            if (!StableFrontier.Covers(stable, i.Requires)) return false;
-            StableFrontier.JoinInto(_foreign, i.SourceStable);
+            if (!stable.Covers(i.Requires)) return false;
+            _foreign = _foreign.Merge(i.SourceStable);
             return true;
         });
-        var effective = new Dictionary<long, long>(stable);
-        StableFrontier.JoinInto(effective, _foreign);
-        Effective = effective;
+        Effective = stable.Merge(_foreign);
     }
 }

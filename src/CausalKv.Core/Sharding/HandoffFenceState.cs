@@ -7,7 +7,7 @@ namespace CausalKv.Sharding;
 /// it; the keys became the writes <paramref name="Requires"/> names there. It says nothing of the keys of any other
 /// shard (null <paramref name="To"/>: a report from a node that does not say, taken to be about the hearer's shard).
 /// </summary>
-public sealed record HandoffReport(string Shard, int Node, IReadOnlyDictionary<long, long> Requires, string? To = null)
+public sealed record HandoffReport(string Shard, int Node, Frontier Requires, string? To = null)
 {
     /// <summary>True when the report is about the keys of <paramref name="shard"/> (this replica's, at the report's view).</summary>
     public bool IsFor(string? shard) => To is null || shard is null || string.Equals(To, shard, StringComparison.Ordinal);
@@ -29,7 +29,7 @@ public sealed record HandoffFenceLayer(long Epoch, HashRing OldRing, IReadOnlyLi
 /// <summary>An old shard not lifted yet: the nodes of it that must still report, and the writes the reports named.</summary>
 /// <param name="Superseded">for a node whose report of a later view replaced what it had named of its own writes here,
 /// that view's epoch: a report of an older view arriving after it changes nothing</param>
-public sealed record PendingHandoff(string Shard, IReadOnlySet<int> Outstanding, IReadOnlyDictionary<long, long> Requires,
+public sealed record PendingHandoff(string Shard, IReadOnlySet<int> Outstanding, Frontier Requires,
     IReadOnlyDictionary<int, long>? Superseded = null);
 
 /// <summary>
@@ -50,8 +50,6 @@ public sealed record PendingHandoff(string Shard, IReadOnlySet<int> Outstanding,
 /// </summary>
 public sealed class HandoffFenceState
 {
-    private static readonly IReadOnlyDictionary<long, long> NoFrontier = new Dictionary<long, long>();
-
     /// <summary>How many of the newest layers are kept once lifted, for their reports (older ones go once lifted).</summary>
     public const int KeptLayers = 4;
 
@@ -102,7 +100,7 @@ public sealed class HandoffFenceState
     public IReadOnlySet<int> Outstanding(string shard) => NewestPending(shard)?.Outstanding ?? new HashSet<int>();
 
     /// <summary>What this replica must hold before <paramref name="shard"/> lifts, in the newest layer that waits for it.</summary>
-    public IReadOnlyDictionary<long, long> Requires(string shard) => NewestPending(shard)?.Requires ?? NoFrontier;
+    public Frontier Requires(string shard) => NewestPending(shard)?.Requires ?? Frontier.Empty;
 
     private PendingHandoff? NewestPending(string shard)
     {
@@ -136,7 +134,7 @@ public sealed class HandoffFenceState
     {
         ArgumentNullException.ThrowIfNull(oldRing);
         ArgumentNullException.ThrowIfNull(sources);
-        var pending = sources.Select(s => new PendingHandoff(s.Key, s.Value.ToHashSet(), NoFrontier)).ToArray();
+        var pending = sources.Select(s => new PendingHandoff(s.Key, s.Value.ToHashSet(), Frontier.Empty)).ToArray();
         var earlier = Layers.Where(l => l.Epoch < epoch).Select(l =>
             shard is not null && l.Shard is not null && l.Pending.Count > 0 && !string.Equals(l.Shard, shard, StringComparison.Ordinal)
                 ? l with { Pending = [] }
@@ -194,7 +192,7 @@ public sealed class HandoffFenceState
 
     /// <summary>Whether a report of <paramref name="epoch"/> from <paramref name="node"/> changes <paramref name="pending"/> of an earlier layer.</summary>
     private static bool Supersedes(PendingHandoff pending, long epoch, int node) =>
-        (pending.Outstanding.Contains(node) || pending.Requires.Keys.Any(o => OriginId.NodeOf(o) == node))
+        (pending.Outstanding.Contains(node) || pending.Requires.Any(e => OriginId.NodeOf(e.Key) == node))
         && (pending.Superseded?.GetValueOrDefault(node) ?? 0) < epoch;
 
     /// <summary>
@@ -205,10 +203,8 @@ public sealed class HandoffFenceState
     private static PendingHandoff Reported(PendingHandoff pending, HandoffReport report, long? supersededAt)
     {
         var outstanding = pending.Outstanding.Where(n => n != report.Node).ToHashSet();
-        var requires = supersededAt is null
-            ? new Dictionary<long, long>(pending.Requires)
-            : pending.Requires.Where(kv => OriginId.NodeOf(kv.Key) != report.Node).ToDictionary();
-        StableFrontier.JoinInto(requires, report.Requires);
+        var kept = supersededAt is null ? pending.Requires : Frontier.Of(pending.Requires.Where(kv => OriginId.NodeOf(kv.Key) != report.Node));
+        var requires = kept.Merge(report.Requires);
         var superseded = pending.Superseded;
         if (supersededAt is { } at) superseded = new Dictionary<int, long>(superseded ?? new Dictionary<int, long>()) { [report.Node] = at };
         return new PendingHandoff(pending.Shard, outstanding, requires, superseded);
@@ -218,15 +214,14 @@ public sealed class HandoffFenceState
     /// Lifts every old shard whose nodes all reported and whose required writes <paramref name="applied"/> (this
     /// replica's gap-free frontier) covers. Returns this state when nothing lifted.
     /// </summary>
-    public HandoffFenceState Lift(IReadOnlyDictionary<long, long> applied)
+    public HandoffFenceState Lift(Frontier applied)
     {
-        ArgumentNullException.ThrowIfNull(applied);
         if (!AwaitsWrites) return this;
         var changed = false;
         var layers = new List<HandoffFenceLayer>();
         foreach (var layer in Layers)
         {
-            var pending = layer.Pending.Where(p => p.Outstanding.Count > 0 || !Covers(applied, p.Requires)).ToArray();
+            var pending = layer.Pending.Where(p => p.Outstanding.Count > 0 || !applied.Covers(p.Requires)).ToArray();
             changed |= pending.Length != layer.Pending.Count;
             layers.Add(pending.Length == layer.Pending.Count ? layer : layer with { Pending = pending });
         }
@@ -250,11 +245,4 @@ public sealed class HandoffFenceState
 
     private static bool SameSender(HandoffReport a, HandoffReport b) =>
         a.Node == b.Node && string.Equals(a.Shard, b.Shard, StringComparison.Ordinal) && string.Equals(a.To, b.To, StringComparison.Ordinal);
-
-    private static bool Covers(IReadOnlyDictionary<long, long> applied, IReadOnlyDictionary<long, long> required)
-    {
-        foreach (var (origin, seq) in required)
-            if (applied.GetValueOrDefault(origin) < seq) return false;
-        return true;
-    }
 }

@@ -43,7 +43,7 @@ public interface IVersionTable : IDisposable
     IEnumerable<KeyValuePair<string, StoredVersion>> Range(string? after, string prefix);
 
     /// <summary>The applied frontier as last committed (what a restarted replica holds).</summary>
-    Dictionary<long, long> LoadApplied();
+    Frontier LoadApplied();
 
     /// <summary>
     /// Sets the version of <paramref name="key"/>, which held <paramref name="previous"/> (null when none): committed, or

@@ -50,7 +50,7 @@ public sealed class MemoryVersionTable : IVersionTable
         return Math.Max(start, at >= 0 ? at + 1 : ~at);
     }
 
-    public Dictionary<long, long> LoadApplied() => new(_applied);
+    public Frontier LoadApplied() => Frontier.Of(_applied);
 
     public void Put(string key, StoredVersion version, StoredVersion? previous)
     {

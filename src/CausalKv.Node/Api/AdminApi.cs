@@ -70,7 +70,7 @@ public static class AdminApi
 
     private static string Name(long origin) => $"{OriginId.NodeOf(origin)}.{OriginId.IncarnationOf(origin)}";
 
-    private static Dictionary<string, long> Names(IReadOnlyDictionary<long, long> frontier) =>
+    private static Dictionary<string, long> Names(Frontier frontier) =>
         frontier.ToDictionary(kv => Name(kv.Key), kv => kv.Value);
 
     /// <summary>An order-independent hash of every owned key's value, tag and clock: equal digests, equal replicas.</summary>

@@ -1,3 +1,4 @@
+using CausalKv.Causality;
 using CausalKv.Node.Configuration;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
@@ -30,7 +31,7 @@ public sealed class ViewChanger(
 {
     private readonly SemaphoreSlim _serial = new(1, 1);
     private HandoffPlan? _installed;
-    private Dictionary<long, long>? _installedSource;
+    private Frontier? _installedSource;
 
     /// <summary>
     /// At start, before any request: the view, fence and catch-up the node had when it stopped (nothing when it had
@@ -47,7 +48,7 @@ public sealed class ViewChanger(
         {
             // Planned again as it was: the same views and catch-up give the same keys to hand off and shards to tell.
             _installed = owed.Plan(record.View, cluster.NodeId);
-            _installedSource = owed.SourceStable is null ? null : new Dictionary<long, long>(owed.SourceStable);
+            _installedSource = owed.SourceStable;
         }
         if (lostState && record.CatchUpFrom.Count == 0)
         {

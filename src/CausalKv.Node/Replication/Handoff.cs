@@ -57,7 +57,7 @@ public sealed class Handoff(
     /// <param name="sourceStable">the stable frontier of the shard the keys leave, taken while this node was in it
     /// (<see cref="ReplicationCoordinator.SourceStable"/>); null when it cannot tell, and receivers then learn nothing
     /// from this handoff about what is stable</param>
-    public async Task<HandoffOutcome> HandOffStrayKeysAsync(HandoffPlan plan, Dictionary<long, long>? sourceStable, CancellationToken ct, bool announce = true)
+    public async Task<HandoffOutcome> HandOffStrayKeysAsync(HandoffPlan plan, Frontier? sourceStable, CancellationToken ct, bool announce = true)
     {
         var epoch = plan.NewView.Epoch;
         var fromShard = plan.OldShard ?? plan.NewShard ?? "";
@@ -77,12 +77,13 @@ public sealed class Handoff(
         var announcing = announce && (plan.OldShard is not null || owed is not null);
         // Moved into the shard that owns these keys: its peers never held them. As this node's writes they reach
         // the peers by replication, and the peers' fence waits for exactly those writes.
-        var adoptedAs = owed?.AdoptedAs is { } imported ? new Dictionary<long, long>(imported) : [];
+        var adoptedAs = owed?.AdoptedAs ?? Frontier.Empty;
         if (adopted.Count > 0 && owed?.AdoptedAs is null)
         {
             var (origin, last) = store.Import(adopted);
-            replication.RecordImport(new Dictionary<long, long> { [origin] = last }, sourceStable);
-            adoptedAs[origin] = last;
+            var imports = Frontier.Empty.With(origin, last);
+            replication.RecordImport(imports, sourceStable);
+            adoptedAs = adoptedAs.Merge(imports);
             membership.SaveAdopted(epoch, adoptedAs);
         }
         var reportTo = announcing ? (owed?.Owed ?? plan.AnnounceTo.ToHashSet(StringComparer.Ordinal)) : new HashSet<string>();
@@ -99,7 +100,7 @@ public sealed class Handoff(
         var started = time.GetTimestamp();
         var tasks = targets.Select(shard => HandOffToShardAsync(plan, fromShard, shard,
             byShard.GetValueOrDefault(shard) ?? [], sourceStable,
-            shard == plan.NewShard ? adoptedAs : [], reportTo.Contains(shard), ct)).ToList();
+            shard == plan.NewShard ? adoptedAs : Frontier.Empty, reportTo.Contains(shard), ct)).ToList();
         var results = await Task.WhenAll(tasks);
         var moved = results.Sum(r => r.Keys);
         var errors = results.SelectMany(r => r.Errors).ToList();
@@ -116,7 +117,7 @@ public sealed class Handoff(
     private sealed record ShardResult(int Keys, long Bytes, IReadOnlyList<string> Errors);
 
     private async Task<ShardResult> HandOffToShardAsync(HandoffPlan plan, string fromShard, string shard,
-        List<string> keys, Dictionary<long, long>? sourceStable, Dictionary<long, long> adoptedAs, bool complete, CancellationToken ct)
+        List<string> keys, Frontier? sourceStable, Frontier adoptedAs, bool complete, CancellationToken ct)
     {
         var replicas = plan.NewView.NodesOf(shard).Where(n => n.Id != plan.NodeId).ToList();
         if (replicas.Count == 0)
@@ -129,7 +130,7 @@ public sealed class Handoff(
         long bytes = 0;
         var next = 0;
         // The writes the keys became on the replicas that acknowledged them: the "done" names them all.
-        var requires = new Dictionary<long, long>(adoptedAs);
+        var requires = adoptedAs;
         // Keys, or a "done" that names writes, must be acknowledged; a bare "done" is tried once (gossip spreads it).
         var mustArrive = keys.Count > 0 || requires.Count > 0;
         do
@@ -156,7 +157,7 @@ public sealed class Handoff(
                 Complete = complete && next >= keys.Count,
                 ToShard = shard,
                 SourceStable = sourceStable,
-                Requires = requires.Count == 0 ? null : new Dictionary<long, long>(requires),
+                Requires = requires.IsEmpty ? null : requires,
             };
             var acks = await SendToAnyAsync(replicas, message, ct, retry: mustArrive);
             if (acks is null && !mustArrive)
@@ -172,7 +173,7 @@ public sealed class Handoff(
                 return new ShardResult(moved, bytes, [$"shard '{shard}': no replica acknowledged the handoff of {keys.Count - moved} keys; they stay here and PUT /view can be retried"]);
             bytes += acks.Sum(a => a.Bytes);
             foreach (var (ack, _) in acks)
-                if (ack.Imported > 0) StableFrontier.JoinInto(requires, new Dictionary<long, long> { [ack.Origin] = ack.Last });
+                if (ack.Imported > 0) requires = requires.Merge(Frontier.Empty.With(ack.Origin, ack.Last));
             // Acknowledged by the new shard: only now may this node forget these keys (not those a later view gave back).
             store.RemoveIfUnchanged(sent.Where(kv => !cluster.Current.Owns(kv.Key)));
             moved += versions.Count;

@@ -51,8 +51,8 @@ public sealed class PeerEndpoints(ReplicationCoordinator replication, ClusterSta
         if (message.Complete)
         {
             // What the other replicas must hold before they lift their fence: every import of this handoff, ours included.
-            var requires = new Dictionary<long, long>(message.Requires ?? []);
-            if (versions.Count > 0) StableFrontier.JoinInto(requires, new Dictionary<long, long> { [origin] = last });
+            var requires = message.Requires ?? Frontier.Empty;
+            if (versions.Count > 0) requires = requires.Merge(Frontier.Empty.With(origin, last));
             // Only a whole handoff says what the moved keys carry: a part says nothing of the keys still to come.
             replication.RecordImport(requires, message.SourceStable);
             var to = message.ToShard ?? cluster.Current.MyShard;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using CausalKv.Causality;
 using CausalKv.Node.Telemetry;
@@ -33,7 +34,8 @@ public sealed class PeerLink : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _pushLoop;
     private readonly Task _gossipLoop;
-    private volatile IReadOnlyDictionary<long, long> _knownApplied = new Dictionary<long, long>();
+    /// <summary>Boxed so that a reader on another thread takes it whole, with a volatile read.</summary>
+    private volatile StrongBox<Frontier> _knownApplied = new(Frontier.Empty);
     private SnapshotCursor? _snapshot;
     private readonly object _learnGate = new();
     private readonly RetryBackoff _backoff = RetryBackoff.ForPeer();
@@ -74,7 +76,7 @@ public sealed class PeerLink : IAsyncDisposable
     public ViewNode Peer { get; }
 
     /// <summary>The peer's frontier as last reported by the peer itself.</summary>
-    public IReadOnlyDictionary<long, long> KnownApplied => _knownApplied;
+    public Frontier KnownApplied => _knownApplied.Value;
 
     public bool Reachable { get; private set; }
     public DateTimeOffset? LastContact { get; private set; }
@@ -94,22 +96,20 @@ public sealed class PeerLink : IAsyncDisposable
     /// origin the knowledge only grows; a new origin means it restarted empty.
     /// </summary>
     /// <param name="digest">the peer's gossip digest the report came in (null: an acknowledgement of a push)</param>
-    internal void Learned(long peerOrigin, IReadOnlyDictionary<long, long> peerApplied, GossipDigest? digest)
+    internal void Learned(long peerOrigin, Frontier peerApplied, GossipDigest? digest)
     {
         lock (_learnGate)
         {
             if (peerOrigin != _peerOrigin)
             {
                 _peerOrigin = peerOrigin;
-                _knownApplied = peerApplied;
+                _knownApplied = new(peerApplied);
                 // A scan under way was filtered by the frontier of the peer's previous life: it starts again.
                 _peerRestarted = true;
             }
-            else
+            else if (!_knownApplied.Value.Covers(peerApplied))
             {
-                var joined = new Dictionary<long, long>(_knownApplied);
-                StableFrontier.JoinInto(joined, peerApplied);
-                _knownApplied = joined;
+                _knownApplied = new(_knownApplied.Value.Merge(peerApplied));
             }
         }
         Reachable = true;
@@ -203,11 +203,11 @@ public sealed class PeerLink : IAsyncDisposable
         }
         if (_snapshot is null)
         {
-            var diff = _store.Diff(_knownApplied, budget);
+            var diff = _store.Diff(KnownApplied, budget);
             if (diff is null) return null;
             if (!diff.NeedsSnapshot) return _toMessage(diff);
             // Only what the peer lacks: the versions with a dot above its frontier (see ReplicaStore.BeginSnapshot).
-            var (all, applied) = _store.BeginSnapshot(_knownApplied);
+            var (all, applied) = _store.BeginSnapshot(KnownApplied);
             _snapshot = new SnapshotCursor(all, applied);
             Interlocked.Increment(ref ScansStarted);
             _telemetry.ReplicationScans.Add(1);
@@ -297,12 +297,12 @@ public sealed class PeerLink : IAsyncDisposable
     }
 
     /// <summary>A whole-state transfer under way: the frontier it includes and the keys still to send.</summary>
-    private sealed class SnapshotCursor(IEnumerator<KeyValuePair<string, StoredVersion>> versions, Dictionary<long, long> applied)
+    private sealed class SnapshotCursor(IEnumerator<KeyValuePair<string, StoredVersion>> versions, Frontier applied)
     {
         public IEnumerator<KeyValuePair<string, StoredVersion>> Versions { get; } = versions;
-        public Dictionary<long, long> Applied { get; } = applied;
+        public Frontier Applied { get; } = applied;
     }
 }
 
 /// <summary>What a peer told of itself: its frontier, and the gossip digest it came in (null for an acknowledgement of a push).</summary>
-public sealed record PeerHeard(PeerLink Link, IReadOnlyDictionary<long, long> Applied, GossipDigest? Digest);
+public sealed record PeerHeard(PeerLink Link, Frontier Applied, GossipDigest? Digest);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using CausalKv.Causality;
 using CausalKv.Node.Configuration;
 using CausalKv.Node.Storage;
@@ -23,10 +24,11 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     private readonly ILogger<ReplicationCoordinator> _log;
     private readonly object _gate = new();
     private Dictionary<int, PeerLink> _links = [];
-    private volatile IReadOnlyDictionary<long, long> _stable = new Dictionary<long, long>();
-    private volatile IReadOnlyDictionary<long, long> _effective = new Dictionary<long, long>();
+    // Boxed so that readers on other threads (every read and write asks IsStable) take each whole, with a volatile read.
+    private volatile StrongBox<Frontier> _stable = new(CausalKv.Causality.Frontier.Empty);
+    private volatile StrongBox<Frontier> _effective = new(CausalKv.Causality.Frontier.Empty);
     private readonly ShardStability _stability = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyDictionary<long, long>> _remote = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Frontier> _remote = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private Task? _remoteLoop;
     private volatile bool _caughtUp = true;
@@ -60,7 +62,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     public TimeSpan GossipInterval { get; }
 
     /// <summary>What every replica of this shard holds, per origin.</summary>
-    public IReadOnlyDictionary<long, long> Stable => _stable;
+    public Frontier Stable => _stable.Value;
 
     /// <summary>
     /// False while this replica, new to its shard, has not yet caught up with
@@ -91,9 +93,9 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     }
 
     /// <summary>What every replica of this shard holds: its own origins' stable writes and those of completed handoffs.</summary>
-    public IReadOnlyDictionary<long, long> Effective => _effective;
+    public Frontier Effective => _effective.Value;
 
-    public IReadOnlyDictionary<string, IReadOnlyDictionary<long, long>> RemoteFrontiers => _remote;
+    public IReadOnlyDictionary<string, Frontier> RemoteFrontiers => _remote;
 
     /// <summary>
     /// True when every replica of the key's current shard holds the writes the
@@ -108,7 +110,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         if (shard is null) return false;
         // A key on its way here from its previous shard: nodes of that shard still on the old view answer for it
         // without this write, so the session keeps the dependency until every one of them handed the key off.
-        if (shard == m.MyShard) return dependency.Clock.IsCoveredBy(_effective) && !_fence.IsPending(key);
+        if (shard == m.MyShard) return dependency.Clock.IsCoveredBy(Effective) && !_fence.IsPending(key);
         if (_remote.TryGetValue(shard, out var frontier) && dependency.Clock.IsCoveredBy(frontier)) return true;
         // An answer carries a dependency on another shard's key that this node cannot tell stable yet: ask that shard
         // again soon rather than at the idle pace, so that the session drops it at its next request here.
@@ -134,9 +136,9 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     /// every replica holds those, every replica holds what the old shard's frontier named for the moved keys
     /// (<see cref="ShardStability.RecordImport"/>).
     /// </summary>
-    public void RecordImport(IReadOnlyDictionary<long, long> requires, Dictionary<long, long>? sourceStable)
+    public void RecordImport(Frontier requires, Frontier? sourceStable)
     {
-        if (sourceStable is null || sourceStable.Count == 0) return;
+        if (sourceStable is not { IsEmpty: false }) return;
         lock (_gate) _stability.RecordImport(requires, sourceStable);
         RecomputeStable();
     }
@@ -146,9 +148,9 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     /// or only the stable one while this replica has not caught up (it may lack what the foreign frontier names).
     /// Taken before a view change takes this node out of the shard.
     /// </summary>
-    public Dictionary<long, long> SourceStable
+    public Frontier SourceStable
     {
-        get { lock (_gate) return new Dictionary<long, long>(_caughtUp ? _effective : _stability.Stable); }
+        get { lock (_gate) return _caughtUp ? Effective : _stability.Stable; }
     }
 
     private void Reconcile(Membership next)
@@ -207,7 +209,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
 
     /// <param name="current">true when the report is one this node may judge its catch-up by: a digest the peer made
     /// at this node's epoch or later (not one sent long before and delivered late) while it had caught up itself</param>
-    private void OnPeerFrontier(PeerLink link, IReadOnlyDictionary<long, long> reported, bool current)
+    private void OnPeerFrontier(PeerLink link, Frontier reported, bool current)
     {
         // Only a peer that held the shard before this view holds its data: another newcomer may lack it too. And
         // only what it reported since: a digest sent before this node joined, delivered late, says too little.
@@ -223,18 +225,20 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
 
     private void RecomputeStable()
     {
-        var frontiers = new List<IReadOnlyDictionary<long, long>> { _store.AppliedSnapshot() };
+        var frontiers = new List<Frontier> { _store.AppliedSnapshot() };
+        Frontier stable;
         lock (_gate)
         {
             frontiers.AddRange(_links.Values.Select(l => l.KnownApplied));
             _stability.Recompute(frontiers);
-            _stable = _stability.Stable;
-            _effective = _stability.Effective;
+            stable = _stability.Stable;
+            if (stable != _stable.Value) _stable = new(stable);
+            if (_stability.Effective != _effective.Value) _effective = new(_stability.Effective);
         }
-        _store.TrimLogs(_stable);
+        _store.TrimLogs(stable);
     }
 
-    private void LearnForeign(IReadOnlyDictionary<long, long>? foreign)
+    private void LearnForeign(Frontier? foreign)
     {
         bool learned;
         lock (_gate) learned = _stability.LearnForeign(foreign);
@@ -253,7 +257,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         {
             Shard = m.MyShard,
             Epoch = m.Epoch,
-            Stable = _fence.AnyPending ? [] : new Dictionary<long, long>(_effective),
+            Stable = _fence.AnyPending ? CausalKv.Causality.Frontier.Empty : Effective,
         };
     }
 
@@ -312,7 +316,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         };
     }
 
-    private Dictionary<long, long>? ForeignSnapshot()
+    private Frontier? ForeignSnapshot()
     {
         lock (_gate) return _stability.ForeignSnapshot();
     }
@@ -339,7 +343,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         }
         // The link learns the peer's frontier and hands the digest back (OnPeerHeard), as for a digest it asked for.
         link.Learned(digest.Origin, digest.Applied, digest);
-        if (!StableFrontier.Covers(digest.Applied, mine.Applied)) link.Wake();
+        if (!digest.Applied.Covers(mine.Applied)) link.Wake();
         return mine;
     }
 
@@ -352,7 +356,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         var link = LinkTo(message.From);
         // The sender holds what its frontier named when it made the batch: with the batch applied here, the writes it
         // carried are held by both at once (stable, in a shard of two) and drop out of the metadata this node answers.
-        if (link is not null && message.Origin != 0 && message.Applied is not null) link.Learned(message.Origin, message.Applied, digest: null);
+        if (link is not null && message.Origin != 0 && message.Applied is { } applied) link.Learned(message.Origin, applied, digest: null);
         else if (link is not null) RecomputeStable();
         return new ReplicationAck { Origin = _store.Origin, Applied = result.Applied };
     }
@@ -363,7 +367,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         Epoch = _cluster.Current.Epoch,
         Ranges = batch.Ranges.Select(r => new WireRange { Origin = r.Origin, After = r.After, Keys = r.Keys.ToList() }).ToList(),
         Versions = batch.Versions.Select(v => WireVersion.From(v.Key, v.Value)).ToList(),
-        SnapshotApplied = batch.SnapshotApplied?.ToDictionary(),
+        SnapshotApplied = batch.SnapshotApplied,
         Origin = _store.Origin,
         Applied = _store.AppliedSnapshot(),
     };
@@ -377,12 +381,7 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     {
         var mine = _store.AppliedSnapshot();
         long worst = 0;
-        foreach (var link in Links)
-        {
-            long lag = 0;
-            foreach (var (o, s) in mine) lag += Math.Max(0, s - link.KnownApplied.GetValueOrDefault(o));
-            worst = Math.Max(worst, lag);
-        }
+        foreach (var link in Links) worst = Math.Max(worst, mine.Beyond(link.KnownApplied));
         return worst;
     }
 

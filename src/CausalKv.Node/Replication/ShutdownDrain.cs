@@ -25,8 +25,8 @@ public sealed partial class ShutdownDrain(ReplicationCoordinator replication, Re
         var origin = store.Origin;
         while (true)
         {
-            var mine = store.AppliedSnapshot().GetValueOrDefault(origin);
-            var lacking = replication.Links.Where(l => l.Reachable && l.KnownApplied.GetValueOrDefault(origin) < mine).ToList();
+            var mine = store.AppliedSnapshot().Get(origin);
+            var lacking = replication.Links.Where(l => l.Reachable && l.KnownApplied.Get(origin) < mine).ToList();
             if (lacking.Count == 0)
             {
                 Log.Drained(log, mine, time.GetElapsedTime(started).TotalMilliseconds);

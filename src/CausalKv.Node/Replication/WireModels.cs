@@ -13,14 +13,14 @@ public sealed class ReplicationMessage
     public List<WireRange> Ranges { get; set; } = [];
     public List<WireVersion> Versions { get; set; } = [];
     /// <summary>Set on the last page of a full-state transfer: the frontier the pages include.</summary>
-    public Dictionary<long, long>? SnapshotApplied { get; set; }
+    public Frontier? SnapshotApplied { get; set; }
     /// <summary>The sender's origin when it made the batch (0: not told, as from a node of an earlier version).</summary>
     public long Origin { get; set; }
     /// <summary>
     /// The sender's frontier when it made the batch: what it holds, told with the push so that its peer learns at once
     /// that the writes it just applied are held by both, without waiting for its own next push's acknowledgement.
     /// </summary>
-    public Dictionary<long, long>? Applied { get; set; }
+    public Frontier? Applied { get; set; }
 }
 
 public sealed class WireRange
@@ -35,7 +35,7 @@ public sealed class ReplicationAck
 {
     /// <summary>The answering node's current origin: a new one means it restarted and its frontier may have shrunk.</summary>
     public long Origin { get; set; }
-    public Dictionary<long, long> Applied { get; set; } = [];
+    public Frontier Applied { get; set; }
 }
 
 /// <summary>A gossip digest: the sender's frontier, O(origins) bytes however many keys it holds.</summary>
@@ -44,11 +44,11 @@ public sealed class GossipDigest
     public int From { get; set; }
     public long Epoch { get; set; }
     public long Origin { get; set; }
-    public Dictionary<long, long> Applied { get; set; } = [];
+    public Frontier Applied { get; set; }
     /// <summary>True while the sender may lack what its shard holds: new to it and not caught up, or keys still on their way to it.</summary>
     public bool? CatchingUp { get; set; }
     /// <summary>Writes of other shards' origins that every replica of this shard holds (from completed handoffs).</summary>
-    public Dictionary<long, long>? Foreign { get; set; }
+    public Frontier? Foreign { get; set; }
     /// <summary>Handoffs reported complete (each for its <see cref="WireHandoffReport.Epoch"/>, or else for <see cref="FenceEpoch"/>), so replicas they missed learn them too.</summary>
     public long FenceEpoch { get; set; }
     public List<WireHandoffReport>? HandoffReports { get; set; }
@@ -61,12 +61,12 @@ public sealed class WireHandoffReport
     public long? Epoch { get; set; }
     public string Shard { get; set; } = "";
     public int Node { get; set; }
-    public Dictionary<long, long> Requires { get; set; } = [];
+    public Frontier Requires { get; set; }
     /// <summary>The shard the reported handoff went to.</summary>
     public string? To { get; set; }
 
     public static WireHandoffReport From(CausalKv.Sharding.HandoffReport r, long? epoch = null) =>
-        new() { Epoch = epoch, Shard = r.Shard, Node = r.Node, Requires = new Dictionary<long, long>(r.Requires), To = r.To };
+        new() { Epoch = epoch, Shard = r.Shard, Node = r.Node, Requires = r.Requires, To = r.To };
 
     public CausalKv.Sharding.HandoffReport ToReport() => new(Shard, Node, Requires, To);
 }
@@ -76,7 +76,7 @@ public sealed class ShardFrontier
 {
     public string? Shard { get; set; }
     public long Epoch { get; set; }
-    public Dictionary<long, long> Stable { get; set; } = [];
+    public Frontier Stable { get; set; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
@@ -97,12 +97,12 @@ public sealed class HandoffMessage
     /// <summary>The shard the sender hands these keys to (its receiver's shard in the sender's view).</summary>
     public string? ToShard { get; set; }
     /// <summary>The old shard's stable frontier when the handoff started (see ForeignFrontier).</summary>
-    public Dictionary<long, long>? SourceStable { get; set; }
+    public Frontier? SourceStable { get; set; }
     /// <summary>
     /// The writes the keys of this handoff were imported as so far (per importing replica's origin, the last
     /// sequence number): a replica lifts its fence for the sender's shard once it holds them.
     /// </summary>
-    public Dictionary<long, long>? Requires { get; set; }
+    public Frontier? Requires { get; set; }
 }
 
 public sealed class HandoffAck

@@ -18,7 +18,7 @@ public static class LegacyLogImport
         var path = Path.Combine(directory, WriteAheadLog.FileName);
         if (!File.Exists(path)) return null;
         Dictionary<string, CausalKv.Causality.StoredVersion> versions;
-        Dictionary<long, long> applied;
+        CausalKv.Causality.Frontier applied;
         bool torn;
         using (var log = new WriteAheadLog(directory)) (versions, applied, torn) = log.Replay();
         foreach (var (key, version) in versions)
@@ -28,7 +28,7 @@ public static class LegacyLogImport
         }
         var had = table.LoadApplied();
         foreach (var (origin, seq) in applied)
-            if (had.GetValueOrDefault(origin) < seq) table.SetApplied(origin, seq);
+            if (had.Get(origin) < seq) table.SetApplied(origin, seq);
         table.WhenDurableAsync(table.Commit()).AsTask().GetAwaiter().GetResult();
         File.Move(path, path + ImportedSuffix, overwrite: true);
         return new LegacyImportResult(versions.Count, applied.Count, torn);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using CausalKv.Causality;
 using CausalKv.Sharding;
 
 namespace CausalKv.Node.Storage;
@@ -29,8 +30,8 @@ public sealed record MembershipRecord(ShardView? View, HandoffFenceState Fence, 
 /// <param name="Owed">the shards still owed its "done" (<see cref="HandoffPlan.AnnounceTo"/>, less those that took it)</param>
 /// <param name="AdoptedAs">the writes the keys it adopted were imported as (null: not imported yet); a second run
 /// names them again rather than importing the keys again</param>
-public sealed record OwedHandoff(ShardView? OldView, IReadOnlySet<int> CatchingUpFrom, IReadOnlyDictionary<long, long>? SourceStable,
-    IReadOnlySet<string> Owed, IReadOnlyDictionary<long, long>? AdoptedAs = null)
+public sealed record OwedHandoff(ShardView? OldView, IReadOnlySet<int> CatchingUpFrom, Frontier? SourceStable,
+    IReadOnlySet<string> Owed, Frontier? AdoptedAs = null)
 {
     /// <summary>
     /// What a view change planned as <paramref name="plan"/> owes: its own reports, and those an earlier view change
@@ -43,7 +44,7 @@ public sealed record OwedHandoff(ShardView? OldView, IReadOnlySet<int> CatchingU
     /// when this node was in no shard under the view it leaves. A shard this node now joins is left out: its
     /// replicas wait for keys that this node keeps, and must not hear "done" for them.
     /// </remarks>
-    public static OwedHandoff? For(HandoffPlan plan, IReadOnlySet<int> catchingUpFrom, IReadOnlyDictionary<long, long>? sourceStable,
+    public static OwedHandoff? For(HandoffPlan plan, IReadOnlySet<int> catchingUpFrom, Frontier? sourceStable,
         IEnumerable<string>? stillOwed = null)
     {
         var owed = plan.AnnounceTo.ToHashSet(StringComparer.Ordinal);
@@ -118,8 +119,8 @@ public sealed class MembershipFile
     }
 
     /// <summary>The keys adopted in <paramref name="epoch"/>'s change were imported as <paramref name="adoptedAs"/>.</summary>
-    public void SaveAdopted(long epoch, IReadOnlyDictionary<long, long> adoptedAs) =>
-        Save(r => r.View?.Epoch == epoch && r.Handoff is { } h ? r with { Handoff = h with { AdoptedAs = new Dictionary<long, long>(adoptedAs) } } : r);
+    public void SaveAdopted(long epoch, Frontier adoptedAs) =>
+        Save(r => r.View?.Epoch == epoch && r.Handoff is { } h ? r with { Handoff = h with { AdoptedAs = adoptedAs } } : r);
 
     /// <summary>A replica of <paramref name="shard"/> took this node's "done" for <paramref name="epoch"/>; the last one ends what is owed.</summary>
     public void SaveReported(long epoch, string shard) =>
@@ -136,7 +137,7 @@ public sealed class MembershipFile
 
     /// <summary>Records that the node started <paramref name="origin"/>'s incarnation (keeps the highest).</summary>
     public void SaveIncarnation(long origin) =>
-        Save(r => r with { Incarnation = Math.Max(r.Incarnation, CausalKv.Causality.OriginId.IncarnationOf(origin)) });
+        Save(r => r with { Incarnation = Math.Max(r.Incarnation, OriginId.IncarnationOf(origin)) });
 
     private void Save(Func<MembershipRecord, MembershipRecord> change)
     {
@@ -195,18 +196,18 @@ internal sealed class OwedJson
     public long OldEpoch { get; set; }
     public Dictionary<string, List<ViewNode>>? OldView { get; set; }
     public List<int> CatchingUpFrom { get; set; } = [];
-    public Dictionary<long, long>? SourceStable { get; set; }
+    public Frontier? SourceStable { get; set; }
     public List<string> Owed { get; set; } = [];
-    public Dictionary<long, long>? AdoptedAs { get; set; }
+    public Frontier? AdoptedAs { get; set; }
 
     public static OwedJson From(OwedHandoff owed) => new()
     {
         OldEpoch = owed.OldView?.Epoch ?? 0,
         OldView = MembershipJson.Layout(owed.OldView),
         CatchingUpFrom = owed.CatchingUpFrom.Order().ToList(),
-        SourceStable = owed.SourceStable is null ? null : new Dictionary<long, long>(owed.SourceStable),
+        SourceStable = owed.SourceStable,
         Owed = owed.Owed.Order(StringComparer.Ordinal).ToList(),
-        AdoptedAs = owed.AdoptedAs is null ? null : new Dictionary<long, long>(owed.AdoptedAs),
+        AdoptedAs = owed.AdoptedAs,
     };
 
     public OwedHandoff ToOwed() => new(MembershipJson.ViewOf(OldEpoch, OldView, "previous view"), CatchingUpFrom.ToHashSet(),
@@ -229,7 +230,7 @@ internal sealed class FenceJson
             {
                 Shard = p.Shard,
                 Outstanding = p.Outstanding.Order().ToList(),
-                Requires = new Dictionary<long, long>(p.Requires),
+                Requires = p.Requires,
                 Superseded = p.Superseded is null ? null : new Dictionary<int, long>(p.Superseded),
             }).ToList(),
             Reports = l.Reports.ToList(),
@@ -258,14 +259,14 @@ internal sealed class PendingJson
 {
     public string Shard { get; set; } = "";
     public List<int> Outstanding { get; set; } = [];
-    public Dictionary<long, long> Requires { get; set; } = [];
+    public Frontier Requires { get; set; }
     public Dictionary<int, long>? Superseded { get; set; }
 }
 
 internal sealed class EarlyJson
 {
     public long Epoch { get; set; }
-    public HandoffReport Report { get; set; } = new("", 0, new Dictionary<long, long>());
+    public HandoffReport Report { get; set; } = new("", 0, Frontier.Empty);
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

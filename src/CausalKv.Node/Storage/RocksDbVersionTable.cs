@@ -148,17 +148,17 @@ public sealed class RocksDbVersionTable : IVersionTable
         }
     }
 
-    public Dictionary<long, long> LoadApplied()
+    public Frontier LoadApplied()
     {
-        var applied = new Dictionary<long, long>();
+        var applied = new FrontierBuilder();
         using var it = _db.NewIterator();
         for (it.Seek([AppliedPrefix]); it.Valid(); it.Next())
         {
             var k = it.GetKeySpan();
             if (k.Length != 9 || k[0] != AppliedPrefix) break;
-            applied[BinaryPrimitives.ReadInt64BigEndian(k[1..])] = BinaryPrimitives.ReadInt64BigEndian(it.GetValueSpan());
+            applied.Raise(BinaryPrimitives.ReadInt64BigEndian(k[1..]), BinaryPrimitives.ReadInt64BigEndian(it.GetValueSpan()));
         }
-        return applied;
+        return applied.ToFrontier();
     }
 
     public void Put(string key, StoredVersion version, StoredVersion? previous)

@@ -29,10 +29,10 @@ public sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>What the log held: every key's version and the applied frontier, and whether a torn last line was dropped.</summary>
-    public (Dictionary<string, StoredVersion> Versions, Dictionary<long, long> Applied, bool TornTail) Replay()
+    public (Dictionary<string, StoredVersion> Versions, Frontier Applied, bool TornTail) Replay()
     {
         var versions = new Dictionary<string, StoredVersion>(StringComparer.Ordinal);
-        var applied = new Dictionary<long, long>();
+        var applied = new FrontierBuilder();
         var torn = false;
         _file.Flush();
         using (var reader = new StreamReader(new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite), Encoding.UTF8))
@@ -49,20 +49,20 @@ public sealed class WriteAheadLog : IDisposable
                     if (record.V is null) versions.Remove(record.K);
                     else versions[record.K] = StoredVersion.Merge(versions.GetValueOrDefault(record.K), record.V.ToStored());
                 }
-                if (record.A is not null) StableFrontier.JoinInto(applied, record.A);
+                if (record.A is { } a) applied.Join(a);
             }
         }
-        return (versions, applied, torn);
+        return (versions, applied.ToFrontier(), torn);
     }
 
     public void Version(string key, StoredVersion version) => Append(new WalRecord { K = key, V = WireVersion.From(key, version) });
 
     public void Removed(string key) => Append(new WalRecord { K = key });
 
-    public void Applied(IReadOnlyDictionary<long, long> applied) => Append(new WalRecord { A = new Dictionary<long, long>(applied) });
+    public void Applied(Frontier applied) => Append(new WalRecord { A = applied });
 
     public void Write(string key, StoredVersion version, long origin, long seq) =>
-        Append(new WalRecord { K = key, V = WireVersion.From(key, version), A = new Dictionary<long, long> { [origin] = seq } });
+        Append(new WalRecord { K = key, V = WireVersion.From(key, version), A = Frontier.Empty.With(origin, seq) });
 
     private void Append(WalRecord record)
     {
@@ -89,7 +89,7 @@ public sealed class WalRecord
 {
     public string? K { get; set; }
     public WireVersion? V { get; set; }
-    public Dictionary<long, long>? A { get; set; }
+    public Frontier? A { get; set; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]

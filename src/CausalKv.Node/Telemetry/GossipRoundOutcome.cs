@@ -1,3 +1,5 @@
+using CausalKv.Causality;
+
 namespace CausalKv.Node.Telemetry;
 
 /// <summary>
@@ -12,8 +14,7 @@ internal readonly record struct GossipRoundOutcome(long EntriesToSend, long Entr
     public static readonly GossipRoundOutcome Failed = new(0, 0, true);
 
     /// <summary>Compares this node's frontier with the one the peer answered with.</summary>
-    public static GossipRoundOutcome Compare(IReadOnlyDictionary<long, long> ours, IReadOnlyDictionary<long, long> theirs) =>
-        new(Lacking(have: theirs, want: ours), Lacking(have: ours, want: theirs), false);
+    public static GossipRoundOutcome Compare(Frontier ours, Frontier theirs) => new(ours.Beyond(theirs), theirs.Beyond(ours), false);
 
     /// <summary>True when the round found writes missing on either side, so replication moves them.</summary>
     public bool MovedData => EntriesToSend > 0 || EntriesToReceive > 0;
@@ -24,12 +25,4 @@ internal readonly record struct GossipRoundOutcome(long EntriesToSend, long Entr
         : EntriesToSend > 0 ? "peer-behind"
         : EntriesToReceive > 0 ? "we-are-behind"
         : "in-sync";
-
-    /// <summary>How many writes <paramref name="have"/> lacks of those <paramref name="want"/> names.</summary>
-    private static long Lacking(IReadOnlyDictionary<long, long> have, IReadOnlyDictionary<long, long> want)
-    {
-        long n = 0;
-        foreach (var (origin, seq) in want) n += Math.Max(0, seq - have.GetValueOrDefault(origin));
-        return n;
-    }
 }

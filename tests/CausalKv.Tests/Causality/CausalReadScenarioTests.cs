@@ -380,7 +380,7 @@ public sealed class CausalReadScenarioTests
         c.R1.ReceiveFrom(c.R0, "x");
         AssertAnswers(c.R1.Read(s, "x"), "2", "read of x on 1 after replication");
         // Stable once every replica holds the dot, whatever the clock's other entries.
-        Assert.True(dep.Clock.IsCoveredBy(new Dictionary<long, long> { [c.R0.Origin] = 1 }));
+        Assert.True(dep.Clock.IsCoveredBy(Frontier.Of([new(c.R0.Origin, 1)])));
     }
 
     [Fact]

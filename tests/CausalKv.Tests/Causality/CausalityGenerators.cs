@@ -52,11 +52,11 @@ public static class CausalityGen
         select new StoredVersion(ValueOf(tag), tag, clock, deps);
 
     /// <summary>Frontier maps origin -> seq (0..5), sometimes without an entry for an origin.</summary>
-    public static Gen<Dictionary<long, long>> Frontier =>
+    public static Gen<Frontier> Frontier =>
         Gen.CollectToArray(Origins, o =>
                 Gen.Frequency((1, Gen.Constant(-1)), (1, Gen.Constant(0)), (4, Gen.Choose(1, 5)))
                     .Select(s => (o, s)))
-            .Select(pairs => pairs.Where(p => p.s >= 0).ToDictionary(p => p.o, p => (long)p.s));
+            .Select(pairs => CausalKv.Causality.Frontier.Of(pairs.Where(p => p.s >= 0).Select(p => KeyValuePair.Create(p.o, (long)p.s))));
 
     // ---- shrinkers, so that a failure reports a small counterexample ----
 
@@ -100,7 +100,7 @@ public static class CausalityArbitraries
 
     public static Arbitrary<StoredVersion> StoredVersion() => Arb.From(CausalityGen.Version, CausalityGen.ShrinkVersion);
 
-    public static Arbitrary<Dictionary<long, long>> Frontier() => Arb.From(CausalityGen.Frontier);
+    public static Arbitrary<Frontier> Frontier() => Arb.From(CausalityGen.Frontier);
 }
 
 /// <summary>Readable renderings for assertion messages (DependencySet has no ToString).</summary>

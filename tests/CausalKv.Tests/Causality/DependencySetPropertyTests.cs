@@ -108,7 +108,7 @@ public sealed class DependencySetPropertyTests
     }
 
     [Property]
-    public void Prune_RemovesExactlyTheStableEntries(DependencySet a, Dictionary<long, long> frontier)
+    public void Prune_RemovesExactlyTheStableEntries(DependencySet a, Frontier frontier)
     {
         var pruned = a.Prune((_, d) => d.Clock.IsCoveredBy(frontier));
         foreach (var (k, d) in a.Entries)
@@ -138,62 +138,51 @@ public sealed class DependencySetPropertyTests
 public sealed class StableFrontierPropertyTests
 {
     [Property]
-    public void Minimum_IsPointwiseMin_AndBelowEachInput(NonEmptyArray<Dictionary<long, long>> input)
+    public void Minimum_IsPointwiseMin_AndBelowEachInput(NonEmptyArray<Frontier> input)
     {
-        var frontiers = input.Get.Take(4).Select(f => (IReadOnlyDictionary<long, long>)f).ToList();
-        var min = StableFrontier.Minimum(frontiers);
+        var frontiers = input.Get.Take(4).ToList();
+        var min = Frontier.Minimum(frontiers);
         foreach (var o in CausalityGen.Origins)
         {
-            var expected = frontiers.Min(f => f.GetValueOrDefault(o));
-            Assert.Equal(expected, min.GetValueOrDefault(o));
-            foreach (var f in frontiers) Assert.True(min.GetValueOrDefault(o) <= f.GetValueOrDefault(o));
+            var expected = frontiers.Min(f => f.Get(o));
+            Assert.Equal(expected, min.Get(o));
+            foreach (var f in frontiers) Assert.True(min.Get(o) <= f.Get(o));
         }
         Assert.All(min, kv => Assert.Contains(kv.Key, CausalityGen.Origins));
         Assert.All(min, kv => Assert.True(kv.Value > 0, "no useless zero entries"));
+        Assert.Equal(frontiers.Aggregate((a, b) => a.Min(b)), min);
     }
 
     /// <summary>Greatest lower bound: a vector covered by every input frontier is covered by the minimum.</summary>
     [Property]
-    public void Minimum_CoversWhatEveryReplicaHolds(Dictionary<long, long> f1, Dictionary<long, long> f2, Dictionary<long, long> f3, VersionVector clock)
+    public void Minimum_CoversWhatEveryReplicaHolds(Frontier f1, Frontier f2, Frontier f3, VersionVector clock)
     {
-        var min = StableFrontier.Minimum([f1, f2, f3]);
+        var min = Frontier.Minimum([f1, f2, f3]);
         var everyone = clock.IsCoveredBy(f1) && clock.IsCoveredBy(f2) && clock.IsCoveredBy(f3);
         Assert.Equal(everyone, clock.IsCoveredBy(min));
     }
 
     [Property]
-    public void Minimum_IsOrderIndependent(Dictionary<long, long> f1, Dictionary<long, long> f2, Dictionary<long, long> f3)
+    public void Minimum_IsOrderIndependent(Frontier f1, Frontier f2, Frontier f3)
     {
-        var a = StableFrontier.Minimum([f1, f2, f3]);
-        var b = StableFrontier.Minimum([f3, f1, f2]);
-        Assert.Equal(a.OrderBy(kv => kv.Key), b.OrderBy(kv => kv.Key));
-    }
-
-    [Property]
-    public void JoinInto_IsPointwiseMax(Dictionary<long, long> f1, Dictionary<long, long> f2)
-    {
-        var into = new Dictionary<long, long>(f1);
-        StableFrontier.JoinInto(into, f2);
-        foreach (var o in CausalityGen.Origins)
-            Assert.Equal(Math.Max(f1.GetValueOrDefault(o), f2.GetValueOrDefault(o)), into.GetValueOrDefault(o));
+        Assert.Equal(Frontier.Minimum([f1, f2, f3]), Frontier.Minimum([f3, f1, f2]));
     }
 
     [Fact]
-    public void Minimum_OfNothing_IsEmpty_AndOfOne_IsItsPositiveEntries()
+    public void Minimum_OfNothing_IsEmpty_AndOfOne_IsItself()
     {
-        Assert.Empty(StableFrontier.Minimum([]));
+        Assert.True(Frontier.Minimum([]).IsEmpty);
         var o = CausalityGen.Origins;
-        var single = new Dictionary<long, long> { [o[0]] = 3, [o[1]] = 0 };
-        Assert.Equal(new Dictionary<long, long> { [o[0]] = 3 }, StableFrontier.Minimum([single]));
+        var single = Frontier.Empty.With(o[0], 3);
+        Assert.Equal(single, Frontier.Minimum([single]));
     }
 
     [Fact]
     public void Minimum_OriginMissingFromOneReplica_IsNotStable()
     {
         var o = CausalityGen.Origins;
-        var r0 = new Dictionary<long, long> { [o[0]] = 4, [o[1]] = 2 };
-        var r1 = new Dictionary<long, long> { [o[1]] = 5, [o[2]] = 1 };
-        var min = StableFrontier.Minimum([r0, r1]);
-        Assert.Equal(new Dictionary<long, long> { [o[1]] = 2 }, min);
+        var r0 = Frontier.Empty.With(o[0], 4).With(o[1], 2);
+        var r1 = Frontier.Empty.With(o[1], 5).With(o[2], 1);
+        Assert.Equal(Frontier.Empty.With(o[1], 2), Frontier.Minimum([r0, r1]));
     }
 }

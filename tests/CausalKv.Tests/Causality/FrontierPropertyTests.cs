@@ -69,6 +69,58 @@ public sealed class FrontierPropertyTests
     }
 
     [Property]
+    public void Of_keeps_each_origins_highest_positive_number_in_any_order(byte[] ao, short[] @as)
+    {
+        var entries = ao.Zip(@as, (o, s) => KeyValuePair.Create((long)(o % 6), (long)(s % 50))).ToArray();
+        var a = Frontier.Of(entries);
+
+        foreach (var o in Origins)
+            Assert.Equal(entries.Where(e => e.Key == o).Select(e => e.Value).Append(0).Max(), a.Get(o));
+        Assert.Equal(a, Frontier.Of(entries.Reverse()));
+        Assert.True(a.Select(e => e.Key).SequenceEqual(a.Select(e => e.Key).Order()), "origins are kept sorted");
+        Assert.All(a, e => Assert.True(e.Value > 0));
+    }
+
+    [Property]
+    public void Minimum_is_the_pointwise_minimum_of_any_number(byte[] ao, ushort[] @as, byte[] bo, ushort[] bs, byte[] co, ushort[] cs)
+    {
+        Frontier[] all = [Build(ao, @as), Build(bo, bs), Build(co, cs)];
+
+        foreach (var n in new[] { 1, 2, 3 })
+        {
+            var min = Frontier.Minimum(all[..n]);
+            foreach (var o in Origins) Assert.Equal(all[..n].Min(f => f.Get(o)), min.Get(o));
+            Assert.Equal(all[..n].Aggregate((x, y) => x.Min(y)), min);
+        }
+    }
+
+    [Property]
+    public void A_builder_is_the_merge_of_what_it_was_given(byte[] ao, ushort[] @as, byte[] raises, ushort[] seqs)
+    {
+        var start = Build(ao, @as);
+        var builder = new FrontierBuilder(start);
+        var expected = start;
+        foreach (var (origin, seq) in raises.Zip(seqs, (o, s) => ((long)(o % 6), (long)(s % 50))))
+        {
+            var before = builder.ToFrontier();
+            var moved = builder.Raise(origin, seq);
+            var step = Frontier.Empty.With(origin, seq);
+
+            Assert.Equal(!expected.Covers(step), moved);
+            expected = expected.Merge(step);
+            Assert.Equal(expected, builder.ToFrontier());
+            Assert.Equal(expected.Get(origin), builder.Get(origin));
+            if (!moved) Assert.Equal(before, builder.ToFrontier());
+        }
+        Assert.Equal(expected.Count, builder.Count);
+        Assert.True(builder.Covers(start) && builder.Covers(expected));
+        Assert.False(builder.Join(start));
+        var other = Build(raises, seqs).With(9, 1);
+        Assert.True(builder.Join(other));
+        Assert.Equal(expected.Merge(other), builder.ToFrontier());
+    }
+
+    [Property]
     public void On_the_wire_it_is_the_dictionary_of_its_entries(byte[] ao, ushort[] @as)
     {
         var a = Build(ao, @as);

@@ -119,7 +119,7 @@ public sealed class VersionVectorPropertyTests
     }
 
     [Property]
-    public void IsCoveredBy_AgreesWithPointwiseOrder(VersionVector a, Dictionary<long, long> frontier)
+    public void IsCoveredBy_AgreesWithPointwiseOrder(VersionVector a, Frontier frontier)
     {
         var asVector = VersionVector.Of(frontier.Select(kv => new VersionVector.Entry(kv.Key, kv.Value)).ToArray());
         Assert.Equal(asVector.Dominates(a), a.IsCoveredBy(frontier));

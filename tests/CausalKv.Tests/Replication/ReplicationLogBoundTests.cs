@@ -111,7 +111,7 @@ public sealed class ReplicationLogBoundTests
                 near.Apply(diff.Ranges, diff.Versions, null);
             }
             // The stable frontier is the minimum of the three: the peer away holds nothing.
-            live.TrimLogs(StableFrontier.Minimum([live.AppliedSnapshot(), near.AppliedSnapshot(), away.AppliedSnapshot()]));
+            live.TrimLogs(Frontier.Minimum([live.AppliedSnapshot(), near.AppliedSnapshot(), away.AppliedSnapshot()]));
             Assert.True(live.LogBytes <= 8 * 1024);
         }
 

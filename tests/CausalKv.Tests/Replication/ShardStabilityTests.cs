@@ -1,8 +1,10 @@
+using CausalKv.Causality;
+
 namespace CausalKv.Tests.Replication;
 
 public sealed class ShardStabilityTests
 {
-    private static Dictionary<long, long> F(params (long Origin, long Seq)[] entries) => entries.ToDictionary(e => e.Origin, e => e.Seq);
+    private static Frontier F(params (long Origin, long Seq)[] entries) => Frontier.Of(entries.Select(e => KeyValuePair.Create(e.Origin, e.Seq)));
 
     [Fact]
     public void Stable_IsWhatEveryReplicaHolds()
@@ -20,12 +22,12 @@ public sealed class ShardStabilityTests
         // This replica (origin 7) imported moved keys as its writes 1..10; the old shard had origin 3 stable to 40.
         s.RecordImport(F((7, 10)), F((3, 40)));
         s.Recompute([F((7, 10)), F((7, 6))]);
-        Assert.Equal(0, s.Effective.GetValueOrDefault(3)); // the peer lacks part of the import
+        Assert.Equal(0, s.Effective.Get(3)); // the peer lacks part of the import
         Assert.Null(s.ForeignSnapshot());
 
         s.Recompute([F((7, 10)), F((7, 10))]);
-        Assert.Equal(40, s.Effective[3]);
-        Assert.Equal(10, s.Effective[7]);
+        Assert.Equal(40, s.Effective.Get(3));
+        Assert.Equal(10, s.Effective.Get(7));
         Assert.Equal(F((3, 40)), s.ForeignSnapshot());
         Assert.Equal(F((7, 10)), s.Stable); // stable itself says only what the replicas hold
     }
@@ -37,9 +39,9 @@ public sealed class ShardStabilityTests
         // One part became writes of origin 7 (this replica), the other of origin 8 (its peer).
         s.RecordImport(F((7, 4), (8, 6)), F((3, 40)));
         s.Recompute([F((7, 4), (8, 5)), F((7, 4), (8, 6))]);
-        Assert.Equal(0, s.Effective.GetValueOrDefault(3));
+        Assert.Equal(0, s.Effective.Get(3));
         s.Recompute([F((7, 4), (8, 6)), F((7, 4), (8, 6))]);
-        Assert.Equal(40, s.Effective[3]);
+        Assert.Equal(40, s.Effective.Get(3));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using CausalKv.Causality;
 using CausalKv.Sharding;
 using static CausalKv.Tests.Sharding.ShardingTestViews;
 
@@ -10,7 +11,7 @@ public sealed class HandoffFenceStateTests
     private static IReadOnlyDictionary<string, IReadOnlySet<int>> Sources(params (string Shard, int[] Nodes)[] s) =>
         s.ToDictionary(x => x.Shard, x => (IReadOnlySet<int>)x.Nodes.ToHashSet(), StringComparer.Ordinal);
 
-    private static Dictionary<long, long> F(params (long Origin, long Seq)[] e) => e.ToDictionary(x => x.Origin, x => x.Seq);
+    private static Frontier F(params (long Origin, long Seq)[] e) => Frontier.Of(e.Select(x => KeyValuePair.Create(x.Origin, x.Seq)));
 
     private static string KeyOf(string shard) => Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => OldRing.ShardFor(k) == shard);
 

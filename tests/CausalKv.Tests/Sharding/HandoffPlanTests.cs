@@ -1,3 +1,4 @@
+using CausalKv.Causality;
 using CausalKv.Sharding;
 using static CausalKv.Tests.Sharding.ShardingTestViews;
 
@@ -349,9 +350,9 @@ public sealed class HandoffPlanCatchUpTests
         var key = Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => v6.CreateRing().ShardFor(k) == "s0");
         var fence = HandoffFenceState.None.Begin(7, v6.CreateRing(), stayer.FenceSources, stayer.NewShard);
         Assert.True(fence.IsPending(key));
-        fence = fence.Report(7, new HandoffReport("s0", 1, new Dictionary<long, long>(), "s0")).Lift(new Dictionary<long, long>());
+        fence = fence.Report(7, new HandoffReport("s0", 1, Frontier.Empty, "s0")).Lift(Frontier.Empty);
         Assert.True(fence.IsPending(key), "node 2 still answers s0's keys on the old view");
-        fence = fence.Report(7, new HandoffReport("s0", 2, new Dictionary<long, long>(), "s0")).Lift(new Dictionary<long, long>());
+        fence = fence.Report(7, new HandoffReport("s0", 2, Frontier.Empty, "s0")).Lift(Frontier.Empty);
         Assert.False(fence.AnyPending);
 
         // Several members staying behind fence it on the one that left just the same.

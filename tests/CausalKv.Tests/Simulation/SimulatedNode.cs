@@ -215,7 +215,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         var applied = life.Store.AppliedSnapshot();
         return string.Join("; ", life.Fence.State.Layers.SelectMany(l => l.Pending.Select(p =>
             $"epoch {l.Epoch} from {p.Shard}: waits for nodes [{string.Join(",", p.Outstanding.Order())}], lacks " +
-            string.Join(",", p.Requires.Where(r => applied.GetValueOrDefault(r.Key) < r.Value).Select(r => $"{Describe(r.Key)}:{applied.GetValueOrDefault(r.Key)}<{r.Value}")))));
+            string.Join(",", p.Requires.Where(r => applied.Get(r.Key) < r.Value).Select(r => $"{Describe(r.Key)}:{applied.Get(r.Key)}<{r.Value}")))));
     }
 
     public bool FenceAnyPending() => _life!.Scheduler.Run(() => _life.Fence.AnyPending);

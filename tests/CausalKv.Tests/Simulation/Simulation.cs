@@ -268,8 +268,7 @@ internal sealed class Simulation : IDisposable
         foreach (var shard in _view.ShardNames)
         {
             var frontiers = _view.NodesOf(shard).Select(n => _nodes[n.Id].Store!.AppliedSnapshot()).ToList();
-            foreach (var other in frontiers.Skip(1))
-                if (other.Count != frontiers[0].Count || other.Any(kv => frontiers[0].GetValueOrDefault(kv.Key) != kv.Value)) return false;
+            if (frontiers.Skip(1).Any(other => other != frontiers[0])) return false;
         }
         return true;
     }

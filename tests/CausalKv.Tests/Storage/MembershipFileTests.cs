@@ -1,3 +1,4 @@
+using CausalKv.Causality;
 using CausalKv.Node.Replication;
 using CausalKv.Node.Storage;
 using CausalKv.Sharding;
@@ -27,7 +28,7 @@ public sealed class MembershipFileTests : IDisposable
         ["s2"] = [new("n1:8080", 1), new("n4:8080", 4)],
     });
 
-    private static Dictionary<long, long> F(params (long Origin, long Seq)[] e) => e.ToDictionary(x => x.Origin, x => x.Seq);
+    private static Frontier F(params (long Origin, long Seq)[] e) => Frontier.Of(e.Select(x => KeyValuePair.Create(x.Origin, x.Seq)));
 
     /// <summary>Node 4 joins the new shard s2: keys of s0 and s1 come to it by handoff; s0 has reported half, s1 nothing yet.</summary>
     private static HandoffFenceState MidHandoff()

@@ -49,7 +49,7 @@ public sealed class ReplicaStoreHandoffTests
         Assert.NotNull(batch);
         Assert.DoesNotContain(batch.Versions, v => v.Key == Key);
         b.Apply(batch.Ranges, batch.Versions, batch.SnapshotApplied);
-        Assert.True(b.AppliedSnapshot()[a.Origin] >= second.Clock[a.Origin]);
+        Assert.True(b.AppliedSnapshot().Get(a.Origin) >= second.Clock[a.Origin]);
 
         // The key comes back.
         var back = newShard.All.ToList();

@@ -42,7 +42,7 @@ public sealed class RocksDbVersionTableTests : IDisposable
         }
         using var again = new ReplicaStore(_clock, Open());
         Assert.Equal(50, again.Recovered);
-        Assert.Equal(51, again.AppliedSnapshot()[origin]);
+        Assert.Equal(51, again.AppliedSnapshot().Get(origin));
         Assert.Equal("v7", again.Get("k7")!.Value);
         Assert.True(again.Get("k3")!.IsDeleted);
         Assert.Equal(50, again.All.Count());
@@ -88,7 +88,7 @@ public sealed class RocksDbVersionTableTests : IDisposable
         }
 
         using var again = new ReplicaStore(_clock, Open());
-        var kept = again.AppliedSnapshot().GetValueOrDefault(origin);
+        var kept = again.AppliedSnapshot().Get(origin);
         Assert.InRange(kept, 1, writes - 1);
         Assert.Equal(kept, again.Recovered);
         for (var i = 0; i < writes; i++)
@@ -281,7 +281,7 @@ public sealed class RocksDbVersionTableTests : IDisposable
             Assert.False(opened.LostState);
             Assert.Equal("old", opened.Table.Get("a")!.Value);
             Assert.Null(opened.Table.Get("b"));
-            Assert.Equal(2, opened.Table.LoadApplied()[7]);
+            Assert.Equal(2, opened.Table.LoadApplied().Get(7));
         }
         Assert.False(File.Exists(Path.Combine(_dir, WriteAheadLog.FileName)));
         Assert.True(File.Exists(Path.Combine(_dir, WriteAheadLog.FileName + LegacyLogImport.ImportedSuffix)));

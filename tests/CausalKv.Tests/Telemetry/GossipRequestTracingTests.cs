@@ -66,7 +66,7 @@ public sealed class GossipRequestTracingTests : IAsyncLifetime
             new NodeIdentity(options, new ConfigurationBuilder().Build()), options);
     }
 
-    private static GossipDigest Digest(long seq) => new() { From = 0, Epoch = 1, Origin = 1, Applied = new() { [1] = seq } };
+    private static GossipDigest Digest(long seq) => new() { From = 0, Epoch = 1, Origin = 1, Applied = CausalKv.Causality.Frontier.Empty.With(1, seq) };
 
     /// <summary>One gossip round as <see cref="PeerLink.GossipOnceAsync"/> runs it, against the peer; returns its trace.</summary>
     private async Task<ActivityTraceId> GossipAsync(long peerSeq)
@@ -76,7 +76,7 @@ public sealed class GossipRequestTracingTests : IAsyncLifetime
         var ours = Digest(5);
         var (theirs, _, _) = await _client!.PostAsync(_peerNode, "/internal/gossip", ours,
             WireJsonContext.Default.GossipDigest, WireJsonContext.Default.GossipDigest, CancellationToken.None);
-        theirs.Applied[1] = peerSeq; // the peer echoes; this is what it would have held
+        theirs.Applied = theirs.Applied.With(1, peerSeq); // the peer echoes; this is what it would have held
         _telemetry!.EndGossipRound(round, GossipRoundOutcome.Compare(ours.Applied, theirs.Applied));
         return round.TraceId;
     }

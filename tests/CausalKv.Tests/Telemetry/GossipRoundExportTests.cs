@@ -32,7 +32,7 @@ public sealed class GossipRoundExportTests : IDisposable
         _telemetry = new NodeTelemetry(meters);
     }
 
-    private static Dictionary<long, long> Frontier(long seq) => new() { [1] = seq };
+    private static CausalKv.Causality.Frontier Frontier(long seq) => CausalKv.Causality.Frontier.Empty.With(1, seq);
 
     /// <summary>Runs one round the way <see cref="PeerLink.GossipOnceAsync"/> does and returns its trace.</summary>
     private ActivityTraceId Round(GossipRoundOutcome outcome)

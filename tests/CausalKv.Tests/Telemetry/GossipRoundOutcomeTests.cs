@@ -5,8 +5,8 @@ namespace CausalKv.Tests.Telemetry;
 
 public sealed class GossipRoundOutcomeTests
 {
-    private static Dictionary<long, long> Frontier(params (long Origin, long Seq)[] entries) =>
-        entries.ToDictionary(e => e.Origin, e => e.Seq);
+    private static CausalKv.Causality.Frontier Frontier(params (long Origin, long Seq)[] entries) =>
+        CausalKv.Causality.Frontier.Of(entries.Select(e => KeyValuePair.Create(e.Origin, e.Seq)));
 
     [Fact]
     public void Equal_frontiers_moved_nothing()
