@@ -7,7 +7,8 @@ namespace CausalKv.Tests.Simulation;
 /// <see cref="Executed"/> when a replica stored it and <see cref="Completed"/> when the client got the
 /// acknowledgement; a read is recorded only when the client got its answer (<see cref="Value"/> null: absent).
 /// <see cref="Tag"/>, <see cref="Origin"/> and <see cref="Seq"/> are what the replica gave the write: the tag is
-/// the tie-break among concurrent writes, the dot (origin, seq) names the write in version clocks.
+/// the tie-break among concurrent writes, the dot (origin, seq) names the write in version clocks. A read's
+/// <see cref="Tag"/> is that of the version it read.
 /// </summary>
 internal sealed record HistoryOperation(
     int Index, int Session, bool IsWrite, string Key, string? Value, bool Executed, bool Completed,
