@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using CausalKv.Causality;
 using CausalKv.Node.Api;
-using CausalKv.Node.Causality;
 using CausalKv.Node.Cluster;
 using CausalKv.Node.Configuration;
 using CausalKv.Node.Hosting;
