@@ -46,11 +46,17 @@ internal static class HistoryChecker
         foreach (var session in ops.GroupBy(o => o.Session))
         {
             int? lastObserved = null;
-            foreach (var op in session.OrderBy(o => o.Index))
+            // The stores of one request (sent again, or delivered twice) follow what came before it, never each other.
+            foreach (var request in session.GroupBy(o => o.SessionOrder).OrderBy(g => g.Key))
             {
-                var at = position[op.Index];
-                if (lastObserved is { } p) Edge(p, at);
-                if (op.Completed) lastObserved = at;
+                int? observed = null;
+                foreach (var op in request.OrderBy(o => o.Index))
+                {
+                    var at = position[op.Index];
+                    if (lastObserved is { } p) Edge(p, at);
+                    if (op.Completed) observed = at;
+                }
+                lastObserved = observed ?? lastObserved;
             }
         }
         var readsFrom = new Dictionary<int, HistoryOperation>();

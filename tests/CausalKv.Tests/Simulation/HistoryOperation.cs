@@ -12,8 +12,14 @@ namespace CausalKv.Tests.Simulation;
 /// </summary>
 internal sealed record HistoryOperation(
     int Index, int Session, bool IsWrite, string Key, string? Value, bool Executed, bool Completed,
-    WriteTag Tag, long Origin, long Seq, int Node, long At)
+    WriteTag Tag, long Origin, long Seq, int Node, long At, int Issued = -1)
 {
+    /// <summary>
+    /// Where the operation stands in its session: when the client sent it. A write may be stored after the session went
+    /// on (forwarded, then sent again or delivered late), yet it depends only on what the session saw before it sent it.
+    /// </summary>
+    public int SessionOrder => Issued >= 0 ? Issued : Index;
+
     public bool IsRead => !IsWrite;
 
     public override string ToString() =>

@@ -47,15 +47,16 @@ internal sealed class SimulatedClient(
     public int Executed(SimulatedDataRequest request, StoredVersion stored, long origin, int node)
     {
         var op = new HistoryOperation(history.Count, request.Session, true, request.Key, request.Value, true, false,
-            stored.Tag, origin, stored.Clock[origin], node, network.Now);
+            stored.Tag, origin, stored.Clock[origin], node, network.Now, request.Issued);
         history.Add(op);
         trace.Add(network.Now, $"{op} stored" + (request.Hops > 0 ? $" (forwarded {request.Hops} times)" : ""));
         return op.Index;
     }
 
-    private void Record(int session, string key, SimulatedDataAnswer answer)
+    private void Record(SimulatedDataRequest request, SimulatedDataAnswer answer)
     {
-        var op = new HistoryOperation(history.Count, session, false, key, answer.Value, false, true, answer.Tag, 0, 0, answer.Node, network.Now);
+        var op = new HistoryOperation(history.Count, request.Session, false, request.Key, answer.Value, false, true, answer.Tag, 0, 0,
+            answer.Node, network.Now, request.Issued);
         history.Add(op);
         trace.Add(network.Now, op.ToString());
     }
@@ -90,7 +91,8 @@ internal sealed class SimulatedClient(
     private void Write(int session, string key, string? value)
     {
         var method = value is null ? SimulatedDataRequest.Delete : SimulatedDataRequest.Put;
-        Send(new SimulatedDataRequest(method, key, value, _dependencies[session], session), (answer, node) =>
+        var request = new SimulatedDataRequest(method, key, value, _dependencies[session], session, history.Count);
+        Send(request, (answer, node) =>
         {
             _busy[session] = false;
             if (answer is not { Served: true })
@@ -102,7 +104,7 @@ internal sealed class SimulatedClient(
             // A DELETE of a key that does not exist: a 404, which tells the session what the replica holds, as a read does.
             if (answer.Execution is not { } execution)
             {
-                Record(session, key, answer);
+                Record(request, answer);
                 return;
             }
             history[execution] = history[execution] with { Completed = true };
@@ -110,8 +112,10 @@ internal sealed class SimulatedClient(
         });
     }
 
-    private void Read(int session, string key, int attempt) =>
-        Send(new SimulatedDataRequest(SimulatedDataRequest.Get, key, null, _dependencies[session], session), (answer, node) =>
+    private void Read(int session, string key, int attempt)
+    {
+        var request = new SimulatedDataRequest(SimulatedDataRequest.Get, key, null, _dependencies[session], session, history.Count);
+        Send(request, (answer, node) =>
         {
             if (answer is not { Served: true })
             {
@@ -121,8 +125,9 @@ internal sealed class SimulatedClient(
             }
             _busy[session] = false;
             _dependencies[session] = answer.Metadata!;
-            Record(session, key, answer);
+            Record(request, answer);
         });
+    }
 
     private static string Why(SimulatedDataAnswer? answer, SimulatedNode node) => answer switch
     {
