@@ -11,13 +11,13 @@ using Microsoft.Extensions.Options;
 namespace CausalKv.Node.Api;
 
 /// <summary>
-/// The data API's handlers: parse and check the request, forward it when the
-/// key belongs to another shard, wait for what the session depends on, answer.
+/// The data API's handlers over HTTP: parse and check the request, then carry out what <see cref="DataRequests"/>
+/// decides for it (forward it when the key belongs to another shard, wait for what the session depends on, answer).
 /// </summary>
 public sealed class DataEndpoints(
     ReplicaStore store,
     ClusterState cluster,
-    ReplicationCoordinator replication,
+    DataRequests requests,
     CausalWaiter waiter,
     ShardForwarder forwarder,
     ReadGate gate,
@@ -44,105 +44,50 @@ public sealed class DataEndpoints(
     {
         var request = await ReadAsync(context, key, expectValue: false);
         if (request is null) return;
-        var (membership, deps, body) = (request.Membership, request.Dependencies, request.Body);
-        StoredVersion? version;
-        while (true)
-        {
-            var shard = membership.ShardFor(key);
-            if (shard != membership.MyShard)
-            {
-                await forwarder.ForwardAsync(context, membership, shard!, body);
-                return;
-            }
-            var under = membership;
-            // A view installed meanwhile ends the wait: the key may have left this shard.
-            string? Missing() => Moved(under) ? null : gate.MissingFor(key, deps);
-            var outcome = await waiter.WaitAsync(key, Missing, context.RequestAborted, context.Response.Headers);
-            if (!await AnsweredWaitFailure(context, outcome, deps, Missing)) return;
-            version = store.Get(key);
-            // Still the view the read was judged by once the version is read: the key was not handed off and removed
-            // before (a handoff begins after its view is installed). Else the read starts again under the new view.
-            if (!Moved(under)) break;
-            membership = cluster.Current;
-            context.Response.Headers[ProtocolHeaders.Epoch] = membership.EpochText;
-        }
-        if (version is null)
-        {
-            await AnswerAsync(context, StatusCodes.Status404NotFound, w =>
-            {
-                JsonResponses.Metadata(w, _codec, Prune(deps));
-                w.WriteString("error", $"Key '{key}' does not exist.");
-            });
-            return;
-        }
-        var after = Prune(CausalRead.AfterObserving(deps, key, version));
-        if (version.IsDeleted)
-        {
-            await AnswerAsync(context, StatusCodes.Status404NotFound, w =>
-            {
-                JsonResponses.Metadata(w, _codec, after);
-                w.WriteString("error", $"Key '{key}' does not exist (it was deleted).");
-            });
-            return;
-        }
-        await AnswerAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteString("value", version.Value);
-            JsonResponses.Metadata(w, _codec, after);
-        });
+        await DecideAsync(context, request, () => requests.Read(key, request.Dependencies));
     }
 
     public async Task PutAsync(HttpContext context, string key)
     {
         var request = await ReadAsync(context, key, expectValue: true);
         if (request is null) return;
-        var shard = request.Membership.ShardFor(key)!;
-        if (shard != request.Membership.MyShard)
-        {
-            await forwarder.ForwardAsync(context, request.Membership, shard, request.Body);
-            return;
-        }
-        // The version it replaced, read under the write's own lock: 201 or 200 says exactly what this write found.
-        var stored = store.Write(key, request.Value, request.Dependencies, cluster.NodeId, replication.IsStable, out var previous, out var dot);
-        var after = Prune(CausalRead.AfterWriting(request.Dependencies, key, stored, dot));
-        var created = previous is null || previous.IsDeleted;
-        await AnswerAsync(context, created ? StatusCodes.Status201Created : StatusCodes.Status200OK,
-            w => JsonResponses.Metadata(w, _codec, after));
+        await DecideAsync(context, request, () => requests.Write(key, request.Value!, request.Dependencies));
     }
 
     public async Task DeleteAsync(HttpContext context, string key)
     {
         var request = await ReadAsync(context, key, expectValue: false);
         if (request is null) return;
-        var shard = request.Membership.ShardFor(key)!;
-        if (shard != request.Membership.MyShard)
+        await DecideAsync(context, request, () => requests.Delete(key, request.Dependencies));
+    }
+
+    /// <summary>Carries out what <see cref="DataRequests"/> decides: forwards, answers, or waits and asks again.</summary>
+    private async Task DecideAsync(HttpContext context, ParsedRequest request, Func<DataDecision> decide)
+    {
+        while (true)
         {
-            await forwarder.ForwardAsync(context, request.Membership, shard, request.Body);
-            return;
-        }
-        var deps = request.Dependencies;
-        var previous = store.Get(key);
-        // A session that saw the key exist may delete it even where its write has not arrived yet.
-        if ((previous is null || previous.IsDeleted) && deps[key] is null)
-        {
-            // Whether the key exists is then this replica's to tell, unless it may still lack the key's latest write
-            // through no fault of the session: it joined its shard just now, or the key is on its way from its
-            // previous shard. As a read would, the answer waits for those; the delete itself never waits.
-            if (!await ExistenceKnownAsync(context, key, deps)) return;
-            previous = store.Get(key);
-        }
-        if ((previous is null || previous.IsDeleted) && deps[key] is null)
-        {
-            await AnswerAsync(context, StatusCodes.Status404NotFound, w =>
+            var decision = decide();
+            // The view this node answers under: a client routing by an older one refreshes it.
+            context.Response.Headers[ProtocolHeaders.Epoch] = decision.Membership.EpochText;
+            switch (decision)
             {
-                JsonResponses.Metadata(w, _codec, Prune(previous is null ? deps : CausalRead.AfterObserving(deps, key, previous)));
-                w.WriteString("error", $"Key '{key}' does not exist.");
-            });
-            return;
+                case DataDecision.Forward forward:
+                    await forwarder.ForwardAsync(context, forward.Membership, forward.Shard, request.Body);
+                    return;
+                case DataDecision.Wait wait:
+                    var outcome = await waiter.WaitAsync(wait.Scope, wait.Missing, context.RequestAborted, context.Response.Headers);
+                    if (!await AnsweredWaitFailure(context, outcome, request.Dependencies, wait.Missing)) return;
+                    continue;
+                case DataDecision.Answer answer:
+                    await AnswerAsync(context, answer.Status, w =>
+                    {
+                        if (answer.Value is not null) w.WriteString("value", answer.Value);
+                        JsonResponses.Metadata(w, _codec, answer.Metadata);
+                        if (answer.Error is not null) w.WriteString("error", answer.Error);
+                    });
+                    return;
+            }
         }
-        var stored = store.Write(key, null, deps, cluster.NodeId, replication.IsStable, out _, out var dot);
-        var after = Prune(CausalRead.AfterWriting(deps, key, stored, dot));
-        await AnswerAsync(context, StatusCodes.Status200OK, w => JsonResponses.Metadata(w, _codec, after));
     }
 
     /// <summary>
@@ -194,11 +139,10 @@ public sealed class DataEndpoints(
             {
                 // A view installed meanwhile may have taken keys of the page away, or given this node another shard.
                 membership = cluster.Current;
-                if (!membership.InView)
+                if (requests.NotServing(membership) is var (reason, notServing))
                 {
-                    context.Response.Headers[NotServingHeader] = "not-in-view";
-                    await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status503ServiceUnavailable,
-                        $"Node {cluster.NodeId} is not in the current view (epoch {membership.Epoch}): send requests to a node of the view.");
+                    context.Response.Headers[NotServingHeader] = reason;
+                    await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status503ServiceUnavailable, notServing);
                     return;
                 }
                 context.Response.Headers[ProtocolHeaders.Epoch] = membership.EpochText;
@@ -241,23 +185,9 @@ public sealed class DataEndpoints(
         await JsonResponses.FlushAsync(w, response, ct);
     }
 
-    /// <summary>
-    /// Waits until this replica can tell whether <paramref name="key"/> exists: at a replica new to its shard, until
-    /// it caught up; for a key on its way from its previous shard, until its handoff arrived. Only a DELETE of a key
-    /// absent here asks; no write waits (its tag is above every tag the session observed, so it wins the tie-break
-    /// against every write it follows, received here or not).
-    /// </summary>
-    private async Task<bool> ExistenceKnownAsync(HttpContext context, string key, DependencySet deps)
-    {
-        if (gate.MissingForExistence(key) is null) return true;
-        string? Missing() => gate.MissingForExistence(key);
-        var outcome = await waiter.WaitAsync(key, Missing, context.RequestAborted, context.Response.Headers);
-        return await AnsweredWaitFailure(context, outcome, deps, Missing);
-    }
-
     private bool Moved(Membership membership) => !ReferenceEquals(cluster.Current, membership);
 
-    private DependencySet Prune(DependencySet deps) => deps.Prune(replication.IsStable);
+    private DependencySet Prune(DependencySet deps) => requests.Prune(deps);
 
     /// <summary>
     /// Answers once every change made here so far is as durable as the node promises: the write this request made, and
@@ -297,32 +227,23 @@ public sealed class DataEndpoints(
     private async Task<ParsedRequest?> ReadAsync(HttpContext context, string? key, bool expectValue)
     {
         var response = context.Response;
-        if (ShardForwarder.EpochOf(context.Request.Headers[ProtocolHeaders.Epoch], identity.IsAuthorized(context.Request)) is { } sent
-            && sent > cluster.Current.Epoch)
+        if (requests.ViewToAwait(ShardForwarder.EpochOf(context.Request.Headers[ProtocolHeaders.Epoch], identity.IsAuthorized(context.Request))) is { } sent)
         {
-            // Forwarded by a node on a newer view: by this node's older one the key may belong to a shard that handed it
-            // off already, or to this node when it no longer does. Answer under the newer view once it arrives.
-            cluster.ObserveEpoch(sent);
             bool arrived;
             try { arrived = await cluster.WaitForEpochAsync(sent, waiter.Deadline, context.RequestAborted); }
             catch (OperationCanceledException) { context.Abort(); return null; }
             if (!arrived)
             {
                 response.Headers[NotServingHeader] = "behind-view";
-                await JsonResponses.ErrorAsync(response, StatusCodes.Status503ServiceUnavailable,
-                    $"Node {cluster.NodeId} follows view epoch {cluster.Current.Epoch} and has not received epoch {sent} the request was forwarded under.");
+                await JsonResponses.ErrorAsync(response, StatusCodes.Status503ServiceUnavailable, requests.BehindView(sent));
                 return null;
             }
         }
         var membership = cluster.Current;
-        if (!membership.InView)
+        if (requests.NotServing(membership) is var (reason, error))
         {
-            // Marks "this node cannot serve data at all" apart from a 503 at the causal-wait deadline: forwarders try another replica.
-            response.Headers[NotServingHeader] = membership.View is null ? "no-view" : "not-in-view";
-            await JsonResponses.ErrorAsync(response, StatusCodes.Status503ServiceUnavailable,
-                membership.View is null
-                    ? $"Node {cluster.NodeId} has no view yet: install one with PUT /view."
-                    : $"Node {cluster.NodeId} is not in the current view (epoch {membership.Epoch}): send requests to a node of the view.");
+            response.Headers[NotServingHeader] = reason;
+            await JsonResponses.ErrorAsync(response, StatusCodes.Status503ServiceUnavailable, error);
             return null;
         }
         if (key is not null && (key.Length == 0 || Encoding.UTF8.GetByteCount(key) > MaxKeyBytes))

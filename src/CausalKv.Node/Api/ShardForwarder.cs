@@ -5,15 +5,14 @@ using CausalKv.Node.Replication;
 using CausalKv.Node.Telemetry;
 using CausalKv.Protocol;
 using CausalKv.Sharding;
-using Microsoft.Extensions.Options;
 
 namespace CausalKv.Node.Api;
 
 /// <summary>
-/// Sends a request for another shard's key to a reachable replica of that shard
-/// and relays its answer. A replica that does not connect in time is skipped for
-/// the next; when none answers the request waits and tries again (the shard is
-/// cut off, not gone) until the client leaves or the deadline passes.
+/// Sends a request for another shard's key over HTTP to a reachable replica of that shard, chosen by the
+/// <see cref="ReplicaRotation"/>, and relays its answer. A replica that does not connect in time is skipped for the
+/// next; when none answers the request waits and tries again (the shard is cut off, not gone) until the client leaves
+/// or the deadline passes.
 /// The key is sent as it was decoded (<see cref="KeyPath"/>), so it reaches the owner byte for byte. How many times a
 /// request was forwarded (<see cref="HopHeader"/>) counts only from a node (a request with the cluster key): a
 /// client's own header is ignored, so it can neither lengthen nor shorten a forwarding loop.
@@ -21,64 +20,57 @@ namespace CausalKv.Node.Api;
 /// older view waits for that view before it answers, and a node on a newer one forwards by its own view if the key
 /// moved, so nodes holding different views never answer by stale ownership.
 /// </summary>
-public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, IOptions<NodeOptions> options, TimeProvider time, ILogger<ShardForwarder> log)
+public sealed class ShardForwarder(PeerClient client, NodeIdentity identity, ReplicaRotation rotation, ILogger<ShardForwarder> log)
 {
     public const string HopHeader = ProtocolHeaders.Hops;
-    public const int MaxHops = 3;
-    private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
-    private int _rotation;
+    public const int MaxHops = ReplicaRotation.MaxHops;
 
     public async Task ForwardAsync(HttpContext context, Membership membership, string shard, byte[] body)
     {
         var hops = HopsOf(context.Request.Headers[HopHeader].ToString(), identity.IsAuthorized(context.Request));
-        if (hops >= MaxHops)
+        if (ReplicaRotation.LoopDetected(hops, shard) is { } loop)
         {
-            await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status508LoopDetected,
-                $"The request was forwarded {hops} times without reaching shard '{shard}': the nodes disagree about the view; retry once the view change finished.");
+            await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status508LoopDetected, loop);
             return;
         }
-        var replicas = membership.View!.NodesOf(shard);
-        var started = time.GetTimestamp();
         var ct = context.RequestAborted;
-        var attempt = 0;
         using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.Forward, ActivityKind.Client);
         activity?.SetTag("causalkv.target_shard", shard);
-        while (!ct.IsCancellationRequested)
+        var (answer, target, attempts) = await rotation.SendAsync(membership.View!.NodesOf(shard), async node =>
         {
-            var first = Interlocked.Increment(ref _rotation);
-            for (var i = 0; i < replicas.Count; i++)
+            try
             {
-                var target = replicas[(int)((uint)(first + i) % (uint)replicas.Count)];
-                attempt++;
-                try
-                {
-                    using var response = await SendAsync(context, membership, target, body, hops + 1, ct);
-                    if (response.Headers.Contains(DataEndpoints.NotServingHeader))
-                    {
-                        NodeLog.ForwardAttemptFailed(log, target.Id, shard, "it serves no data yet");
-                        continue;
-                    }
-                    activity?.SetTag("causalkv.target_node", target.Id);
-                    activity?.SetTag("causalkv.attempts", attempt);
-                    context.Response.StatusCode = (int)response.StatusCode;
-                    context.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
-                    if (response.Headers.TryGetValues(ProtocolHeaders.CausalWait, out var waited))
-                        context.Response.Headers[ProtocolHeaders.CausalWait] = waited.FirstOrDefault();
-                    await response.Content.CopyToAsync(context.Response.Body, ct);
-                    return;
-                }
-                catch (Exception e) when (!ct.IsCancellationRequested && e is HttpRequestException or TaskCanceledException or TimeoutException)
-                {
-                    NodeLog.ForwardAttemptFailed(log, target.Id, shard, e.Message);
-                }
+                var response = await SendAsync(context, membership, node, body, hops + 1, ct);
+                if (!response.Headers.Contains(DataEndpoints.NotServingHeader)) return response;
+                response.Dispose();
+                NodeLog.ForwardAttemptFailed(log, node.Id, shard, "it serves no data yet");
             }
-            if (time.GetElapsedTime(started) > _deadline) break;
-            try { await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct); } catch (OperationCanceledException) { return; }
+            catch (Exception e) when (!ct.IsCancellationRequested && e is HttpRequestException or TaskCanceledException or TimeoutException)
+            {
+                NodeLog.ForwardAttemptFailed(log, node.Id, shard, e.Message);
+            }
+            return null;
+        }, ct);
+        if (ct.IsCancellationRequested)
+        {
+            answer?.Dispose();
+            return;
         }
-        if (ct.IsCancellationRequested) return;
-        activity?.SetStatus(ActivityStatusCode.Error, "no reachable replica");
-        await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status503ServiceUnavailable,
-            $"Shard '{shard}' has no reachable replica (tried {attempt} times over {_deadline.TotalSeconds:0} s); retry later.");
+        if (answer is null)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, "no reachable replica");
+            await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status503ServiceUnavailable,
+                $"Shard '{shard}' has no reachable replica (tried {attempts} times over {rotation.Deadline.TotalSeconds:0} s); retry later.");
+            return;
+        }
+        using var response = answer;
+        activity?.SetTag("causalkv.target_node", target!.Id);
+        activity?.SetTag("causalkv.attempts", attempts);
+        context.Response.StatusCode = (int)response.StatusCode;
+        context.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
+        if (response.Headers.TryGetValues(ProtocolHeaders.CausalWait, out var waited))
+            context.Response.Headers[ProtocolHeaders.CausalWait] = waited.FirstOrDefault();
+        await response.Content.CopyToAsync(context.Response.Body, ct);
     }
 
     /// <summary>

@@ -8,7 +8,8 @@ namespace CausalKv.Node.Causality;
 /// "May this read answer now?" at this replica: each method names what the read still lacks, for a person to read,
 /// or null when it may answer. A replica new to its shard lacks the state of its peers until it caught up; a key on
 /// its way from its previous shard lacks its handoff; otherwise only a write the session depends on that could change
-/// the answer (<see cref="CausalRead"/>) holds a read back. The data API waits on these; a simulation asks the same.
+/// the answer (<see cref="CausalRead"/>) holds a read back. The data API's decisions (DataRequests) ask these, for the
+/// node's HTTP endpoints and for a simulation of the node alike.
 /// </summary>
 public sealed class ReadGate(ReplicaStore store, ReplicationCoordinator replication, HandoffFence fence)
 {

@@ -76,8 +76,6 @@ public sealed class ViewChanger(
             var epoch = _installed!.NewView.Epoch;
             // Bare reports already on their way are the relay's to finish: no need to scan the store for them.
             if (membership.OwedFor(epoch) is { } owed && handoff.RelaysAll(epoch, owed.Owed)) return null;
-            // Keys still on their way here under an earlier view: the next run, once they are here (see AwaitEarlierKeysAsync).
-            if (StaysInShard(_installed) && fence.AwaitsEarlierThan(epoch)) return null;
             return await handoff.HandOffStrayKeysAsync(_installed, _installedSource, ct);
         }
         finally
@@ -140,7 +138,7 @@ public sealed class ViewChanger(
             var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
             NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",
                 view.AllNodes.Count, view.ShardNames.Count, incoming);
-            await AwaitEarlierKeysAsync(plan, ct);
+            if (stillOwed is null) await AwaitEarlierKeysAsync(plan, ct);
             var result = await handoff.HandOffStrayKeysAsync(plan, sourceStable, ct);
             return new ViewChangeResult(view.Epoch, plan.NewShard, true, result.Keys, result.Errors);
         }
@@ -154,9 +152,13 @@ public sealed class ViewChanger(
     /// A node that stays in its shard hands off only once the keys still on their way to that shard under an earlier
     /// view are here. Its "done" tells the receivers that its whole store went over, and they lift their fence on it
     /// (<see cref="HandoffFenceState.Report"/>): a key that arrived after the scan would reach them later, as a stray,
-    /// while they already answered that it does not exist. Bounded by the fence timeout: a node of the old shard that
-    /// never reports must not hold the view change for good. A node that changed shards does not wait: the keys of
-    /// its old shard's earlier views go to that shard's other replicas, never to it.
+    /// while they already answered that it does not exist. A key on its way is a handoff in flight, which lands in
+    /// milliseconds; the wait is bounded by a tenth of the causal-wait deadline (3 s by default), so that a node of the
+    /// old shard that is down, or whose own report waits for this one's, holds the view change no longer than that. A node that changed shards does not wait: the keys of
+    /// its old shard's earlier views go to that shard's other replicas, never to it. Nor does one that still owes
+    /// the reports of the view it replaces (it stopped in the middle of that handoff): they go out with this view's,
+    /// and the replicas it waits for may wait for them in turn; a run that owes nothing has sent every report of
+    /// every earlier view, so the waits follow the epochs down and never go round in a circle.
     /// </summary>
     private async Task AwaitEarlierKeysAsync(HandoffPlan plan, CancellationToken ct)
     {
@@ -164,7 +166,7 @@ public sealed class ViewChanger(
         if (!StaysInShard(plan) || !fence.AwaitsEarlierThan(epoch)) return;
         var started = time.GetTimestamp();
         var incoming = string.Join(", ", fence.PendingShards);
-        var arrived = await fence.EarlierArrivedAsync(epoch, options.Value.CausalWaitDeadline * 2, ct);
+        var arrived = await fence.EarlierArrivedAsync(epoch, options.Value.CausalWaitDeadline / 10, ct);
         NodeLog.HandoffAwaitedEarlierKeys(log, epoch, (long)time.GetElapsedTime(started).TotalMilliseconds, incoming, arrived);
     }
 

@@ -37,6 +37,13 @@ public sealed class NodeOptions
     [Range(1024, 64 * 1024 * 1024)]
     public int MaxMetadataBytes { get; set; } = CausalKv.Causality.MetadataLimits.Default.MaxBytes;
 
+    /// <summary>
+    /// Answers, and the versions a write stores, drop the dependencies every replica of their key's shard holds. Turn
+    /// off only to measure what pruning saves, or to check that causality does not rest on it: sessions then carry
+    /// every dependency they ever observed.
+    /// </summary>
+    public bool PruneMetadata { get; set; } = true;
+
     /// <summary>How long a read may wait for a write it depends on before it gets a 503.</summary>
     public TimeSpan CausalWaitDeadline { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -1,3 +1,4 @@
+using CausalKv.Node.Api;
 using CausalKv.Node.Causality;
 using CausalKv.Node.Cluster;
 using CausalKv.Node.Configuration;
@@ -8,7 +9,8 @@ using CausalKv.Node.Telemetry;
 namespace CausalKv.Node.Hosting;
 
 /// <summary>
-/// The node's protocol (replication, gossip, handoff, view changes, the fence, the read gate) as one set of services,
+/// The node's protocol (replication, gossip, handoff, view changes, the fence, the read gate, what a data request is
+/// answered with and where it is forwarded) as one set of services,
 /// registered and started the same way by the node and by anything else that runs it (a simulation). The caller
 /// provides what differs between them: the <see cref="TimeProvider"/>, <see cref="NodeIdentity"/>, the
 /// <see cref="ReplicaStore"/> over its storage, the <see cref="MembershipFile"/>, the <see cref="IPeerTransport"/>,
@@ -30,6 +32,8 @@ public static class NodeProtocol
         services.AddSingleton<CausalWaiter>();
         services.AddSingleton<ReadGate>();
         services.AddSingleton<PeerEndpoints>();
+        services.AddSingleton<ReplicaRotation>();
+        services.AddSingleton<DataRequests>();
         return services;
     }
 

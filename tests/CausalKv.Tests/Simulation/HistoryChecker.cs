@@ -4,7 +4,7 @@ namespace CausalKv.Tests.Simulation;
 /// Checks a recorded history for the bad patterns of causal consistency (Bouajjani, Enea, Guerraoui and Hamza,
 /// "On Verifying Causal Consistency", POPL 2017), computed from the history alone and never from the store's clocks:
 /// the causal order is the transitive closure of session order and reads-from (a read returns a unique value, so
-/// it names the write it read).
+/// it names the write it read; a value stored more than once, by a request sent again, by its tag too).
 /// <list type="bullet">
 /// <item>thin-air read: a read returns a value no write stored;</item>
 /// <item>causal cycle: session order and reads-from form a cycle;</item>
@@ -26,7 +26,9 @@ internal static class HistoryChecker
         var writes = history.Where(o => o.IsWrite && o.Executed).ToList();
         var writeIndex = new Dictionary<int, int>();
         for (var i = 0; i < writes.Count; i++) writeIndex[writes[i].Index] = i;
-        var byValue = writes.Where(w => w.Value is not null).ToDictionary(w => w.Value!);
+        // A value names one request; a request forwarded again after its answer was lost may be stored more than once,
+        // each time as a write of its own, and the read then names which by the version's tag.
+        var byValue = writes.Where(w => w.Value is not null).GroupBy(w => w.Value!).ToDictionary(g => g.Key, g => g.ToList());
 
         // The operations of the causal graph: every stored write and every answered read.
         var ops = history.Where(o => o.IsWrite ? o.Executed : o.Completed).ToList();
@@ -44,17 +46,26 @@ internal static class HistoryChecker
         foreach (var session in ops.GroupBy(o => o.Session))
         {
             int? lastObserved = null;
-            foreach (var op in session.OrderBy(o => o.Index))
+            // The stores of one request (sent again, or delivered twice) follow what came before it, never each other.
+            foreach (var request in session.GroupBy(o => o.SessionOrder).OrderBy(g => g.Key))
             {
-                var at = position[op.Index];
-                if (lastObserved is { } p) Edge(p, at);
-                if (op.Completed) lastObserved = at;
+                int? observed = null;
+                foreach (var op in request.OrderBy(o => o.Index))
+                {
+                    var at = position[op.Index];
+                    if (lastObserved is { } p) Edge(p, at);
+                    if (op.Completed) observed = at;
+                }
+                lastObserved = observed ?? lastObserved;
             }
         }
         var readsFrom = new Dictionary<int, HistoryOperation>();
         foreach (var read in ops.Where(o => o.IsRead && o.Value is not null))
         {
-            if (!byValue.TryGetValue(read.Value!, out var source) || source.Key != read.Key)
+            var source = byValue.GetValueOrDefault(read.Value!) is { } stored
+                ? stored.Count == 1 ? stored[0] : stored.FirstOrDefault(w => w.Tag == read.Tag)
+                : null;
+            if (source is null || source.Key != read.Key)
             {
                 violations.Add($"thin-air read: {read} returns a value no write to '{read.Key}' stored");
                 continue;

@@ -4,22 +4,27 @@ using CausalKv.Sharding;
 namespace CausalKv.Tests.Simulation;
 
 /// <summary>
-/// Client sessions of the simulation. Each session runs one request at a time and carries its dependencies between
-/// requests as a real client carries causal-metadata (<see cref="CausalRead.AfterObserving"/>, as the data API
-/// answers), sending each request to a replica of the key's shard. A read that must wait is tried again a little
-/// later, perhaps at another replica, and abandoned after a few attempts; an answer can be lost on its way back, so
-/// a write may be stored without the client knowing. Every outcome goes into the history.
+/// Client sessions of the simulation. Each session runs one request at a time, sends it to a random node of the view
+/// (which serves it, or forwards it to the key's shard as the node does) and carries on with the causal-metadata of
+/// the answer, as a real client does. A read that must wait is tried again a little later, perhaps at another node,
+/// and abandoned after a few attempts; a request whose answer does not come within <see cref="Timeout"/> is given up;
+/// an answer can be lost on its way back, so a write may be stored without the client knowing. Every outcome goes into
+/// the history: a write when a replica stores it (<see cref="Executed"/>), acknowledged when its answer arrives.
 /// </summary>
 internal sealed class SimulatedClient(
-    Random random, SimulatedNetwork network, SimulationTrace trace, Func<ShardView> currentView, Func<HashRing> currentRing,
+    Random random, SimulatedNetwork network, SimulationTrace trace, Func<ShardView> currentView,
     IReadOnlyList<SimulatedNode> nodes, List<HistoryOperation> history, int sessions)
 {
     public const int ReadAttempts = 6;
     public const double LostAnswerRate = 0.04;
 
+    /// <summary>How long a session waits for an answer: past every forward's deadline, so it gives up only on a lost answer.</summary>
+    public const long Timeout = 15_000;
+
     private readonly DependencySet[] _dependencies = Enumerable.Repeat(DependencySet.Empty, sessions).ToArray();
     private readonly bool[] _busy = new bool[sessions];
     private readonly int[] _written = new int[sessions];
+    private readonly int[] _requests = new int[sessions];
 
     public int Waits { get; private set; }
     public int Abandoned { get; private set; }
@@ -38,79 +43,98 @@ internal sealed class SimulatedClient(
         return true;
     }
 
-    private SimulatedNode Replica(string key)
+    /// <summary>A replica stored a write of a session: it enters the history, not yet acknowledged. Returns its entry.</summary>
+    public int Executed(SimulatedDataRequest request, StoredVersion stored, long origin, int node)
     {
-        var view = currentView();
-        var replicas = view.NodesOf(currentRing().ShardFor(key));
-        return nodes[replicas[random.Next(replicas.Count)].Id];
+        var op = new HistoryOperation(history.Count, request.Session, true, request.Key, request.Value, true, false,
+            stored.Tag, origin, stored.Clock[origin], node, network.Now, request.Issued);
+        history.Add(op);
+        trace.Add(network.Now, $"{op} stored" + (request.Hops > 0 ? $" (forwarded {request.Hops} times)" : ""));
+        return op.Index;
     }
 
-    private void Record(int session, bool isWrite, string key, string? value, bool executed, bool completed, SimulatedNode node,
-        StoredVersion? stored = null, long origin = 0)
+    private void Record(SimulatedDataRequest request, SimulatedDataAnswer answer)
     {
-        var op = new HistoryOperation(history.Count, session, isWrite, key, value, executed, completed,
-            stored?.Tag ?? default, origin, stored is null ? 0 : stored.Clock[origin], node.Id, network.Now);
+        var op = new HistoryOperation(history.Count, request.Session, false, request.Key, answer.Value, false, true, answer.Tag, 0, 0,
+            answer.Node, network.Now, request.Issued);
         history.Add(op);
-        trace.Add(network.Now, op.ToString() + (isWrite && !executed ? " (not stored: replica unavailable)" : ""));
+        trace.Add(network.Now, op.ToString());
+    }
+
+    /// <summary>
+    /// Sends a request of <paramref name="session"/> to a random node of the view and calls <paramref name="done"/> with
+    /// its answer, or with null when the node is down, crashed before it answered, or no answer came in time (a late
+    /// answer is ignored).
+    /// </summary>
+    private void Send(SimulatedDataRequest request, Action<SimulatedDataAnswer?, SimulatedNode> done)
+    {
+        var members = currentView().AllNodes;
+        var node = nodes[members[random.Next(members.Count)].Id];
+        var number = ++_requests[request.Session];
+        var lost = random.NextDouble() < LostAnswerRate;
+        void Finish(SimulatedDataAnswer? answer)
+        {
+            if (_requests[request.Session] != number) return;
+            _requests[request.Session]++;
+            if (answer is not null && lost)
+            {
+                trace.Add(network.Now, $"{request} at node {node.Id}: answer lost");
+                answer = null;
+            }
+            done(answer, node);
+        }
+        _busy[request.Session] = true;
+        network.After(Timeout, () => Finish(null));
+        node.Request(request, Finish);
     }
 
     private void Write(int session, string key, string? value)
     {
-        var node = Replica(key);
-        var deps = _dependencies[session];
-        if (!node.Serves(key))
+        var method = value is null ? SimulatedDataRequest.Delete : SimulatedDataRequest.Put;
+        var request = new SimulatedDataRequest(method, key, value, _dependencies[session], session, history.Count);
+        Send(request, (answer, node) =>
         {
-            Record(session, true, key, value, executed: false, completed: false, node);
-            return;
-        }
-        var previous = node.Store!.Get(key);
-        // A write never waits. A DELETE of a key absent here that the session knows nothing of waits to tell 404 at a
-        // replica that has not caught up, or whose key is still on its way from its previous shard
-        // (ReadGate.MissingForExistence): the client gives up.
-        if (value is null && (previous is null || previous.IsDeleted) && deps[key] is null && node.ExistenceUnknown(key))
-        {
-            Record(session, true, key, value, executed: false, completed: false, node);
-            return;
-        }
-        var stored = node.Write(key, value, deps);
-        var answered = random.NextDouble() >= LostAnswerRate;
-        if (stored is null)
-        {
-            // DELETE of a key that does not exist here: a 404, which tells the session what the replica holds.
-            if (answered) _dependencies[session] = node.Prune(previous is null ? deps : CausalRead.AfterObserving(deps, key, previous));
-            Record(session, false, key, null, executed: false, completed: answered, node);
-            return;
-        }
-        // As the data API answers a write: the key's dependency is the write's own dot (this node's origin took it).
-        if (answered) _dependencies[session] = node.Prune(CausalRead.AfterWriting(deps, key, stored, new VersionVector.Entry(node.Store.Origin, stored.Clock[node.Store.Origin])));
-        Record(session, true, key, value, executed: true, completed: answered, node, stored, node.Store.Origin);
+            _busy[session] = false;
+            if (answer is not { Served: true })
+            {
+                trace.Add(network.Now, $"session {session} {method} {key}: {Why(answer, node)}; given up");
+                return;
+            }
+            _dependencies[session] = answer.Metadata!;
+            // A DELETE of a key that does not exist: a 404, which tells the session what the replica holds, as a read does.
+            if (answer.Execution is not { } execution)
+            {
+                Record(request, answer);
+                return;
+            }
+            history[execution] = history[execution] with { Completed = true };
+            trace.Add(network.Now, $"{history[execution]} acknowledged by node {node.Id}");
+        });
     }
 
     private void Read(int session, string key, int attempt)
     {
-        _busy[session] = true;
-        var node = Replica(key);
-        var deps = _dependencies[session];
-        if (!node.Serves(key))
+        var request = new SimulatedDataRequest(SimulatedDataRequest.Get, key, null, _dependencies[session], session, history.Count);
+        Send(request, (answer, node) =>
         {
-            Retry(session, key, attempt, $"node {node.Id} does not serve '{key}'");
-            return;
-        }
-        if (!node.TryRead(key, deps, out var version, out var missing))
-        {
-            Waits++;
-            Retry(session, key, attempt, $"node {node.Id} waits for {missing}");
-            return;
-        }
-        _busy[session] = false;
-        if (random.NextDouble() < LostAnswerRate)
-        {
-            trace.Add(network.Now, $"session {session} GET {key} at node {node.Id}: answer lost");
-            return;
-        }
-        _dependencies[session] = node.Prune(version is null ? deps : CausalRead.AfterObserving(deps, key, version));
-        Record(session, false, key, version?.Value, executed: false, completed: true, node);
+            if (answer is not { Served: true })
+            {
+                if (answer?.Missing is not null) Waits++;
+                Retry(session, key, attempt, Why(answer, node));
+                return;
+            }
+            _busy[session] = false;
+            _dependencies[session] = answer.Metadata!;
+            Record(request, answer);
+        });
     }
+
+    private static string Why(SimulatedDataAnswer? answer, SimulatedNode node) => answer switch
+    {
+        null => $"no answer from node {node.Id}",
+        { Missing: { } missing } => $"node {answer.Node} waits for {missing}",
+        _ => $"node {answer.Node} answers {answer.Status}: {answer.Error}",
+    };
 
     private void Retry(int session, string key, int attempt, string why)
     {

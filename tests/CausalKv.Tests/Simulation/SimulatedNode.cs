@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using CausalKv.Causality;
-using CausalKv.Node.Causality;
+using CausalKv.Node.Api;
 using CausalKv.Node.Cluster;
 using CausalKv.Node.Configuration;
 using CausalKv.Node.Hosting;
@@ -18,7 +18,8 @@ namespace CausalKv.Tests.Simulation;
 
 /// <summary>
 /// One node of the simulated cluster, built from the node's own classes (<see cref="NodeProtocol.AddNodeProtocol"/>:
-/// replication, gossip, handoff, view changes, the fence, the stray-key sweeper, the read gate), wired to the simulated
+/// replication, gossip, handoff, view changes, the fence, the stray-key sweeper, the read gate, the data API's decisions
+/// and the rotation of forwarded requests), wired to the simulated
 /// clock (<see cref="SimulatedClock"/>), network (<see cref="SimulatedTransport"/>, <see cref="PeerEndpoints"/>) and
 /// disk, and running on the simulation's one thread (<see cref="SimulatedScheduler"/>). What survives a crash is what
 /// survives one of the process: the store's table and the membership file. A restart builds the node again and
@@ -35,6 +36,12 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     /// </summary>
     public const long LogBytesLimit = 512;
 
+    /// <summary>
+    /// How long a forwarded request waits for one replica's answer before the rotation tries the next: past a packet's
+    /// longest delay both ways, as a simulated node answers a data request at once.
+    /// </summary>
+    public static readonly TimeSpan ForwardTimeout = TimeSpan.FromMilliseconds(400);
+
     /// <summary>The node's settings, its pace quickened to the simulation's (the node: 250 ms gossip, 5 s requests, 30 s waits and handoff retries).</summary>
     private readonly NodeOptions _options = new()
     {
@@ -44,6 +51,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         PeerRequestTimeout = TimeSpan.FromMilliseconds(150),
         CausalWaitDeadline = TimeSpan.FromSeconds(10),
         ReplicationBatchEntries = BatchEntries,
+        PruneMetadata = prunesMetadata,
     };
 
     /// <summary>
@@ -59,9 +67,11 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
 
     /// <summary>One run of the node's process: its object graph, and where its async code runs.</summary>
     private sealed record Life(SimulatedScheduler Scheduler, ServiceProvider Services, ReplicaStore Store, ClusterState Cluster,
-        ReplicationCoordinator Replication, HandoffFence Fence, ViewChanger Changer, ReadGate Gate, PeerEndpoints Endpoints,
-        StrayKeySweeper Sweeper, MeterListener Scans)
+        ReplicationCoordinator Replication, HandoffFence Fence, ViewChanger Changer, PeerEndpoints Endpoints,
+        StrayKeySweeper Sweeper, DataRequests Requests, ReplicaRotation Rotation, MeterListener Scans)
     {
+        /// <summary>Clients whose requests this life has not answered yet: a crash resets their connections.</summary>
+        public readonly List<Action<SimulatedDataAnswer?>> Clients = [];
         public int ScansStarted;
         public int ViewChangesRunning;
     }
@@ -121,8 +131,9 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         scans.Start();
         life = new Life(scheduler, services, services.GetRequiredService<ReplicaStore>(), services.GetRequiredService<ClusterState>(),
             services.GetRequiredService<ReplicationCoordinator>(), services.GetRequiredService<HandoffFence>(),
-            services.GetRequiredService<ViewChanger>(), services.GetRequiredService<ReadGate>(), services.GetRequiredService<PeerEndpoints>(),
-            services.GetRequiredService<StrayKeySweeper>(), scans);
+            services.GetRequiredService<ViewChanger>(), services.GetRequiredService<PeerEndpoints>(),
+            services.GetRequiredService<StrayKeySweeper>(), services.GetRequiredService<DataRequests>(),
+            services.GetRequiredService<ReplicaRotation>(), scans);
         _life = life;
         scheduler.Run(() =>
         {
@@ -152,6 +163,8 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         // The meters only: disposing the services would stop the node's loops, which a killed process never does.
         life.Services.GetRequiredService<IMeterFactory>().Dispose();
         _life = null;
+        foreach (var client in life.Clients.ToList()) client(null);
+        life.Clients.Clear();
     }
 
     public void Stop()
@@ -186,11 +199,22 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         });
     }
 
-    /// <summary>A request from another node: to the node's <see cref="PeerEndpoints"/>, its answer back over the network.</summary>
+    /// <summary>
+    /// A request from another node: a forwarded data request to the node's data API (<see cref="HandleAsync"/>), any
+    /// other to the node's <see cref="PeerEndpoints"/>; its answer back over the network.
+    /// </summary>
     public void Receive(SimulatedMessage request)
     {
         if (_life is not { } life) return;
+        if (request.Path.StartsWith("/data/", StringComparison.Ordinal))
+        {
+            life.Scheduler.Run(() => _ = ServeDataAsync());
+            return;
+        }
         life.Scheduler.Run(() => _ = ServeAsync());
+
+        async Task ServeDataAsync() =>
+            network.Answer(request, (await HandleAsync(life, SimulatedDataRequest.FromBytes(request.Body!))).ToBytes());
 
         async Task ServeAsync()
         {
@@ -220,37 +244,91 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
 
     public bool FenceAnyPending() => _life!.Scheduler.Run(() => _life.Fence.AnyPending);
 
-    // ---- what a client's request asks of the node (the data API) ----
-
-    /// <summary>True when this node is up, follows a view and owns <paramref name="key"/> under it (else it would forward).</summary>
-    public bool Serves(string key) => _life is { } life && life.Cluster.Current.Owns(key);
+    // ---- the data API: a client's request, or one another node forwarded ----
 
     /// <summary>
-    /// A read: false while this replica may not answer yet (the node's <see cref="ReadGate.MissingFor"/>), with what it
-    /// waits for. Else the version to answer with (null: the key does not exist).
+    /// Where an executed write goes into the history, as it is stored: the request, the version stored, its origin and
+    /// this node's id. What it returns (the entry) travels back with the answer, so the client can mark the write acknowledged.
     /// </summary>
-    public bool TryRead(string key, DependencySet session, out StoredVersion? version, out string? missing)
+    public Func<SimulatedDataRequest, StoredVersion, long, int, int>? Executed { get; set; }
+
+    /// <summary>
+    /// A client's request reaches this node: it is decided as the node's data API decides it (<see cref="DataRequests"/>),
+    /// forwarded over the network when the key belongs to another shard, and <paramref name="answer"/> is called with
+    /// the answer, or with null when the node is down or crashes first (the client's connection is reset).
+    /// </summary>
+    public void Request(SimulatedDataRequest request, Action<SimulatedDataAnswer?> answer)
     {
-        var life = _life!;
-        (version, missing) = life.Scheduler.Run(() => (life.Store.Get(key), life.Gate.MissingFor(key, session)));
-        return missing is null;
+        if (_life is not { } life)
+        {
+            answer(null);
+            return;
+        }
+        life.Clients.Add(answer);
+        life.Scheduler.Run(() => _ = ServeAsync());
+
+        async Task ServeAsync()
+        {
+            var served = await HandleAsync(life, request);
+            if (life.Clients.Remove(answer)) answer(served);
+        }
     }
 
-    /// <summary>True while this replica cannot tell that <paramref name="key"/> does not exist (<see cref="ReadGate.MissingForExistence"/>).</summary>
-    public bool ExistenceUnknown(string key) => _life!.Scheduler.Run(() => _life.Gate.MissingForExistence(key) is not null);
-
-    /// <summary>The metadata an answer carries: every dependency all replicas of its key's shard hold is dropped, as the node does.</summary>
-    public DependencySet Prune(DependencySet deps) => prunesMetadata ? _life!.Scheduler.Run(() => deps.Prune(_life.Replication.IsStable)) : deps;
-
-    /// <summary>A PUT (or DELETE with a null value) as the data API stores it; null when a delete finds nothing to delete (a 404).</summary>
-    public StoredVersion? Write(string key, string? value, DependencySet session)
+    /// <summary>
+    /// What the node's <see cref="Api.DataEndpoints"/> do with a data request, over the simulation's transport: a request
+    /// forwarded under a newer view is not answered under an older one, a node outside the view does not serve, and
+    /// then the decision is carried out. Where the node would hold a request, the simulated one answers at once and is
+    /// asked again: one forwarded under a view it has not installed yet is answered as at the end of that wait (the
+    /// forwarder's rotation tries again, by when the view has come), and a read that must wait names what it lacks (the
+    /// client asks again a little later).
+    /// </summary>
+    private async Task<SimulatedDataAnswer> HandleAsync(Life life, SimulatedDataRequest request)
     {
-        var life = _life!;
-        return life.Scheduler.Run(() =>
+        var requests = life.Requests;
+        if (requests.ViewToAwait(request.Epoch) is { } sent)
+            return new SimulatedDataAnswer(503, null, null, requests.BehindView(sent), Id, NotServing: "behind-view");
+        if (requests.NotServing(life.Cluster.Current) is var (reason, error))
+            return new SimulatedDataAnswer(503, null, null, error, Id, NotServing: reason);
+        var decision = request.Method switch
         {
-            var previous = life.Store.Get(key);
-            if (value is null && (previous is null || previous.IsDeleted) && session[key] is null) return null;
-            return life.Store.Write(key, value, session, Id, prunesMetadata ? life.Replication.IsStable : null);
-        });
+            SimulatedDataRequest.Get => requests.Read(request.Key, request.Dependencies),
+            SimulatedDataRequest.Put => requests.Write(request.Key, request.Value!, request.Dependencies),
+            _ => requests.Delete(request.Key, request.Dependencies),
+        };
+        switch (decision)
+        {
+            case DataDecision.Forward forward:
+                return await ForwardAsync(life, request, forward);
+            case DataDecision.Wait wait:
+                return new SimulatedDataAnswer(503, null, null, null, Id, Missing: wait.Missing() ?? "a view being installed");
+            default:
+                var answer = (DataDecision.Answer)decision;
+                int? execution = request.IsWrite && answer.Status != 404 ? Executed?.Invoke(request, answer.Version!, life.Store.Origin, Id) : null;
+                return new SimulatedDataAnswer(answer.Status, answer.Value, answer.Metadata, answer.Error, Id, answer.Version?.Tag ?? default, execution);
+        }
+    }
+
+    /// <summary>
+    /// The forward of <see cref="Api.ShardForwarder"/>: to the replicas of the key's shard in the node's
+    /// <see cref="ReplicaRotation"/>, each attempt a request over the simulated network that another node decides again.
+    /// </summary>
+    private async Task<SimulatedDataAnswer> ForwardAsync(Life life, SimulatedDataRequest request, DataDecision.Forward forward)
+    {
+        if (ReplicaRotation.LoopDetected(request.Hops, forward.Shard) is { } loop)
+            return new SimulatedDataAnswer(508, null, null, loop, Id);
+        var onward = (request with { Hops = request.Hops + 1, Epoch = forward.Membership.Epoch }).ToBytes();
+        var (answer, _, attempts) = await life.Rotation.SendAsync(forward.Membership.View!.NodesOf(forward.Shard), async node =>
+        {
+            try
+            {
+                var answer = SimulatedDataAnswer.FromBytes(await network.RequestAsync(Id, node.Id, request.Path, onward, ForwardTimeout, CancellationToken.None));
+                return answer.NotServing is null ? answer : null;
+            }
+            catch (Exception e) when (e is TimeoutException or HttpRequestException)
+            {
+                return null;
+            }
+        }, CancellationToken.None);
+        return answer ?? new SimulatedDataAnswer(503, null, null, $"Shard '{forward.Shard}' has no reachable replica (tried {attempts} times).", Id);
     }
 }

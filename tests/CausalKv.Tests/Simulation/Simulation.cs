@@ -81,7 +81,8 @@ internal sealed class Simulation : IDisposable
         });
         _shardNames = 2;
         _ring = _view.CreateRing();
-        _client = new SimulatedClient(_random, _network, _trace, () => _view, () => _ring, _nodes, _history, Sessions);
+        _client = new SimulatedClient(_random, _network, _trace, () => _view, _nodes, _history, Sessions);
+        foreach (var node in _nodes) node.Executed = _client.Executed;
     }
 
     private T Pick<T>(params T[] choices) => choices[_random.Next(choices.Length)];
