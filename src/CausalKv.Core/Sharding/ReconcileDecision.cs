@@ -10,9 +10,10 @@ namespace CausalKv.Sharding;
 /// view, <see cref="DepartedNodes"/>) that answer below its epoch, so they hand their keys off; members and departed
 /// nodes that do not answer get it when they do, and the round is not in sync before.</item>
 /// <item>Otherwise a new view is due: it is installed once every member answers as itself at its address and every
-/// node leaving the view (of the view in force, or departed) answers (it must hand its keys off first), at the epoch
-/// after the highest one seen within this generation, or at the generation's first epoch; else the round waits and
-/// says for whom.</item>
+/// node leaving the view (of the view in force, or departed) answers (it must hand its keys off first), and none of them
+/// holds a view older than the view in force (such a node is resent the view in force first: no node skips a view,
+/// whose handoffs the others have made and would not make again; a node without any view plans from none), at the epoch after the highest one seen within this
+/// generation, or at the generation's first epoch; else the round waits and says for whom.</item>
 /// </list>
 /// Invariants: the epoch of an installed view is a function of the generation and of what was seen, and is always
 /// above every epoch seen, so two reconcilers with one declaration that see the same addresses install the same view
@@ -82,6 +83,17 @@ public sealed record ReconcileDecision(ReconcileAction Action, ShardView? View, 
         }
         var change = newest is null ? "first view" : Change(newest, desired, declaration);
         if (blockers.Count > 0) return new(ReconcileAction.Wait, null, [], $"{change} due; waiting for every node it involves to answer", blockers);
+        // A node holding an older view would plan the change from it: the fences of a view it skipped, the shards of it.
+        var behind = (newest?.AllNodes ?? []).Concat(gone).Concat(declaration.Members.Select(m => new ViewNode(address(m)!, m.Id))).DistinctBy(n => n.Id)
+            .Where(n => ProbeOf(n).Epoch > 0 && ProbeOf(n).Epoch < newest!.Epoch)
+            .Select(n => declaration.Members.FirstOrDefault(m => m.Id == n.Id) is { } m ? new ViewNode(address(m)!, m.Id) : n)
+            .OrderBy(n => n.Id).ToList();
+        if (behind.Count > 0)
+        {
+            return new(ReconcileAction.Resend, newest, behind,
+                $"{change} due; epoch {newest!.Epoch} must reach every node of it first: resending it to " +
+                string.Join(", ", behind.Select(n => $"node {n.Id} (holds epoch {ProbeOf(n).Epoch})")), []);
+        }
 
         var epoch = ClusterDeclaration.GenerationOf(highest) == declaration.Generation ? highest + 1 : declaration.FirstEpoch;
         if (epoch > declaration.LastEpoch)
