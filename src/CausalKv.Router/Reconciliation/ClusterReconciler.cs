@@ -106,10 +106,11 @@ internal sealed class ClusterReconciler(
         var probes = seen.ToDictionary(p => p.Id);
         foreach (var (id, why) in unresolvedWhy) probes[id] = ProbedNode.Unresolved(id, why);
         // A probe may have moved the view in force: nodes it leaves out are departed before the decision.
-        _departed.Follow(views.Current.View);
+        var inForce = views.Current.View;
+        _departed.Follow(inForce);
         _departed.Seen(probes.Values);
 
-        var decision = ReconcileDecision.Decide(declaration, m => resolved[m.Id], views.Current.View, views.HighestEpoch, probes, _departed.Nodes);
+        var decision = ReconcileDecision.Decide(declaration, m => resolved[m.Id], inForce, views.HighestEpoch, probes, _departed.Nodes);
         var acted = false;
         string? error = null;
         if (decision.Action is ReconcileAction.Install or ReconcileAction.Resend)
