@@ -64,6 +64,9 @@ internal sealed class SimulatedReconciler
     /// <summary>True while a round is at work: probing, or waiting for the answers to a view it sent.</summary>
     public bool Busy { get; private set; }
 
+    /// <summary>Rounds by what they decided.</summary>
+    public IDictionary<ReconcileAction, int> Rounds { get; } = new SortedDictionary<ReconcileAction, int>();
+
     /// <summary>Views sent with <see cref="ReconcileAction.Install"/>, by epoch.</summary>
     public ISet<long> Installed { get; } = new SortedSet<long>();
 
@@ -137,6 +140,7 @@ internal sealed class SimulatedReconciler
     private void Act(ClusterDeclaration declaration, ReconcileDecision decision)
     {
         Last = decision;
+        Rounds[decision.Action] = Rounds.TryGetValue(decision.Action, out var n) ? n + 1 : 1;
         var line = $"reconcile {Name}: {decision.Action} {decision.Reason}" + (decision.Blockers.Count == 0 ? "" : " [" + string.Join("; ", decision.Blockers) + "]");
         if (decision.Action is not (ReconcileAction.Install or ReconcileAction.Resend))
         {

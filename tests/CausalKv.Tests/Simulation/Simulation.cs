@@ -145,7 +145,8 @@ internal sealed class Simulation : IDisposable
         }
         return new SimulationResult(_seed, _history.Count, _history.Count(o => o.IsRead), _history.Count(o => o.IsWrite && o.Executed),
             _client.Waits, _client.Abandoned, _crashes, ViewChanges, _network.Now, violations, _trace.Tail(),
-            _nodes.Sum(n => n.Scans), _nodes.Sum(n => n.LogEntriesShed), _trace.Events, _trace.Digest);
+            _nodes.Sum(n => n.Scans), _nodes.Sum(n => n.LogEntriesShed), _trace.Events, _trace.Digest,
+            Rounds(ReconcileAction.Resend), Rounds(ReconcileAction.StandDown));
     }
 
     private void Chaos()
@@ -183,6 +184,8 @@ internal sealed class Simulation : IDisposable
         }
         if (_random.NextDouble() < _viewChangeRate) ChangeView();
     }
+
+    private int Rounds(ReconcileAction action) => _reconcilers.Sum(r => r.Rounds.TryGetValue(action, out var n) ? n : 0);
 
     /// <summary>Views installed after the first (distinct epochs the reconcilers installed).</summary>
     private int ViewChanges => Math.Max(0, _reconcilers.SelectMany(r => r.Installed).Distinct().Count() - 1);
