@@ -21,8 +21,12 @@ internal sealed class SimulatedReconciler
     /// <summary>How long a probe or a ping waits for its answer (the router's ViewProbeTimeout: 2 s).</summary>
     public const long ProbeTimeout = 300;
 
-    /// <summary>How long a <c>PUT /view</c> waits for the node's answer, which comes once its handoff is done (the router's ViewChangeTimeout: 60 s).</summary>
-    public const long ChangeTimeout = 2000;
+    /// <summary>
+    /// How long a <c>PUT /view</c> waits for the node's answer, which comes once its handoff is done: above the node's
+    /// handoff deadline (here 10 s), as the router's ViewChangeTimeout (60 s) is above the node's (30 s); a shorter one
+    /// would pile resends up behind a handoff still at work.
+    /// </summary>
+    public const long ChangeTimeout = 15_000;
 
     private const int MaxDelay = 80;
     private const long Retransmit = 60;
@@ -230,24 +234,27 @@ internal sealed class SimulatedReconciler
     {
         var node = _nodes[target.Id];
         NodeAnswer? held = node.IsUp ? new NodeAnswer(node.Id, node.View) : null;
-        Leg(() => answer(held));
-    });
+        Leg(() => answer(held), () => answer(null));
+    }, () => answer(null));
 
     /// <summary>A node's answer to <c>GET /view</c> (or <c>GET /ping</c>): who answered, and the view it holds.</summary>
     private sealed record NodeAnswer(int Id, ShardView? View);
 
     /// <summary>A <c>PUT /view</c>: delivered after a delay unless lost; the node's answer comes back the same way.</summary>
     private void Put(ViewNode target, ShardView view, Action<int, long> answer) =>
-        Leg(() => _nodes[target.Id].InstallView(view, (status, epoch) => Leg(() => answer(status, epoch))));
+        Leg(() => _nodes[target.Id].InstallView(view, (status, epoch) => Leg(() => answer(status, epoch), () => answer(502, 0))),
+            () => answer(502, 0));
 
     /// <summary>
     /// One way of a request or its answer over the router's connection: 1-80 ms; a packet lost (at the network's drop
-    /// rate) is sent again after <see cref="Retransmit"/> ms, and lost a second time the connection gives up (nothing arrives).
+    /// rate) is sent again after <see cref="Retransmit"/> ms, and lost a second time the connection breaks: the request
+    /// fails (<paramref name="broken"/>), as a reset connection fails an HTTP request.
     /// </summary>
-    private void Leg(Action arrive)
+    private void Leg(Action arrive, Action broken)
     {
         if (!Lost()) _network.After(Delay(), arrive);
         else if (!Lost()) _network.After(Retransmit + Delay(), arrive);
+        else _network.After(2 * Retransmit, broken);
     }
 
     private void Observe(long epoch, ShardView? view)
