@@ -53,6 +53,8 @@ internal static class SimulationScenario
                 ["causal waits"] = results.Sum(r => (long)r.Waits),
                 ["crashes"] = results.Sum(r => (long)r.Crashes),
                 ["view changes"] = results.Sum(r => (long)r.ViewChanges),
+                ["views resent"] = results.Sum(r => (long)r.Resends),
+                ["rounds standing down"] = results.Sum(r => (long)r.StandDowns),
                 ["failed seeds"] = failed.Count,
                 ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1),
             });

@@ -117,6 +117,23 @@ public sealed class ClusterDeclaration
         return true;
     }
 
+    /// <summary>
+    /// Whether this declaration may take the place of <paramref name="current"/> at a reconciler: a higher generation,
+    /// or the same one unchanged. An older generation, or another layout under the same one, is refused: generations are
+    /// what keep two reconcilers from undoing each other.
+    /// </summary>
+    public bool MayReplace(ClusterDeclaration current, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        if (Generation < current.Generation || (Generation == current.Generation && ToString() != current.ToString()))
+        {
+            error = $"generation {Generation} is not newer than the declaration in force ({current}); raise the generation to change it";
+            return false;
+        }
+        error = null;
+        return true;
+    }
+
     /// <summary>The number a name ends with (<c>kv-node3</c>: 3), or null.</summary>
     public static int? OrdinalOf(string name)
     {

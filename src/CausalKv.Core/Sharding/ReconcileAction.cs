@@ -9,7 +9,10 @@ public enum ReconcileAction
     /// <summary>Install a new view (first view, a changed layout, a replica at a new address, a new generation) on the targets.</summary>
     Install,
 
-    /// <summary>The declared view is in force; send it again to the members that answer without it (restarted, or missed it).</summary>
+    /// <summary>
+    /// Send the view in force again to the nodes that answer without it (restarted, or missed it): the declared view, to
+    /// members and departed nodes; or, before a change, the view it replaces, to its nodes, so none skips it.
+    /// </summary>
     Resend,
 
     /// <summary>Nothing can be done until the blockers clear (members that do not answer, a node that must hand its keys off).</summary>

@@ -6,9 +6,13 @@ namespace CausalKv.Sharding;
 /// <list type="number">
 /// <item>An epoch of a newer generation anywhere: stand down (an older declaration never undoes a newer one).</item>
 /// <item>The declared layout at the members' current addresses is the view in force (the newest, of this generation):
-/// in sync, or resend it to members that answer as themselves without it; members that do not answer get it when they do.</item>
+/// in sync, or resend it to members that answer as themselves without it, and to departed nodes (left out by an earlier
+/// view, <see cref="DepartedNodes"/>) that answer below its epoch, so they hand their keys off; members and departed
+/// nodes that do not answer get it when they do, and the round is not in sync before.</item>
 /// <item>Otherwise a new view is due: it is installed once every member answers as itself at its address and every
-/// node leaving the view answers (it must hand its keys off first), at the epoch after the highest one seen within this
+/// node leaving the view (of the view in force, or departed) answers (it must hand its keys off first), and none of them
+/// holds a view older than the view in force (such a node is resent the view in force first: no node skips a view,
+/// whose handoffs the others have made and would not make again; a node without any view plans from none), at the epoch after the highest one seen within this
 /// generation, or at the generation's first epoch; else the round waits and says for whom.</item>
 /// </list>
 /// Invariants: the epoch of an installed view is a function of the generation and of what was seen, and is always
@@ -22,9 +26,11 @@ public sealed record ReconcileDecision(ReconcileAction Action, ShardView? View, 
     /// <param name="address">Each member's current address (<c>host:port</c>), or null when its name resolves to none.</param>
     /// <param name="newest">The newest view any node reported (null before the first).</param>
     /// <param name="highestEpoch">The highest epoch any node reported.</param>
-    /// <param name="probes">What this round saw of every member and of every node of <paramref name="newest"/>, by node id.</param>
+    /// <param name="probes">What this round saw of every node <see cref="ProbeTargets"/> names, by node id.</param>
+    /// <param name="departed">Nodes an earlier view left out that have not been seen holding a view without them since
+    /// (<see cref="DepartedNodes"/>); none when not given.</param>
     public static ReconcileDecision Decide(ClusterDeclaration declaration, Func<DeclaredMember, string?> address, ShardView? newest,
-        long highestEpoch, IReadOnlyDictionary<int, ProbedNode> probes)
+        long highestEpoch, IReadOnlyDictionary<int, ProbedNode> probes, IReadOnlyCollection<ViewNode>? departed = null)
     {
         ArgumentNullException.ThrowIfNull(declaration);
         var highest = Math.Max(highestEpoch, Math.Max(newest?.Epoch ?? 0, probes.Values.Select(p => p.Epoch).DefaultIfEmpty(0).Max()));
@@ -44,31 +50,50 @@ public sealed record ReconcileDecision(ReconcileAction Action, ShardView? View, 
         }
         var desired = declaration.ToView(0, m => address(m)!);
         ProbedNode Probe(DeclaredMember m) => probes.TryGetValue(m.Id, out var p) ? p : ProbedNode.Silent(m.Id, address(m)!, "not probed yet");
+        ProbedNode ProbeOf(ViewNode n) => probes.TryGetValue(n.Id, out var p) ? p : ProbedNode.Silent(n.Id, n.Address, "not probed yet");
+        var declaredIds = declaration.Members.Select(m => m.Id).ToHashSet();
+        var gone = (departed ?? []).Where(n => !declaredIds.Contains(n.Id) && newest?.Contains(n.Id) != true).DistinctBy(n => n.Id).ToList();
 
         if (newest is not null && newest.Epoch == highest && ClusterDeclaration.GenerationOf(newest.Epoch) == declaration.Generation && newest.SameLayoutAs(desired))
         {
             var lacking = declaration.Members.Where(m => !(Probe(m).AnsweredAsItself && Probe(m).Epoch == newest.Epoch)).ToList();
-            if (lacking.Count == 0) return new(ReconcileAction.InSync, newest, [], $"every member holds epoch {newest.Epoch}", []);
+            var goneLacking = gone.Where(n => !(ProbeOf(n).AnsweredAsItself && ProbeOf(n).Epoch >= newest.Epoch)).ToList();
+            if (lacking.Count == 0 && goneLacking.Count == 0) return new(ReconcileAction.InSync, newest, [], $"every member holds epoch {newest.Epoch}", []);
             var answering = lacking.Where(m => Probe(m).AnsweredAsItself).ToList();
-            var silent = lacking.Where(m => !Probe(m).AnsweredAsItself).Select(m => Describe(m, Probe(m))).ToList();
-            if (answering.Count == 0)
-                return new(ReconcileAction.Wait, newest, [], $"epoch {newest.Epoch} is in force; members that do not answer get it when they do", silent);
-            return new(ReconcileAction.Resend, newest, [.. answering.Select(m => new ViewNode(address(m)!, m.Id))],
-                $"epoch {newest.Epoch} is in force; resending it to " + string.Join(", ", answering.Select(m => $"{m.Name} (holds epoch {Probe(m).Epoch})")),
+            var goneAnswering = goneLacking.Where(n => ProbeOf(n).AnsweredAsItself).ToList();
+            var silent = lacking.Where(m => !Probe(m).AnsweredAsItself).Select(m => Describe(m, Probe(m)))
+                .Concat(goneLacking.Where(n => !ProbeOf(n).AnsweredAsItself).Select(n => $"node {n.Id} left the view and must hand its keys off, but {Why(ProbeOf(n))}"))
+                .ToList();
+            if (answering.Count == 0 && goneAnswering.Count == 0)
+                return new(ReconcileAction.Wait, newest, [], $"epoch {newest.Epoch} is in force; nodes that do not answer get it when they do", silent);
+            return new(ReconcileAction.Resend, newest, [.. answering.Select(m => new ViewNode(address(m)!, m.Id)).Concat(goneAnswering).OrderBy(n => n.Id)],
+                $"epoch {newest.Epoch} is in force; resending it to " + string.Join(", ",
+                    answering.Select(m => $"{m.Name} (holds epoch {Probe(m).Epoch})")
+                        .Concat(goneAnswering.Select(n => $"node {n.Id} (left the view; holds epoch {ProbeOf(n).Epoch})"))),
                 silent);
         }
 
         var blockers = declaration.Members.Where(m => !Probe(m).AnsweredAsItself).Select(m => Describe(m, Probe(m))).ToList();
-        var declaredIds = declaration.Members.Select(m => m.Id).ToHashSet();
-        var leaving = newest?.AllNodes.Where(n => !declaredIds.Contains(n.Id)).ToList() ?? [];
+        var leaving = (newest?.AllNodes.Where(n => !declaredIds.Contains(n.Id)) ?? []).Concat(gone).ToList();
         foreach (var node in leaving)
         {
-            var p = probes.TryGetValue(node.Id, out var seen) ? seen : ProbedNode.Silent(node.Id, node.Address, "not probed yet");
+            var p = ProbeOf(node);
             if (!p.AnsweredAsItself)
                 blockers.Add($"node {node.Id} at {node.Address} leaves the view and must hand its keys off first, but {Why(p)}");
         }
         var change = newest is null ? "first view" : Change(newest, desired, declaration);
         if (blockers.Count > 0) return new(ReconcileAction.Wait, null, [], $"{change} due; waiting for every node it involves to answer", blockers);
+        // A node holding an older view would plan the change from it: the fences of a view it skipped, the shards of it.
+        var behind = (newest?.AllNodes ?? []).Concat(gone).Concat(declaration.Members.Select(m => new ViewNode(address(m)!, m.Id))).DistinctBy(n => n.Id)
+            .Where(n => ProbeOf(n).Epoch > 0 && ProbeOf(n).Epoch < newest!.Epoch)
+            .Select(n => declaration.Members.FirstOrDefault(m => m.Id == n.Id) is { } m ? new ViewNode(address(m)!, m.Id) : n)
+            .OrderBy(n => n.Id).ToList();
+        if (behind.Count > 0)
+        {
+            return new(ReconcileAction.Resend, newest, behind,
+                $"{change} due; epoch {newest!.Epoch} must reach every node of it first: resending it to " +
+                string.Join(", ", behind.Select(n => $"node {n.Id} (holds epoch {ProbeOf(n).Epoch})")), []);
+        }
 
         var epoch = ClusterDeclaration.GenerationOf(highest) == declaration.Generation ? highest + 1 : declaration.FirstEpoch;
         if (epoch > declaration.LastEpoch)
@@ -76,6 +101,26 @@ public sealed record ReconcileDecision(ReconcileAction Action, ShardView? View, 
         var view = desired.WithEpoch(epoch);
         var targets = view.AllNodes.Concat(leaving).Distinct().OrderBy(n => n.Id).ToList();
         return new(ReconcileAction.Install, view, targets, $"{change}: installing epoch {epoch}", []);
+    }
+
+    /// <summary>
+    /// Whom a round asks for its view: every member at its address (a member without one is not asked), then every node
+    /// of the view in force and every departed node that is no member, at the address they are known at.
+    /// </summary>
+    public static IReadOnlyList<ViewNode> ProbeTargets(ClusterDeclaration declaration, Func<DeclaredMember, string?> address, ShardView? inForce,
+        IEnumerable<ViewNode>? departed = null)
+    {
+        ArgumentNullException.ThrowIfNull(declaration);
+        var targets = new List<ViewNode>();
+        var asked = new HashSet<int>();
+        foreach (var m in declaration.Members)
+        {
+            asked.Add(m.Id);
+            if (address(m) is { } at) targets.Add(new ViewNode(at, m.Id));
+        }
+        foreach (var node in (inForce?.AllNodes ?? []).Concat(departed ?? []))
+            if (asked.Add(node.Id)) targets.Add(node);
+        return targets;
     }
 
     private static ReconcileDecision Wait(string reason, IEnumerable<string> blockers) => new(ReconcileAction.Wait, null, [], reason, [.. blockers]);

@@ -12,7 +12,8 @@ namespace CausalKv.Router.Reconciliation;
 
 /// <summary>
 /// Makes the running view match the declared cluster, one round every <see cref="DeclarationOptions.ReconcileInterval"/>:
-/// resolves every member's address, asks each (and every node of the view in force) for its view with <c>GET /view</c>,
+/// resolves every member's address, asks each (and every node of the view in force, and every node an earlier view left
+/// out that has not been seen holding a later one: <see cref="DepartedNodes"/>) for its view with <c>GET /view</c>,
 /// lets <see cref="ReconcileDecision"/> say what to do, and does it through the <see cref="ViewBroadcaster"/> (one change
 /// at a time, also with <c>PUT /view</c> at the router). The decision is pure; this loop only moves messages, logs a
 /// decision when its reason changes, and reports the last round in <c>GET /cluster/state</c>.
@@ -33,6 +34,7 @@ internal sealed class ClusterReconciler(
     private int _rounds, _installs, _resends;
     private long? _formedAfterMs;
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly DepartedNodes _departed = new();
 
     public ClusterDeclaration Declaration => Volatile.Read(ref _declaration);
 
@@ -50,13 +52,7 @@ internal sealed class ClusterReconciler(
     {
         lock (_gate)
         {
-            var current = _declaration;
-            if (declaration.Generation < current.Generation
-                || (declaration.Generation == current.Generation && declaration.ToString() != current.ToString()))
-            {
-                error = $"generation {declaration.Generation} is not newer than the declaration in force ({current}); raise the generation to change it";
-                return false;
-            }
+            if (!declaration.MayReplace(_declaration, out error)) return false;
             _declaration = declaration;
         }
         if (_wake.CurrentCount == 0) { try { _wake.Release(); } catch (SemaphoreFullException) { } }
@@ -101,18 +97,20 @@ internal sealed class ClusterReconciler(
             resolved[m.Id] = addresses.Resolve(m.Name, out var why);
             if (why is not null) unresolvedWhy[m.Id] = why;
         }
-        var targets = declaration.Members.Where(m => resolved[m.Id] is not null).Select(m => (m.Id, Address: resolved[m.Id]!)).ToList();
-        var inForce = views.Current.View;
-        foreach (var node in inForce?.AllNodes ?? [])
-            if (!resolved.ContainsKey(node.Id)) targets.Add((node.Id, node.Address));
+        _departed.Follow(views.Current.View);
+        var targets = ReconcileDecision.ProbeTargets(declaration, m => resolved[m.Id], views.Current.View, _departed.Nodes);
 
         ProbedNode[] seen;
         using (SuppressInstrumentationScope.Begin())
             seen = await Task.WhenAll(targets.Select(t => ProbeAsync(t.Id, t.Address, ct)));
         var probes = seen.ToDictionary(p => p.Id);
         foreach (var (id, why) in unresolvedWhy) probes[id] = ProbedNode.Unresolved(id, why);
+        // A probe may have moved the view in force: nodes it leaves out are departed before the decision.
+        var inForce = views.Current.View;
+        _departed.Follow(inForce);
+        _departed.Seen(probes.Values);
 
-        var decision = ReconcileDecision.Decide(declaration, m => resolved[m.Id], views.Current.View, views.HighestEpoch, probes);
+        var decision = ReconcileDecision.Decide(declaration, m => resolved[m.Id], inForce, views.HighestEpoch, probes, _departed.Nodes);
         var acted = false;
         string? error = null;
         if (decision.Action is ReconcileAction.Install or ReconcileAction.Resend)

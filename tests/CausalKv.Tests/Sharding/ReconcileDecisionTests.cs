@@ -20,6 +20,9 @@ public sealed class ReconcileDecisionTests
         public Dictionary<string, string> Addresses { get; } = Names.ToDictionary(n => n, n => $"{n}:8080");
         public Dictionary<int, ShardView?> Held { get; } = Names.Select((_, i) => i).ToDictionary(i => i, _ => (ShardView?)null);
         public HashSet<int> Down { get; } = [];
+        /// <summary>Nodes a view sent to is lost on the way to (they answer probes, but miss it).</summary>
+        public HashSet<int> Misses { get; } = [];
+        public DepartedNodes Departed { get; } = new();
         public int Refused { get; private set; }
 
         public ShardView? Newest => Held.Values.Where(v => v is not null).MaxBy(v => v!.Epoch);
@@ -28,16 +31,17 @@ public sealed class ReconcileDecisionTests
         {
             address ??= m => Addresses[m.Name];
             var probes = new Dictionary<int, ProbedNode>();
-            foreach (var (id, view) in Held)
+            Departed.Follow(Newest);
+            foreach (var target in ReconcileDecision.ProbeTargets(declaration, address, Newest, Departed.Nodes))
             {
-                var at = declaration.Members.FirstOrDefault(m => m.Id == id) is { } member ? address(member) : Newest?.AllNodes.FirstOrDefault(n => n.Id == id)?.Address;
-                if (at is null) continue;
-                probes[id] = Down.Contains(id) || at != Addresses[Names[id]] ? ProbedNode.Silent(id, at, "connection refused") : ProbedNode.Holding(id, at, view?.Epoch ?? 0);
+                var (id, at) = (target.Id, target.Address);
+                probes[id] = Down.Contains(id) || at != Addresses[Names[id]] ? ProbedNode.Silent(id, at, "connection refused") : ProbedNode.Holding(id, at, Held[id]?.Epoch ?? 0);
             }
-            var decision = ReconcileDecision.Decide(declaration, address, Newest, Newest?.Epoch ?? 0, probes);
+            Departed.Seen(probes.Values);
+            var decision = ReconcileDecision.Decide(declaration, address, Newest, Newest?.Epoch ?? 0, probes, Departed.Nodes);
             if (decision.Action is ReconcileAction.Install or ReconcileAction.Resend)
             {
-                foreach (var target in decision.Targets.Where(t => !Down.Contains(t.Id)))
+                foreach (var target in decision.Targets.Where(t => !Down.Contains(t.Id) && !Misses.Contains(t.Id)))
                 {
                     var verdict = ViewEpochDecision.Decide(Held[target.Id], Held[target.Id]?.Epoch ?? 0, decision.View!, decision.View!.Epoch);
                     if (verdict.Verdict == ViewEpochVerdict.Stale) Refused++;
@@ -212,5 +216,109 @@ public sealed class ReconcileDecisionTests
         Assert.Contains(decision.Blockers, b => b.Contains("answers as node 9"));
         var unresolved = ReconcileDecision.Decide(ClusterDeclaration.Create(1, 1, 2, Names), m => m.Id == 0 ? null : "kv-1:8080", null, 0, probes);
         Assert.Contains(unresolved.Blockers, b => b.Contains("kv-0"));
+    }
+
+    [Fact]
+    public void A_node_that_missed_the_view_it_leaves_by_is_resent_it_until_it_holds_it()
+    {
+        var cluster = new FakeCluster();
+        cluster.Round(Declared(1, 3));
+        cluster.Misses.Add(5);
+        var install = cluster.Round(Declared(2, 2)); // kv-4 and kv-5 leave; the view never reaches kv-5
+        Assert.Equal(ReconcileAction.Install, install.Action);
+        Assert.Equal(install.View!.Epoch, cluster.Held[4]!.Epoch);
+        Assert.NotEqual(install.View.Epoch, cluster.Held[5]!.Epoch);
+
+        // kv-5 is no member and no node of the view in force: only what the reconciler remembers makes it ask it.
+        cluster.Down.Add(5);
+        var waiting = cluster.Round(Declared(2, 2));
+        Assert.Equal(ReconcileAction.Wait, waiting.Action);
+        Assert.Contains(waiting.Blockers, b => b.Contains("node 5 left the view") && b.Contains("does not answer"));
+        cluster.Down.Clear();
+        cluster.Misses.Clear();
+        var resend = cluster.Round(Declared(2, 2));
+        Assert.Equal(ReconcileAction.Resend, resend.Action);
+        Assert.Equal([5], resend.Targets.Select(t => t.Id));
+        Assert.Contains("node 5 (left the view", resend.Reason);
+        Assert.Equal(install.View.Epoch, cluster.Held[5]!.Epoch);
+        Assert.Equal(ReconcileAction.InSync, cluster.Round(Declared(2, 2)).Action);
+        Assert.Empty(cluster.Departed.Nodes);
+    }
+
+    [Fact]
+    public void A_change_waits_until_every_node_it_involves_holds_the_view_in_force_and_resends_it_first()
+    {
+        var cluster = new FakeCluster();
+        cluster.Round(Declared(1, 3));
+        var first = cluster.Newest!;
+        cluster.Misses.Add(2);
+        cluster.Round(Declared(2, 3, replicas: 1)); // kv-3..kv-5 leave; kv-2 misses the view and stays at the first
+        var inForce = cluster.Newest!;
+        Assert.Equal(first.Epoch, cluster.Held[2]!.Epoch);
+        cluster.Misses.Clear();
+
+        // The next change would have kv-2 plan from a view it skipped: it gets the view in force first.
+        var resend = cluster.Round(Declared(3, 2, replicas: 1));
+        Assert.Equal(ReconcileAction.Resend, resend.Action);
+        Assert.Equal(inForce.Epoch, resend.View!.Epoch);
+        Assert.Equal([2], resend.Targets.Select(t => t.Id));
+        Assert.Contains("must reach every node of it first", resend.Reason);
+        Assert.Equal(ReconcileAction.Install, cluster.Round(Declared(3, 2, replicas: 1)).Action);
+
+        // A node without any view plans from none: it does not hold a change back.
+        cluster.Held[3] = null;
+        var install = cluster.Round(Declared(4, 2, replicas: 2));
+        Assert.Equal(ReconcileAction.Install, install.Action);
+        Assert.Contains(install.Targets, t => t.Id == 3);
+    }
+
+    [Fact]
+    public void Departed_nodes_are_those_a_followed_view_left_out_until_seen_holding_the_epoch_they_left_at()
+    {
+        static ShardView View(long epoch, params int[] ids) =>
+            ShardView.Create(epoch, new Dictionary<string, IReadOnlyList<ViewNode>> { ["s"] = [.. ids.Select(i => new ViewNode($"kv-{i}:8080", i))] });
+        var departed = new DepartedNodes();
+        departed.Follow(View(1, 0, 1, 2));
+        Assert.Empty(departed.Nodes);
+        departed.Follow(View(3, 0, 1));
+        departed.Follow(View(2, 0)); // older: changes nothing
+        Assert.Equal([2], departed.Nodes.Select(n => n.Id));
+        Assert.Equal(3, departed.LeftAt(2));
+        departed.Follow(View(4, 0));
+        Assert.Equal([1, 2], departed.Nodes.Select(n => n.Id));
+        Assert.Equal(3, departed.LeftAt(2)); // it left at the first view without it
+
+        departed.Seen([ProbedNode.Holding(2, "kv-2:8080", 2), ProbedNode.Holding(1, "kv-1:8080", 4, answeredAs: 7), ProbedNode.Silent(1, "kv-1:8080", "down")]);
+        Assert.Equal([1, 2], departed.Nodes.Select(n => n.Id));
+        departed.Seen([ProbedNode.Holding(2, "kv-2:8080", 3)]);
+        Assert.Equal([1], departed.Nodes.Select(n => n.Id));
+        departed.Follow(View(5, 0, 1)); // back in a view: a member again, not departed
+        Assert.Empty(departed.Nodes);
+    }
+
+    [Fact]
+    public void A_round_asks_every_member_at_its_address_and_every_other_node_of_the_view_and_of_the_departed_once()
+    {
+        var declaration = Declared(1, 1);
+        var inForce = ShardView.Create(5, new Dictionary<string, IReadOnlyList<ViewNode>>
+        {
+            ["s"] = [new ViewNode("kv-0:1", 0), new ViewNode("kv-4:8080", 4)],
+        });
+        var targets = ReconcileDecision.ProbeTargets(declaration, m => m.Id == 1 ? null : $"{m.Name}:8080", inForce,
+            [new ViewNode("kv-5:8080", 5), new ViewNode("kv-4:9", 4)]);
+        Assert.Equal(["kv-0:8080/0", "kv-4:8080/4", "kv-5:8080/5"], targets.Select(t => $"{t.Address}/{t.Id}"));
+    }
+
+    [Fact]
+    public void A_declaration_replaces_another_only_with_a_higher_generation_or_as_the_same_one()
+    {
+        var current = Declared(2, 2);
+        Assert.True(Declared(3, 3).MayReplace(current, out var none));
+        Assert.Null(none);
+        Assert.True(Declared(2, 2).MayReplace(current, out _));
+        Assert.False(Declared(2, 3).MayReplace(current, out var other));
+        Assert.Contains("raise the generation", other);
+        Assert.False(Declared(1, 2).MayReplace(current, out var older));
+        Assert.Contains("generation 1 is not newer", older);
     }
 }

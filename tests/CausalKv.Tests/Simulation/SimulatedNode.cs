@@ -174,8 +174,11 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
 
     private static string Describe(long origin) => $"{OriginId.NodeOf(origin)}.{OriginId.IncarnationOf(origin)}";
 
-    /// <summary>A <c>PUT /view</c> reaches this node: the node's <see cref="ViewChanger.ApplyAsync"/>, which answers once its handoff is done.</summary>
-    public void InstallView(ShardView view)
+    /// <summary>
+    /// A <c>PUT /view</c> reaches this node: the node's <see cref="ViewChanger.ApplyAsync"/>, which answers once its
+    /// handoff is done, with the status and the epoch the node holds then (<paramref name="answered"/>; never when it crashed first).
+    /// </summary>
+    public void InstallView(ShardView view, Action<int, long>? answered = null)
     {
         if (_life is not { } life) return;
         life.Scheduler.Run(() =>
@@ -188,8 +191,10 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
                 try
                 {
                     var result = await life.Changer.ApplyAsync(view, epochGiven: true, CancellationToken.None);
+                    var status = result.Stale ? 409 : result.Errors.Count == 0 ? 200 : 503;
                     trace.Add(network.Now, $"node {Id} answers PUT /view epoch {view.Epoch}: " +
                         (result.Stale ? "409" : result.Errors.Count == 0 ? $"200, {result.KeysHandedOff} keys handed off" : $"503 ({string.Join("; ", result.Errors)})"));
+                    if (_life == life) answered?.Invoke(status, result.Epoch);
                 }
                 finally
                 {

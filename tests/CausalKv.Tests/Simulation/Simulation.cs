@@ -8,10 +8,13 @@ namespace CausalKv.Tests.Simulation;
 /// One deterministic run of a cluster: six nodes of the node's own code (<see cref="SimulatedNode"/>) on a simulated
 /// network, clock and disk, driven by one <see cref="Random"/> seeded with the run's seed, so a failing seed replays exactly. A chaos phase mixes client
 /// operations with dropped, delayed, duplicated and reordered packets, partitions cut and healed, crashes and restarts
-/// from the store, and view changes (a shard added or removed, a node moved), each delivered to the nodes at
-/// different times as a broadcast of PUT /view is. Then the network heals, the
-/// crashed nodes come back and the cluster runs until nothing changes any more, and the run is checked: the history
-/// for causal violations, every shard's replicas for convergence and key placement, every acknowledged write for survival.
+/// from the store, and declared changes of the cluster (a shard added or removed, a node moved: a
+/// <see cref="ClusterDeclaration"/> of a higher generation). Views are never made here: the router's reconciler
+/// (<see cref="SimulatedReconciler"/>, one or two of them, a second one in some runs behind on its declarations) forms
+/// the cluster and carries each declaration out by <see cref="ReconcileDecision"/>, its views reaching the nodes at
+/// different times, lost and sent again. Then the network heals, the crashed nodes come back and the cluster runs until
+/// nothing changes any more and the reconciler is in sync, and the run is checked: the history for causal violations,
+/// every shard's replicas for convergence and key placement, every acknowledged write for survival.
 /// </summary>
 internal sealed class Simulation : IDisposable
 {
@@ -29,11 +32,14 @@ internal sealed class Simulation : IDisposable
     private readonly SimulatedClient _client;
     private readonly string _root;
     private readonly string[] _keys = Enumerable.Range(0, KeyCount).Select(i => $"k{i}").ToArray();
+    private readonly List<SimulatedReconciler> _reconcilers = [];
+    /// <summary>The newest declaration: the first reconciler always has it, a second one gets it late or never.</summary>
+    private ClusterDeclaration _declared;
+    /// <summary>The view clients route by: the newest any reconciler saw, as a router routes by the newest it saw.</summary>
     private ShardView _view;
     private HashRing _ring;
     private int _shardNames;
     private int _crashes;
-    private int _viewChanges;
 
     // How hostile this run is, drawn from the seed (a la FoundationDB's buggify): some runs lose many packets,
     // some change views often, some crash often; the fixed seeds cover each mix.
@@ -41,6 +47,8 @@ internal sealed class Simulation : IDisposable
     private readonly double _crashRate;
     private readonly bool _checkLiveness;
     private readonly double _viewChangeRate;
+    /// <summary>How late a second reconciler gets each declaration, in ms (-1: never; it keeps its first).</summary>
+    private readonly long _declarationLag;
 
     /// <param name="pruneMetadata">answers drop dependencies every replica holds, as the node does (sessions otherwise carry them all)</param>
     /// <param name="traceLines">how many of the last trace lines a result keeps</param>
@@ -61,11 +69,14 @@ internal sealed class Simulation : IDisposable
         _cutRate = Pick(0.005, 0.02, 0.05);
         _crashRate = Pick(0.001, 0.005, 0.015);
         _viewChangeRate = Pick(0.002, 0.006, 0.015);
+        var reconcilers = Pick(1, 1, 2);
+        _declarationLag = reconcilers == 1 ? 0 : Pick(0L, 300L, 3000L, -1L);
         // How far apart the nodes' wall clocks are: mostly a few ms, in some runs seconds. Drawn apart from the run's
         // other choices, so a seed with little skew replays as it did before skew grew.
         var skewScale = new[] { 1, 1, 20, 200, 1000 }[new Random(~seed).Next(5)];
         _trace.Add(0, $"seed {seed}: drops {_network.DropRate}, duplicates {_network.DuplicateRate}, delays up to {_network.MaxDelay} ms, " +
-            $"per {ChaosTick} ms: cut {_cutRate}, crash {_crashRate}, view change {_viewChangeRate}, clock skew up to {30 * skewScale} ms");
+            $"per {ChaosTick} ms: cut {_cutRate}, crash {_crashRate}, view change {_viewChangeRate}, clock skew up to {30 * skewScale} ms, " +
+            $"{reconcilers} reconcilers{(reconcilers > 1 ? $" (the second's declarations {(_declarationLag < 0 ? "never updated" : $"{_declarationLag} ms late")})" : "")}");
         _root = Directory.CreateTempSubdirectory($"causalkv-sim-{seed}-").FullName;
         for (var i = 0; i < NodeCount; i++)
         {
@@ -74,20 +85,33 @@ internal sealed class Simulation : IDisposable
         }
         _network.IsUp = id => _nodes[id].IsUp;
         _network.Deliver = m => _nodes[m.To].Receive(m);
-        _view = ShardView.Create(1, new Dictionary<string, IReadOnlyList<ViewNode>>
-        {
-            ["s0"] = [Node(0), Node(1), Node(2)],
-            ["s1"] = [Node(3), Node(4), Node(5)],
-        });
+        _declared = ClusterDeclaration.Create(1, [new("s0", [Name(0), Name(1), Name(2)]), new("s1", [Name(3), Name(4), Name(5)])]);
         _shardNames = 2;
+        // Until the reconciler formed the cluster (no client runs before), the view it is about to install.
+        _view = _declared.ToView(_declared.FirstEpoch, Address);
         _ring = _view.CreateRing();
+        for (var r = 0; r < reconcilers; r++)
+        {
+            _reconcilers.Add(new SimulatedReconciler($"r{r}", _declared, _network, _random, _trace, _nodes, Address)
+            {
+                Followed = view =>
+                {
+                    if (view.Epoch <= _view.Epoch) return;
+                    _view = view;
+                    _ring = view.CreateRing();
+                },
+            });
+        }
         _client = new SimulatedClient(_random, _network, _trace, () => _view, _nodes, _history, Sessions);
         foreach (var node in _nodes) node.Executed = _client.Executed;
     }
 
     private T Pick<T>(params T[] choices) => choices[_random.Next(choices.Length)];
 
-    private static ViewNode Node(int id) => new($"node{id}:8080", id);
+    private static string Name(int id) => $"node{id}";
+
+    /// <summary>Where a declared member listens: its name at the node's port (the router's default resolution).</summary>
+    private static string Address(DeclaredMember member) => member.Name + ":8080";
 
     public static SimulationResult Run(int seed, int operations, bool pruneMetadata = false, int traceLines = 80, bool checkLiveness = false)
     {
@@ -100,16 +124,18 @@ internal sealed class Simulation : IDisposable
         var violations = new List<string>();
         try
         {
-            foreach (var node in _nodes) node.Start(_view);
+            foreach (var node in _nodes) node.Start(null);
+            foreach (var reconciler in _reconcilers) reconciler.Start();
+            violations.AddRange(Form());
             var issued = 0;
-            while (issued < operations)
+            while (issued < operations && violations.Count == 0)
             {
                 _network.RunUntil(_network.Now + ChaosTick);
                 if (_random.NextDouble() < 0.5 && _client.IssueOne(_keys)) issued++;
                 Chaos();
             }
             Heal();
-            violations.AddRange(Quiesce());
+            if (violations.Count == 0) violations.AddRange(Quiesce());
             if (violations.Count == 0) violations.AddRange(CheckFinalState());
             violations.AddRange(HistoryChecker.Check(_history));
             violations.AddRange(_network.Escapes.Distinct().Select(e => $"work escaped the simulation's thread (it would run on real time): {e}"));
@@ -119,8 +145,9 @@ internal sealed class Simulation : IDisposable
             violations.Add($"the run threw {e}");
         }
         return new SimulationResult(_seed, _history.Count, _history.Count(o => o.IsRead), _history.Count(o => o.IsWrite && o.Executed),
-            _client.Waits, _client.Abandoned, _crashes, _viewChanges, _network.Now, violations, _trace.Tail(),
-            _nodes.Sum(n => n.Scans), _nodes.Sum(n => n.LogEntriesShed), _trace.Events, _trace.Digest);
+            _client.Waits, _client.Abandoned, _crashes, ViewChanges, _network.Now, violations, _trace.Tail(),
+            _nodes.Sum(n => n.Scans), _nodes.Sum(n => n.LogEntriesShed), _trace.Events, _trace.Digest,
+            Rounds(ReconcileAction.Resend), Rounds(ReconcileAction.StandDown));
     }
 
     private void Chaos()
@@ -152,27 +179,48 @@ internal sealed class Simulation : IDisposable
                     node.Clock.Skew -= stepBack;
                     _trace.Add(_network.Now, $"node {node.Id}'s clock steps back {stepBack} ms");
                 }
-                node.Start(_view);
+                // It resumes from its membership file; what it missed meanwhile the reconciler sends it when it next sees it.
+                node.Start(null);
             });
         }
         if (_random.NextDouble() < _viewChangeRate) ChangeView();
     }
 
-    /// <summary>A new layout: a shard added (from spare nodes or a replica taken from a shard that has several), a shard removed, or a node moved.</summary>
+    private int Rounds(ReconcileAction action) => _reconcilers.Sum(r => r.Rounds.TryGetValue(action, out var n) ? n : 0);
+
+    /// <summary>Views installed after the first (distinct epochs the reconcilers installed).</summary>
+    private int ViewChanges => Math.Max(0, _reconcilers.SelectMany(r => r.Installed).Distinct().Count() - 1);
+
+    /// <summary>The reconciler forms the cluster from nodes without a view; no client runs before (a violation if it never does).</summary>
+    private IEnumerable<string> Form()
+    {
+        for (var waited = 0L; waited < 30_000; waited += ChaosTick)
+        {
+            if (_reconcilers[0].Last?.Action == ReconcileAction.InSync) return [];
+            _network.RunUntil(_network.Now + ChaosTick);
+        }
+        return [$"the reconciler did not form the cluster within 30 s: {_reconcilers[0].Last?.Action} {_reconcilers[0].Last?.Reason} [{string.Join("; ", _reconcilers[0].Last?.Blockers ?? [])}]"];
+    }
+
+    /// <summary>
+    /// An operator's change of the declared cluster, of a generation one higher: a shard added (from spare nodes or a
+    /// replica taken from a shard that has several), a shard removed (its nodes leave, or join the other shards), or a
+    /// node moved. The first reconciler gets it at once, a second one later or never.
+    /// </summary>
     private void ChangeView()
     {
-        var shards = _view.ShardNames.ToDictionary(s => s, s => _view.NodesOf(s).ToList(), StringComparer.Ordinal);
-        var spare = Enumerable.Range(0, NodeCount).Where(id => !_view.Contains(id)).ToList();
+        var shards = _declared.Shards.ToDictionary(s => s.Name, s => s.Members.Select(m => m.Name).ToList(), StringComparer.Ordinal);
+        var spare = Enumerable.Range(0, NodeCount).Select(Name).Where(n => !shards.Values.Any(s => s.Contains(n))).ToList();
         var roll = _random.NextDouble();
         string what;
         if (roll < 0.35 && shards.Count < 4)
         {
             var name = $"s{_shardNames++}";
-            var members = new List<ViewNode>();
-            if (spare.Count > 0) members.AddRange(spare.Take(1 + _random.Next(spare.Count)).Select(Node));
+            var members = new List<string>();
+            if (spare.Count > 0) members.AddRange(spare.Take(1 + _random.Next(spare.Count)));
             else
             {
-                var donor = shards.Where(s => s.Value.Count > 1).Select(s => s.Key).OrderBy(s => s, StringComparer.Ordinal).ToList();
+                var donor = shards.Where(s => s.Value.Count > 1).Select(s => s.Key).Order(StringComparer.Ordinal).ToList();
                 if (donor.Count == 0) return;
                 var from = shards[donor[_random.Next(donor.Count)]];
                 var taken = from[_random.Next(from.Count)];
@@ -180,7 +228,7 @@ internal sealed class Simulation : IDisposable
                 members.Add(taken);
             }
             shards[name] = members;
-            what = $"add shard {name} with [{string.Join(",", members.Select(m => m.Id))}]";
+            what = $"add shard {name} with [{string.Join(",", members)}]";
         }
         else if (roll < 0.6 && shards.Count > 1)
         {
@@ -188,13 +236,14 @@ internal sealed class Simulation : IDisposable
             var removed = names[_random.Next(names.Count)];
             var members = shards[removed];
             shards.Remove(removed);
-            if (_random.NextDouble() < 0.5)
+            var join = _random.NextDouble() < 0.5;
+            if (join)
             {
                 // Its nodes join the remaining shards instead of leaving the cluster.
                 var rest = shards.Keys.Order(StringComparer.Ordinal).ToList();
                 foreach (var m in members) shards[rest[_random.Next(rest.Count)]].Add(m);
             }
-            what = $"remove shard {removed}";
+            what = $"remove shard {removed}, its nodes {(join ? "join the others" : "leave")}";
         }
         else
         {
@@ -205,27 +254,16 @@ internal sealed class Simulation : IDisposable
             var moved = shards[from][_random.Next(shards[from].Count)];
             shards[from].Remove(moved);
             shards[to].Add(moved);
-            what = $"move node {moved.Id} from {from} to {to}";
+            what = $"move {moved} from {from} to {to}";
         }
-        var next = ShardView.Create(_view.Epoch + 1, shards.ToDictionary(s => s.Key, s => (IReadOnlyList<ViewNode>)s.Value, StringComparer.Ordinal));
-        // The router refuses a view while a node of the old or the new view does not answer (503, nothing installed),
-        // and sends the next one only once the last reached every node (a PUT /view answers when every node did).
-        var down = _nodes.Where(n => !n.IsUp && (_view.Contains(n.Id) || next.Contains(n.Id))).Select(n => n.Id).ToList();
-        var behind = _nodes.Where(n => n.IsUp && n.View?.Epoch != _view.Epoch).Select(n => n.Id).ToList();
-        if (down.Count > 0 || behind.Count > 0)
-        {
-            _trace.Add(_network.Now, $"view change refused ({what}): " +
-                (down.Count > 0 ? $"node {string.Join(",", down)} does not answer" : $"node {string.Join(",", behind)} has not installed epoch {_view.Epoch} yet"));
-            return;
-        }
-        _view = next;
-        _ring = _view.CreateRing();
-        _viewChanges++;
-        _trace.Add(_network.Now, $"view change to {_view} ({what})");
-        var view = _view;
-        // The new view reaches the nodes one by one, as a broadcast of PUT /view does; a node down now gets it when it restarts.
-        foreach (var node in _nodes)
-            _network.After(1 + _random.Next(80), () => node.InstallView(view));
+        var layout = shards.OrderBy(s => s.Key, StringComparer.Ordinal)
+            .Select(s => new KeyValuePair<string, IReadOnlyList<string>>(s.Key, s.Value)).ToList();
+        var next = ClusterDeclaration.Create(_declared.Generation + 1, layout);
+        _declared = next;
+        _trace.Add(_network.Now, $"declare {next} ({what})");
+        _reconcilers[0].Declare(next);
+        foreach (var late in _reconcilers.Skip(1))
+            if (_declarationLag >= 0) _network.After(_declarationLag, () => late.Declare(next));
     }
 
     private void Heal()
@@ -234,12 +272,13 @@ internal sealed class Simulation : IDisposable
         _network.DropRate = 0;
         _network.DuplicateRate = 0;
         _network.HealAll();
-        foreach (var node in _nodes.Where(n => !n.IsUp)) node.Start(_view);
-        foreach (var node in _nodes) node.InstallView(_view);
+        // Back from their membership files; the reconciler sends each what it missed when it next sees it.
+        foreach (var node in _nodes.Where(n => !n.IsUp)) node.Start(null);
     }
 
     /// <summary>
-    /// Runs until the cluster settled: a round changed nothing anywhere, no client or view change is still at work,
+    /// Runs until the cluster settled: a round changed nothing anywhere, no client or view change is still at work, every
+    /// reconciler found nothing more to do (the one with the newest declaration in sync with it, an older one standing down),
     /// every replica of a shard holds the same frontier, no node holds a key it does not own, and (checking liveness)
     /// no replica still catches up or waits for a handoff. The node's background work runs at its own pace (strays are
     /// swept every 2 s, owed handoffs and reports retried after growing pauses), so a quiet round alone proves nothing.
@@ -252,14 +291,21 @@ internal sealed class Simulation : IDisposable
         {
             _network.RunUntil(_network.Now + 4 * SimulatedNode.GossipInterval);
             var now = Fingerprint();
-            var quiet = now == last && !_client.AnyBusy && _nodes.All(n => n.ViewChangesRunning == 0);
+            var quiet = now == last && !_client.AnyBusy && _nodes.All(n => n.ViewChangesRunning == 0) && Reconciled();
             if (quiet && ReplicasInSync() && KeysInPlace() && (!_checkLiveness || _nodes.All(n => !_view.Contains(n.Id) || (n.CaughtUp && !n.FenceAnyPending())))) return [];
             last = now;
         }
+        if (!Reconciled())
+            return [.. _reconcilers.Where(r => !r.Settled || r.Declaration == _declared && r.Last?.Action != ReconcileAction.InSync).Select(r =>
+                $"the reconciler {r.Name} ({r.Declaration}) did not finish in a healed network: {r.Last?.Action} {r.Last?.Reason} [{string.Join("; ", r.Last?.Blockers ?? [])}]")];
         return _client.AnyBusy || Fingerprint() != last
             ? [$"no quiescence: the cluster still changes after 200 rounds of gossip in a healed network"]
             : [];
     }
+
+    /// <summary>Every reconciler is done: those with the newest declaration in sync with it, the others standing down or in sync.</summary>
+    private bool Reconciled() =>
+        _reconcilers.All(r => r.Settled && (r.Declaration != _declared || r.Last!.Action == ReconcileAction.InSync));
 
     private bool KeysInPlace() => _nodes.All(n => n.Store!.All.All(kv => _ring.ShardFor(kv.Key) == n.Shard));
 
@@ -290,8 +336,13 @@ internal sealed class Simulation : IDisposable
 
     private IEnumerable<string> CheckFinalState()
     {
-        foreach (var node in _nodes.Where(n => n.View?.Epoch != _view.Epoch))
+        if (!_declared.ToView(_view.Epoch, Address).SameLayoutAs(_view))
+            yield return $"the view in force (epoch {_view.Epoch}: {_view}) is not the newest declaration ({_declared})";
+        foreach (var node in _view.AllNodes.Select(n => _nodes[n.Id]).Where(n => n.View?.Epoch != _view.Epoch))
             yield return $"node {node.Id} follows epoch {node.View?.Epoch} after the heal, not {_view.Epoch}";
+        // A node the views left out must have installed one without itself: else it never handed its keys off.
+        foreach (var node in _nodes.Where(n => !_view.Contains(n.Id) && n.Shard is not null))
+            yield return $"node {node.Id} is in no shard of epoch {_view.Epoch} but still follows epoch {node.View?.Epoch} as a replica of {node.Shard}";
         // Liveness: healed and quiet, no replica may still owe a catch-up or wait for a handoff; its reads would wait forever.
         foreach (var node in _checkLiveness ? _view.AllNodes.Select(n => _nodes[n.Id]) : [])
             if (!node.CaughtUp || node.FenceAnyPending())

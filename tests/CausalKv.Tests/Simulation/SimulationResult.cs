@@ -4,7 +4,7 @@ namespace CausalKv.Tests.Simulation;
 internal sealed record SimulationResult(
     int Seed, int Operations, int Reads, int Writes, int Waits, int Abandoned, int Crashes, int ViewChanges,
     long SimulatedMilliseconds, IReadOnlyList<string> Violations, string TraceTail, int Scans = 0, long LogEntriesShed = 0,
-    long TraceEvents = 0, ulong TraceDigest = 0)
+    long TraceEvents = 0, ulong TraceDigest = 0, int Resends = 0, int StandDowns = 0)
 {
     public bool Passed => Violations.Count == 0;
 
@@ -12,6 +12,6 @@ internal sealed record SimulationResult(
         $"Simulation seed {Seed} failed ({Violations.Count} violations; replay with SIM_SEED={Seed} bench/run.sh simulation):" + Environment.NewLine +
         string.Join(Environment.NewLine, Violations.Take(12).Select(v => "  - " + v)) + Environment.NewLine +
         $"run: {Operations} operations ({Reads} reads answered, {Writes} writes stored), {Waits} causal waits, {Abandoned} reads abandoned, " +
-        $"{Crashes} crashes, {ViewChanges} view changes, {SimulatedMilliseconds} simulated ms" + Environment.NewLine +
+        $"{Crashes} crashes, {ViewChanges} view changes ({Resends} resends, {StandDowns} rounds standing down), {SimulatedMilliseconds} simulated ms" + Environment.NewLine +
         "last events:" + Environment.NewLine + TraceTail;
 }
