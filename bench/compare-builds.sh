@@ -5,7 +5,8 @@
 # to round. BENCH_ROUNDS rounds (default 3), BENCH_DURATION seconds per load run (default 8). Prints, per figure, the
 # median of the rounds and their spread (max/min) for each build, and the ratio this/earlier; the rounds' JSON stays
 # in the folder it names, the table in bench/results/compare-builds.md (the scenarios' own results files are restored). Only the product differs between the builds: the earlier commit is measured with its own
-# bench plus this checkout's THROUGHPUT_CONNECTIONS filter.
+# bench plus this checkout's THROUGHPUT_CONNECTIONS filter. The client table's columns are found by their start, so a
+# build whose table has more targets (the plain PUT) compares with one that has fewer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${1:?usage: bench/compare-builds.sh <commit>}
@@ -36,8 +37,8 @@ figures() { # label
   done
   for f in "$out/$1"-client-*.json; do
     jq -r '.rows[] | .["op (64 in flight)"] as $op
-      | (.["p50/p99 ms direct / router / raw"] | split(" / ") | map(split("/")[1])) as $p99
-      | (.["cluster CPU µs/request direct / router / raw"] | split(" / ")) as $cpu
+      | (to_entries | map(select(.key | startswith("p50/p99 ms direct"))) | .[0].value | split(" / ") | map(split("/")[1])) as $p99
+      | (to_entries | map(select(.key | startswith("cluster CPU µs/request direct"))) | .[0].value | split(" / ")) as $cpu
       | "client-direct \($op) ops/s=\(.["client direct ops/s"]) p99ms=\($p99[0]) cpu_us=\($cpu[0])",
         "client-router \($op) ops/s=\(.["client via router ops/s"]) p99ms=\($p99[1]) cpu_us=\($cpu[1])",
         "raw-owner \($op) ops/s=\(.["raw to owner ops/s"]) p99ms=\($p99[2]) cpu_us=\($cpu[2])"' "$f"
