@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 base=${1:?usage: bench/compare-builds.sh <commit>}
 rounds=${BENCH_ROUNDS:-3}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 THROUGHPUT_CONNECTIONS=64 BENCH_ROUNDS=1
+# The earlier build runs from a temporary folder with no shared/ beside it: both use this checkout's.
+export CAUSALKV_SHARED_BENCH=${CAUSALKV_SHARED_BENCH:-$(cd .. && pwd)/shared/bench}
 out=$(mktemp -d /tmp/causalkv-compare.XXXXXX)
 earlier="$out/earlier"
 git worktree add --detach -q "$earlier" "$base"
