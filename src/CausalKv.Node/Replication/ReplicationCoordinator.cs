@@ -354,7 +354,10 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         var result = _store.Apply(ranges, versions, message.SnapshotApplied);
         if (versions.Count > 0) _cluster.Received(versions.Select(v => v.Key));
         var link = LinkTo(message.From);
-        if (link is not null) RecomputeStable();
+        // The sender holds what its frontier named when it made the batch: with the batch applied here, the writes it
+        // carried are held by both at once (stable, in a shard of two) and drop out of the metadata this node answers.
+        if (link is not null && message.Origin != 0 && message.Applied is { } applied) link.Learned(message.Origin, applied, digest: null);
+        else if (link is not null) RecomputeStable();
         return new ReplicationAck { Origin = _store.Origin, Applied = result.Applied };
     }
 
@@ -365,6 +368,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         Ranges = batch.Ranges.Select(r => new WireRange { Origin = r.Origin, After = r.After, Keys = r.Keys.ToList() }).ToList(),
         Versions = batch.Versions.Select(v => WireVersion.From(v.Key, v.Value)).ToList(),
         SnapshotApplied = batch.SnapshotApplied,
+        Origin = _store.Origin,
+        Applied = _store.AppliedSnapshot(),
     };
 
     private PeerLink? LinkTo(int nodeId)

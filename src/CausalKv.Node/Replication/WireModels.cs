@@ -14,6 +14,13 @@ public sealed class ReplicationMessage
     public List<WireVersion> Versions { get; set; } = [];
     /// <summary>Set on the last page of a full-state transfer: the frontier the pages include.</summary>
     public Frontier? SnapshotApplied { get; set; }
+    /// <summary>The sender's origin when it made the batch (0: not told, as from a node of an earlier version).</summary>
+    public long Origin { get; set; }
+    /// <summary>
+    /// The sender's frontier when it made the batch: what it holds, told with the push so that its peer learns at once
+    /// that the writes it just applied are held by both, without waiting for its own next push's acknowledgement.
+    /// </summary>
+    public Frontier? Applied { get; set; }
 }
 
 public sealed class WireRange
