@@ -152,9 +152,10 @@ public sealed class ViewChanger(
     /// A node that stays in its shard hands off only once the keys still on their way to that shard under an earlier
     /// view are here. Its "done" tells the receivers that its whole store went over, and they lift their fence on it
     /// (<see cref="HandoffFenceState.Report"/>): a key that arrived after the scan would reach them later, as a stray,
-    /// while they already answered that it does not exist. A key on its way is a handoff in flight, which lands in
-    /// milliseconds; the wait is bounded by a tenth of the causal-wait deadline (3 s by default), so that a node of the
-    /// old shard that is down, or whose own report waits for this one's, holds the view change no longer than that. A node that changed shards does not wait: the keys of
+    /// while they already answered that it does not exist. An earlier layer waits for a handoff in flight, or for the report of
+    /// a sender that is slow or down; the wait is bounded by a tenth of the causal-wait deadline (3 s by default), so
+    /// that such a sender, or one whose own report waits for this one's, holds the view change no longer than that. The
+    /// bound narrows the race rather than closing it: a key that arrives after it still reaches the receivers as a stray. A node that changed shards does not wait: the keys of
     /// its old shard's earlier views go to that shard's other replicas, never to it. Nor does one that still owes
     /// the reports of the view it replaces (it stopped in the middle of that handoff): they go out with this view's,
     /// and the replicas it waits for may wait for them in turn; a run that owes nothing has sent every report of

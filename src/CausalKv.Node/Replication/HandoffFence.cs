@@ -38,7 +38,11 @@ public sealed class HandoffFence(ReplicaStore store, MembershipFile membership, 
         }
     }
 
-    /// <summary>A node of an old shard finished handing off for <paramref name="epoch"/>; true when that changed anything here.</summary>
+    /// <summary>
+    /// A node of an old shard finished handing off for <paramref name="epoch"/>; true when that changed anything here.
+    /// A change raises the store's change signal: reads waiting under the fence and a handoff waiting for earlier keys
+    /// (<see cref="EarlierArrivedAsync"/>) look again.
+    /// </summary>
     public bool Complete(long epoch, HandoffReport report)
     {
         lock (_gate)
@@ -47,8 +51,9 @@ public sealed class HandoffFence(ReplicaStore store, MembershipFile membership, 
             _state = before.Report(epoch, report);
             if (ReferenceEquals(before, _state)) return false;
             membership.SaveFence(_state);
-            return true;
         }
+        store.Changed.Signal();
+        return true;
     }
 
     /// <summary>The newest view change's epoch and every report heard with its epoch, to tell the other replicas in gossip.</summary>

@@ -56,7 +56,7 @@ public sealed class PeerEndpoints(ReplicationCoordinator replication, ClusterSta
             // Only a whole handoff says what the moved keys carry: a part says nothing of the keys still to come.
             replication.RecordImport(requires, message.SourceStable);
             var to = message.ToShard ?? cluster.Current.MyShard;
-            if (fence.Complete(message.Epoch, new HandoffReport(message.FromShard, message.From, requires, to))) store.Changed.Signal();
+            fence.Complete(message.Epoch, new HandoffReport(message.FromShard, message.From, requires, to));
         }
         await store.WhenDurableAsync(ct);
         if (versions.Count > 0 || message.Complete)

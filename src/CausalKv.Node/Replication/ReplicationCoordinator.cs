@@ -325,10 +325,8 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
     {
         // A foreign frontier says what every replica of the sender's shard holds: only one of this shard, on this view, tells it.
         if (digest.Epoch == _cluster.Current.Epoch && LinkTo(digest.From) is not null) LearnForeign(digest.Foreign);
-        var cleared = false;
         // A report heard here lifts nothing by itself: the fence waits until this replica holds the writes it names.
-        foreach (var report in digest.HandoffReports ?? []) cleared |= _fence.Complete(report.Epoch ?? digest.FenceEpoch, report.ToReport());
-        if (cleared) _store.Changed.Signal();
+        foreach (var report in digest.HandoffReports ?? []) _fence.Complete(report.Epoch ?? digest.FenceEpoch, report.ToReport());
     }
 
     /// <summary>A peer's gossip: learn its frontier, push what it lacks, answer with ours.</summary>
