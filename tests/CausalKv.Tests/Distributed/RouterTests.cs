@@ -20,7 +20,7 @@ public sealed class RouterClusterFixture : ClusterFixture
 
 /// <summary>
 /// The router as clients see it: one address for the whole cluster. Tests that only read and write their own keys
-/// share one cluster; tests that kill nodes, change the view or check every key of the cluster start their own.
+/// share one cluster (each under a prefix of its own); tests that kill nodes or change the view start their own.
 /// </summary>
 public sealed partial class RouterTests(RouterClusterFixture cluster, ITestOutputHelper output) : IClassFixture<RouterClusterFixture>, IAsyncLifetime
 {
@@ -41,21 +41,20 @@ public sealed partial class RouterTests(RouterClusterFixture cluster, ITestOutpu
     [Fact]
     public async Task Every_key_written_through_the_router_lands_on_its_owner_shard()
     {
-        await using var app = await OwnClusterAsync();
-        using var clients = new Clients(app);
         var keys = Enumerable.Range(0, 500).ToDictionary(i => $"{_p}k{i}", i => $"v{i}");
-        await ShardAssertions.LoadAsync(_ => clients["router"], [0], keys);
+        await ShardAssertions.LoadAsync(_ => cluster.Router, [0], keys);
         Step($"{keys.Count} keys written through the router");
 
-        // Each node's own GET /data holds exactly the keys of its shard, and every key is on one shard.
-        await ShardAssertions.EveryKeyOnItsOwnerAsync(app, name => clients[name], keys, Settle);
-        var ring = new HashRing(app.Layout.Keys);
-        Assert.All(app.Layout.Keys, shard => Assert.Contains(keys.Keys, k => ring.ShardFor(k) == shard));
+        // Each node's own GET /data holds exactly this test's keys of its shard (and no key of another shard at all),
+        // and every key is on one shard.
+        await ShardAssertions.EveryKeyOnItsOwnerAsync(cluster.App, cluster.Client, keys, Settle, prefix: _p);
+        var ring = new HashRing(cluster.App.Layout.Keys);
+        Assert.All(cluster.App.Layout.Keys, shard => Assert.Contains(keys.Keys, k => ring.ShardFor(k) == shard));
         // And the router reads back what it wrote.
         var session = new KvSession();
         foreach (var key in keys.Keys.Take(50))
         {
-            var read = await session.GetAsync(clients["router"], key);
+            var read = await session.GetAsync(cluster.Router, key);
             Assert.Equal(HttpStatusCode.OK, read.Status);
             Assert.Equal(keys[key], read.Value);
         }

@@ -21,7 +21,7 @@ public static class ShardAssertions
     /// client never learned: the node died with the request in flight) may be held too, on their owner only.
     /// </summary>
     public static async Task EveryKeyOnItsOwnerAsync(KvApp app, Func<string, HttpClient> client, IReadOnlyDictionary<string, string> expected, TimeSpan within,
-        IReadOnlySet<string>? mayExist = null)
+        IReadOnlySet<string>? mayExist = null, string prefix = "")
     {
         var ring = new HashRing(app.Layout.Keys);
         string? problem = null;
@@ -40,7 +40,7 @@ public static class ShardAssertions
                         if (foreign is not null) { problem = $"node{id} of {shard} serves {foreign} of {ring.ShardFor(foreign)}"; return false; }
                         var missing = want.Keys.Where(k => !items.TryGetValue(k, out var v) || v != want[k]).Take(3).ToList();
                         if (missing.Count > 0) { problem = $"node{id} of {shard} lacks or has a stale {string.Join(", ", missing)} ({want.Count} expected, {items.Count} held)"; return false; }
-                        var extra = items.Keys.Where(k => !want.ContainsKey(k) && mayExist?.Contains(k) != true).Take(3).ToList();
+                        var extra = items.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && !want.ContainsKey(k) && mayExist?.Contains(k) != true).Take(3).ToList();
                         if (extra.Count > 0) { problem = $"node{id} holds unexpected {string.Join(", ", extra)}"; return false; }
                     }
                 }
