@@ -147,6 +147,19 @@ public sealed class HandoffFenceState
     }
 
     /// <summary>
+    /// A new view in which this replica is in no shard: it answers for no key any more, so nothing it waited for stays
+    /// pending (the reports it waited for went to its old shard's other replicas, or to nobody once that shard was gone,
+    /// and their senders stop sending them). The reports heard stay, as after a lift.
+    /// </summary>
+    /// <remarks>
+    /// Kept, an earlier layer would wait for reports that no longer come to this node, until the fence timeout lifts
+    /// it. A later view that puts the node in a shard again fences that shard anew: it joins it, and joining waits for
+    /// the catch-up and for every old shard's handoff.
+    /// </remarks>
+    public HandoffFenceState Leave(long epoch, HashRing oldRing) =>
+        Begin(epoch, oldRing, new Dictionary<string, IReadOnlySet<int>>()).Clear();
+
+    /// <summary>
     /// <paramref name="report"/>.Node finished handing off the keys of its old shard for <paramref name="epoch"/>.
     /// It counts for that epoch's layer and for every earlier one, whichever shard the node was in then: a later
     /// handoff goes over the node's whole store, so a node that finished one has handed off (or kept, under the later

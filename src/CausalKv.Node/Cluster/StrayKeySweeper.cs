@@ -55,6 +55,13 @@ public sealed class StrayKeySweeper(
         }
     }
 
+    /// <summary>Each old shard still awaited, with its layer's epoch and the nodes that never reported: what the log names on a lift.</summary>
+    private static string DescribePending(CausalKv.Sharding.HandoffFenceState state) =>
+        string.Join("; ", state.Layers.SelectMany(l => l.Pending.Select(p =>
+            $"{p.Shard} (epoch {l.Epoch}: " + (p.Outstanding.Count > 0
+                ? $"nodes [{string.Join(",", p.Outstanding.Order())}] did not report)"
+                : $"the writes {p.Requires} reported are not all here)"))));
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _loop = RunAsync();
@@ -87,7 +94,7 @@ public sealed class StrayKeySweeper(
             await FinishOwedAsync(m.Epoch, stoppingToken);
             if (fence.AnyPending && fence.Age > _fenceTimeout)
             {
-                NodeLog.FenceLifted(log, string.Join(", ", fence.PendingShards), _fenceTimeout, fence.Epoch);
+                NodeLog.FenceLifted(log, DescribePending(fence.State), _fenceTimeout, fence.Epoch);
                 fence.Clear();
                 FencesLiftedByTimeout++;
                 store.Changed.Signal();

@@ -40,8 +40,13 @@ public sealed class Handoff(
     TimeProvider time,
     ILogger<Handoff> log)
 {
-    /// <summary>The longest pause between two attempts of a relayed report.</summary>
-    private static readonly TimeSpan RelayPauseLimit = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// The longest pause between two attempts of a relayed report: a tenth of the fence timeout (twice the causal-wait
+    /// deadline; 6 s by default), so that a report lost on a lossy link gets about ten attempts before the receivers lift
+    /// their fence without it. A fixed limit of 10 s left four attempts where the deadline is short, and a link that lost
+    /// a quarter of its packets lost all four.
+    /// </summary>
+    private readonly TimeSpan _relayPauseLimit = options.Value.CausalWaitDeadline / 5;
 
     private readonly int _batch = Math.Max(1, options.Value.ReplicationBatchEntries);
     private readonly TimeSpan _deadline = options.Value.CausalWaitDeadline;
@@ -202,7 +207,7 @@ public sealed class Handoff(
     private async Task RelayAsync(List<ViewNode> replicas, HandoffMessage message, string shard)
     {
         var stopping = lifetime.ApplicationStopping;
-        var pause = TimeSpan.FromSeconds(1);
+        var pause = TimeSpan.FromSeconds(1) < _relayPauseLimit ? TimeSpan.FromSeconds(1) : _relayPauseLimit;
         for (var attempt = 2; !stopping.IsCancellationRequested; attempt++)
         {
             try
@@ -222,7 +227,7 @@ public sealed class Handoff(
                 NodeLog.HandoffReportDelivered(log, shard, message.Epoch, attempt);
                 return;
             }
-            pause = pause * 2 < RelayPauseLimit ? pause * 2 : RelayPauseLimit;
+            pause = pause * 2 < _relayPauseLimit ? pause * 2 : _relayPauseLimit;
         }
     }
 

@@ -27,13 +27,17 @@ public sealed class HandoffFence(ReplicaStore store, MembershipFile membership, 
 
     public IReadOnlyCollection<string> PendingShards => Lifted().PendingShards;
 
-    /// <summary>Keys that belonged to a shard of <paramref name="sources"/> under <paramref name="oldRing"/> are fenced until each of its nodes reports.</summary>
+    /// <summary>
+    /// Keys that belonged to a shard of <paramref name="sources"/> under <paramref name="oldRing"/> are fenced until each
+    /// of its nodes reports. A node in no shard of the new view (null <paramref name="shard"/>) waits for nothing
+    /// (<see cref="HandoffFenceState.Leave"/>).
+    /// </summary>
     public void Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard)
     {
         lock (_gate)
         {
             _since = time.GetUtcNow();
-            _state = _state.Begin(epoch, oldRing, sources, shard);
+            _state = shard is null ? _state.Leave(epoch, oldRing) : _state.Begin(epoch, oldRing, sources, shard);
             membership.SaveFence(_state);
         }
     }

@@ -211,6 +211,17 @@ public sealed class HandoffFenceStateTests
     }
 
     [Fact]
+    public void A_replica_in_no_shard_of_the_new_view_waits_for_nothing()
+    {
+        // Epoch 5: this replica of s2 waits for node 4 of s3. Epoch 6 leaves it in no shard: node 4's report goes to
+        // s2's other replicas, or to nobody once s2 is gone, and never here.
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4])), "s2").Leave(6, OldRing);
+        Assert.False(state.AnyPending);
+        Assert.False(state.IsPending(KeyOf("s3")));
+        Assert.Equal(6, state.Epoch);
+    }
+
+    [Fact]
     public void Clear_lifts_everything()
     {
         var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s2", [2]), ("s3", [4]))).Clear();
