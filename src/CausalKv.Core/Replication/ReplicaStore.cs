@@ -17,6 +17,9 @@ namespace CausalKv.Replication;
 /// them until it is handed off too (the versions merge in the new shard) or the
 /// key comes back. It comes back with its whole clock, logged again as an
 /// <see cref="Import"/>, and replication carries that import with the version.
+/// A copy at a replica that still follows a view under which the key is its shard's would be answered: such a replica
+/// takes no batch made under a newer view than its own (the node's replication refuses it), so its frontier never
+/// names a write to a key it serves without holding it.
 /// The logs keep keys only (never values) and together take at most <see cref="LogBytesLimit"/>: past it the oldest
 /// entries go, even those a peer still lacks, and that peer is served by a scan of the store instead
 /// (<see cref="BeginSnapshot"/> with its frontier: every version with a dot above it), so a peer away for any time

@@ -17,7 +17,15 @@ public static class InternalApi
         {
             var message = await context.Request.ReadFromJsonAsync(WireJsonContext.Default.ReplicationMessage, context.RequestAborted);
             if (message is null) return Results.BadRequest();
-            return Results.Json(await peers.ReplicateAsync(message, context.RequestAborted), WireJsonContext.Default.ReplicationAck);
+            try
+            {
+                return Results.Json(await peers.ReplicateAsync(message, context.RequestAborted), WireJsonContext.Default.ReplicationAck);
+            }
+            catch (BehindViewException e)
+            {
+                // Not a failure of this node: the sender pauses and pushes again, by when this node may follow its view.
+                return Results.Problem(e.Message, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
         });
         app.MapPost(PeerPaths.Frontier, async (HttpContext context, PeerEndpoints peers) =>
             Results.Json(await peers.FrontierAsync(context.RequestAborted), WireJsonContext.Default.ShardFrontier));

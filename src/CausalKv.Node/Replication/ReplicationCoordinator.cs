@@ -345,8 +345,24 @@ public sealed class ReplicationCoordinator : IHostedService, IAsyncDisposable
         return mine;
     }
 
+    /// <summary>
+    /// A peer's batch: merge its versions, take the writes its ranges (or the last page of a snapshot) name, learn
+    /// its frontier, answer with ours.
+    /// </summary>
+    /// <exception cref="BehindViewException">the sender made the batch under a newer view than this node follows: the
+    /// batch is refused whole, and the sender tries again once this node follows that view</exception>
     public ReplicationAck OnReplicate(ReplicationMessage message)
     {
+        // Under its newer view the sender may have handed off keys this node still answers for under its own, and a
+        // batch names the writes to such a key without its version (ReplicaStore.Diff). Taken here, they would raise
+        // this node's frontier over writes it lacks for a key it serves, and the shard's stable frontier with it: the
+        // session's dependency on such a write (a delete, say) is pruned, and this node answers the older version.
+        var mine = _cluster.Current.Epoch;
+        if (message.Epoch > mine)
+        {
+            _cluster.ObserveEpoch(message.Epoch);
+            throw new BehindViewException(message.From, message.Epoch, mine);
+        }
         var ranges = message.Ranges.Select(r => new IncomingRange(r.Origin, r.After, r.Keys)).ToList();
         var versions = message.Versions.Select(v => new KeyValuePair<string, StoredVersion>(v.K, v.ToStored())).ToList();
         var result = _store.Apply(ranges, versions, message.SnapshotApplied);

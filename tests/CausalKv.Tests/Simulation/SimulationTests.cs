@@ -48,7 +48,10 @@ public sealed class SimulationTests(ITestOutputHelper output)
     /// replica new to its shard catching up from a peer that was still catching up (1092401165) or still waiting
     /// for keys on their way to it (1363292680), and a replica that stayed in its shard reporting its handoff done
     /// before the keys on their way to it under an earlier view had arrived, so that the receivers lifted their fence
-    /// on a key that came only later, as a stray (243211374).
+    /// on a key that came only later, as a stray (243211374), and a replica that missed a view change taking a peer's
+    /// batch made under the newer view, which named a delete of a key the view moved away without its version: the
+    /// replica, still answering for the key, counted the delete as held by every replica and answered the older value
+    /// (1215887914).
     /// </summary>
     [Theory]
     [InlineData(5)]
@@ -62,6 +65,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [InlineData(1092401165)]
     [InlineData(1363292680)]
     [InlineData(243211374)]
+    [InlineData(1215887914)]
     public void A_run_with_pruned_metadata_keeps_every_guarantee_where_one_was_broken(int seed)
     {
         var result = Simulation.Run(seed, Operations, pruneMetadata: true);
