@@ -7,7 +7,10 @@ namespace CausalKv.Sharding;
 /// it; the keys became the writes <paramref name="Requires"/> names there. It says nothing of the keys of any other
 /// shard (null <paramref name="To"/>: a report from a node that does not say, taken to be about the hearer's shard).
 /// </summary>
-public sealed record HandoffReport(string Shard, int Node, Frontier Requires, string? To = null)
+/// <param name="Awaits">the nodes whose own handoffs to the reporting node's shard it had not heard complete when its
+/// handoff went over its store: keys on their way to it then never reached its scan, and now come from those nodes
+/// (their later handoff goes to the keys' new owner). A hearer waits for their reports too.</param>
+public sealed record HandoffReport(string Shard, int Node, Frontier Requires, string? To = null, IReadOnlyList<int>? Awaits = null)
 {
     /// <summary>True when the report is about the keys of <paramref name="shard"/> (this replica's, at the report's view).</summary>
     public bool IsFor(string? shard) => To is null || shard is null || string.Equals(To, shard, StringComparison.Ordinal);
@@ -21,7 +24,11 @@ public sealed record HandoffReport(string Shard, int Node, Frontier Requires, st
 /// <param name="Epoch">the epoch of the view the change installed</param>
 /// <param name="OldRing">the ring of the view before it, which says which old shard held a key</param>
 /// <param name="Shard">this replica's shard in that view: only reports of handoffs to it count</param>
-public sealed record HandoffFenceLayer(long Epoch, HashRing OldRing, IReadOnlyList<PendingHandoff> Pending, IReadOnlyList<HandoffReport> Reports, string? Shard = null)
+/// <param name="Exempt">nodes this replica never waits for when a report names them in <see cref="HandoffReport.Awaits"/>:
+/// itself and the peers that stay in its shard with it, which keep whatever of the shard's keys they hold (and never
+/// report to their own shard)</param>
+public sealed record HandoffFenceLayer(long Epoch, HashRing OldRing, IReadOnlyList<PendingHandoff> Pending, IReadOnlyList<HandoffReport> Reports,
+    string? Shard = null, IReadOnlySet<int>? Exempt = null)
 {
     public PendingHandoff? PendingFor(string shard) => Pending.FirstOrDefault(p => string.Equals(p.Shard, shard, StringComparison.Ordinal));
 }
@@ -29,8 +36,17 @@ public sealed record HandoffFenceLayer(long Epoch, HashRing OldRing, IReadOnlyLi
 /// <summary>An old shard not lifted yet: the nodes of it that must still report, and the writes the reports named.</summary>
 /// <param name="Superseded">for a node whose report of a later view replaced what it had named of its own writes here,
 /// that view's epoch: a report of an older view arriving after it changes nothing</param>
+/// <param name="Inherited">nodes of <paramref name="Outstanding"/> that are there because a report named them in
+/// <see cref="HandoffReport.Awaits"/>, not because they were in the old shard: a report of theirs counts whichever old
+/// shard it names</param>
 public sealed record PendingHandoff(string Shard, IReadOnlySet<int> Outstanding, Frontier Requires,
-    IReadOnlyDictionary<int, long>? Superseded = null);
+    IReadOnlyDictionary<int, long>? Superseded = null, IReadOnlySet<int>? Inherited = null)
+{
+    /// <summary>True when a report from <paramref name="report"/>'s node, of this layer's own epoch, settles part of this.</summary>
+    internal bool AwaitsReportOf(HandoffReport report) =>
+        Outstanding.Contains(report.Node)
+        && (string.Equals(Shard, report.Shard, StringComparison.Ordinal) || Inherited?.Contains(report.Node) == true);
+}
 
 /// <summary>
 /// Which keys a replica may not answer for yet after view changes: those whose old shard's handoff has not reached
@@ -41,6 +57,13 @@ public sealed record PendingHandoff(string Shard, IReadOnlySet<int> Outstanding,
 /// the handed-off keys were imported as, on whichever replica of the gaining shard acknowledged them (or on the
 /// reporting node itself, when it joined the gaining shard and kept the keys). A replica that hears of a report
 /// in gossip therefore lifts its fence only once ordinary replication brought it the keys, never before.
+/// </para>
+/// <para>
+/// A report stands for what its sender held when its handoff went over its store. Keys still on their way to the
+/// sender then (its own fence still waited for their senders: a handoff that failed, a view that replaced it before
+/// it finished) were not in it, so the report names those senders (<see cref="HandoffReport.Awaits"/>), and the shard
+/// waits for their reports as well: "done" is passed on across views, not taken for the whole chain on the word of
+/// its last link.
 /// </para>
 /// <para>
 /// Each view change adds a layer; a later view does not lift what an earlier one still waits for (the keys are
@@ -130,7 +153,9 @@ public sealed class HandoffFenceState
     /// new shard never report to their own shard. It need not wait: what its new shard gains comes from every old shard
     /// by handoff, fenced in the layer of the move, or from the members that stayed, by catch-up.
     /// </remarks>
-    public HandoffFenceState Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard = null)
+    /// <param name="exempt">the nodes never waited for when a report names them (<see cref="HandoffFenceLayer.Exempt"/>)</param>
+    public HandoffFenceState Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard = null,
+        IReadOnlySet<int>? exempt = null)
     {
         ArgumentNullException.ThrowIfNull(oldRing);
         ArgumentNullException.ThrowIfNull(sources);
@@ -139,7 +164,7 @@ public sealed class HandoffFenceState
             shard is not null && l.Shard is not null && l.Pending.Count > 0 && !string.Equals(l.Shard, shard, StringComparison.Ordinal)
                 ? l with { Pending = [] }
                 : l);
-        var layers = Trim(earlier.Append(new HandoffFenceLayer(epoch, oldRing, pending, [], shard)).ToArray());
+        var layers = Trim(earlier.Append(new HandoffFenceLayer(epoch, oldRing, pending, [], shard, exempt)).ToArray());
         var state = new HandoffFenceState(layers, Early.Where(e => e.Epoch > epoch).ToArray());
         foreach (var (e, report) in Early)
             if (e == epoch) state = state.Report(epoch, report);
@@ -177,15 +202,20 @@ public sealed class HandoffFenceState
         }
         var changed = false;
         var layers = Layers.ToArray();
-        for (var i = 0; i < layers.Length; i++)
+        for (var i = layers.Length - 1; i >= 0; i--)
         {
             var layer = layers[i];
             if (layer.Epoch > epoch || !report.IsFor(layer.Shard)) continue;
             var pending = layer.Pending;
+            var reports = layer.Epoch == epoch && !layer.Reports.Any(r => SameSender(r, report)) ? [.. layer.Reports, report] : layer.Reports;
+            // Nodes a report names as still owing keys: not those this replica already heard from for this layer
+            // (or a later one, whose handoff went over their whole store), nor those it never waits for.
+            var awaits = (report.Awaits ?? []).Where(n => n != report.Node && layer.Exempt?.Contains(n) != true
+                && !layers.Skip(i).Any(l => l.Reports.Any(r => r.Node == n))).ToHashSet();
             if (layer.Epoch == epoch)
             {
-                if (layer.PendingFor(report.Shard) is { } source && source.Outstanding.Contains(report.Node))
-                    pending = layer.Pending.Select(p => ReferenceEquals(p, source) ? Reported(p, report, supersededAt: null) : p).ToArray();
+                if (layer.Pending.Any(p => p.AwaitsReportOf(report)))
+                    pending = layer.Pending.Select(p => p.AwaitsReportOf(report) ? Reported(p, report, supersededAt: null, awaits) : p).ToArray();
             }
             else if (layer.Pending.Any(p => Supersedes(p, epoch, report.Node)))
             {
@@ -193,15 +223,25 @@ public sealed class HandoffFenceState
                 // writes there (named in its report). Its later handoff went over its whole store, those keys included:
                 // what this shard still owns of them it handed over again, and this report names the writes they became.
                 // Always a change: each superseded part records this epoch.
-                pending = layer.Pending.Select(p => Supersedes(p, epoch, report.Node) ? Reported(p, report, supersededAt: epoch) : p).ToArray();
+                pending = layer.Pending.Select(p => Supersedes(p, epoch, report.Node) ? Reported(p, report, supersededAt: epoch, awaits) : p).ToArray();
             }
-            var reports = layer.Epoch == epoch && !layer.Reports.Any(r => SameSender(r, report)) ? [.. layer.Reports, report] : layer.Reports;
             if (ReferenceEquals(pending, layer.Pending) && ReferenceEquals(reports, layer.Reports)) continue;
             layers[i] = layer with { Pending = pending, Reports = reports };
             changed = true;
         }
         return changed ? new HandoffFenceState(layers, Early) : this;
     }
+
+    /// <summary>
+    /// The nodes whose keys were still on their way to this replica under a view older than <paramref name="epoch"/>:
+    /// those that have not reported in a layer still waiting, and, where every report is in but the writes it named
+    /// are not here yet, the replicas that imported them. A handoff that goes over this replica's store before they
+    /// arrive names them in its report (<see cref="HandoffReport.Awaits"/>).
+    /// </summary>
+    public IReadOnlySet<int> AwaitedBefore(long epoch) =>
+        Layers.Where(l => l.Epoch < epoch).SelectMany(l => l.Pending)
+            .SelectMany(p => p.Outstanding.Count > 0 ? p.Outstanding : p.Requires.Select(e => OriginId.NodeOf(e.Key)))
+            .ToHashSet();
 
     /// <summary>Whether a report of <paramref name="epoch"/> from <paramref name="node"/> changes <paramref name="pending"/> of an earlier layer.</summary>
     private static bool Supersedes(PendingHandoff pending, long epoch, int node) =>
@@ -210,17 +250,19 @@ public sealed class HandoffFenceState
 
     /// <summary>
     /// <paramref name="pending"/> once <paramref name="report"/>'s node reported: it waits for that node no more, and for
-    /// the writes the report names too. A report of a later view (<paramref name="supersededAt"/>) replaces what was
-    /// named here of the node's own writes (keys it adopted or imported then, handed over again since).
+    /// the writes the report names too, and for the nodes the report still awaited (<paramref name="awaits"/>). A report
+    /// of a later view (<paramref name="supersededAt"/>) replaces what was named here of the node's own writes (keys it
+    /// adopted or imported then, handed over again since).
     /// </summary>
-    private static PendingHandoff Reported(PendingHandoff pending, HandoffReport report, long? supersededAt)
+    private static PendingHandoff Reported(PendingHandoff pending, HandoffReport report, long? supersededAt, IReadOnlySet<int> awaits)
     {
-        var outstanding = pending.Outstanding.Where(n => n != report.Node).ToHashSet();
+        var outstanding = pending.Outstanding.Where(n => n != report.Node).Union(awaits).ToHashSet();
+        var inherited = pending.Inherited?.Where(n => n != report.Node).Union(awaits).ToHashSet() ?? (awaits.Count > 0 ? awaits.ToHashSet() : null);
         var kept = supersededAt is null ? pending.Requires : Frontier.Of(pending.Requires.Where(kv => OriginId.NodeOf(kv.Key) != report.Node));
         var requires = kept.Merge(report.Requires);
         var superseded = pending.Superseded;
         if (supersededAt is { } at) superseded = new Dictionary<int, long>(superseded ?? new Dictionary<int, long>()) { [report.Node] = at };
-        return new PendingHandoff(pending.Shard, outstanding, requires, superseded);
+        return new PendingHandoff(pending.Shard, outstanding, requires, superseded, inherited is { Count: > 0 } ? inherited : null);
     }
 
     /// <summary>

@@ -201,6 +201,15 @@ public sealed class HandoffPlan
         }
     }
 
+    /// <summary>
+    /// Of <paramref name="nodes"/> whose keys were still on their way here, those this node's reports name
+    /// (<see cref="HandoffReport.Awaits"/>): the members of a shard of the old view. One in no shard of it announces
+    /// nothing under the new view (<see cref="AnnounceTo"/> is empty for it), so a shard told to wait for it would wait
+    /// until the fence's timeout; what it still holds reaches its owners as strays.
+    /// </summary>
+    public IReadOnlySet<int> ReportedAwaits(IEnumerable<int> nodes) =>
+        nodes.Where(n => n != NodeId && OldView?.ShardOf(n) is not null).ToHashSet();
+
     /// <summary>Builds the plan for <paramref name="nodeId"/>.</summary>
     /// <param name="catchingUpFrom">the peers the node is still catching up from under <paramref name="old"/> (none: caught up)</param>
     public static HandoffPlan Create(ShardView? old, ShardView @new, int nodeId, IReadOnlySet<int>? catchingUpFrom = null)

@@ -122,9 +122,12 @@ public sealed class ViewChanger(
             // What every replica of the shard the keys leave holds, taken before this node leaves it.
             var sourceStable = replication.SourceStable;
             if (plan.ShardChanged && plan.NewShard is not null) membership.SaveIncarnation(store.StartIncarnation(cluster.NodeId));
+            // Keys still on their way here under earlier views: a node that changes shards stops waiting for them below,
+            // so its reports name their senders, and the shards it reports to wait for those instead.
+            var awaited = plan.ReportedAwaits(fence.AwaitedBefore(view.Epoch));
             if (old.Ring is not null)
                 // Also with nothing to wait for: the fence then keeps this epoch's reports, to pass on in gossip.
-                fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard);
+                fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard, plan.EstablishedPeers.Append(cluster.NodeId).ToHashSet());
             // New to the shard, or still catching up in it: from those of the peers that hold its data and stay. Expected
             // before the view serves reads, as the fence is: a read under it must not find the replica "caught up" with
             // the shard it just left.
@@ -134,7 +137,7 @@ public sealed class ViewChanger(
             store.Changed.Signal();
             _installed = plan;
             _installedSource = sourceStable;
-            membership.SaveView(view, fence.State, replication.CatchUpFrom, OwedHandoff.For(plan, catchingUp, sourceStable, stillOwed));
+            membership.SaveView(view, fence.State, replication.CatchUpFrom, OwedHandoff.For(plan, catchingUp, sourceStable, stillOwed, awaited));
             var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
             NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",
                 view.AllNodes.Count, view.ShardNames.Count, incoming);

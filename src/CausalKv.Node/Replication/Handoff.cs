@@ -92,10 +92,13 @@ public sealed class Handoff(
             membership.SaveAdopted(epoch, adoptedAs);
         }
         var reportTo = announcing ? (owed?.Owed ?? plan.AnnounceTo.ToHashSet(StringComparer.Ordinal)) : new HashSet<string>();
+        // What was still on its way here under earlier views: as the change found it when this node left its shard
+        // (its fence stopped waiting then), or as it is now when the node stays (it waited for it a while).
+        var awaits = (plan.ShardChanged ? owed?.Awaits : plan.ReportedAwaits(fence.AwaitedBefore(epoch))) is { Count: > 0 } a ? a.Order().ToList() : null;
         var targets = reportTo.Where(s => !_relaying.ContainsKey((epoch, s))).Union(byShard.Keys).Order(StringComparer.Ordinal).ToList();
         // Moved into a shard: its new peers' fence hears from it too (in gossip), naming the keys it adopted. A node that
         // stays has nothing to tell its own shard, and a report of it there would travel on as if its handoff were done.
-        if (announcing && plan.ShardChanged && plan.NewShard is not null) fence.Complete(epoch, new HandoffReport(fromShard, plan.NodeId, adoptedAs, plan.NewShard));
+        if (announcing && plan.ShardChanged && plan.NewShard is not null) fence.Complete(epoch, new HandoffReport(fromShard, plan.NodeId, adoptedAs, plan.NewShard, awaits));
         if (targets.Count == 0) return new HandoffOutcome(0, []);
 
         using var activity = NodeTelemetry.Source.StartActivity(NodeTelemetry.Spans.Handoff);
@@ -105,7 +108,7 @@ public sealed class Handoff(
         var started = time.GetTimestamp();
         var tasks = targets.Select(shard => HandOffToShardAsync(plan, fromShard, shard,
             byShard.GetValueOrDefault(shard) ?? [], sourceStable,
-            shard == plan.NewShard ? adoptedAs : Frontier.Empty, reportTo.Contains(shard), ct)).ToList();
+            shard == plan.NewShard ? adoptedAs : Frontier.Empty, reportTo.Contains(shard) ? new Completion(awaits) : null, ct)).ToList();
         var results = await Task.WhenAll(tasks);
         var moved = results.Sum(r => r.Keys);
         var errors = results.SelectMany(r => r.Errors).ToList();
@@ -121,9 +124,14 @@ public sealed class Handoff(
 
     private sealed record ShardResult(int Keys, long Bytes, IReadOnlyList<string> Errors);
 
+    /// <summary>The handoff to a shard ends with this node's "done" for it, naming the nodes it still awaited.</summary>
+    private sealed record Completion(List<int>? Awaits);
+
+    /// <param name="completion">null: the keys only (no report owed to this shard)</param>
     private async Task<ShardResult> HandOffToShardAsync(HandoffPlan plan, string fromShard, string shard,
-        List<string> keys, Frontier? sourceStable, Frontier adoptedAs, bool complete, CancellationToken ct)
+        List<string> keys, Frontier? sourceStable, Frontier adoptedAs, Completion? completion, CancellationToken ct)
     {
+        var complete = completion is not null;
         var replicas = plan.NewView.NodesOf(shard).Where(n => n.Id != plan.NodeId).ToList();
         if (replicas.Count == 0)
         {
@@ -163,6 +171,7 @@ public sealed class Handoff(
                 ToShard = shard,
                 SourceStable = sourceStable,
                 Requires = requires.IsEmpty ? null : requires,
+                Awaits = complete && next >= keys.Count ? completion!.Awaits : null,
             };
             var acks = await SendToAnyAsync(replicas, message, ct, retry: mustArrive);
             if (acks is null && !mustArrive)

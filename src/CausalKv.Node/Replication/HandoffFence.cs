@@ -32,12 +32,13 @@ public sealed class HandoffFence(ReplicaStore store, MembershipFile membership, 
     /// of its nodes reports. A node in no shard of the new view (null <paramref name="shard"/>) waits for nothing
     /// (<see cref="HandoffFenceState.Leave"/>).
     /// </summary>
-    public void Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard)
+    /// <param name="exempt">the nodes never waited for when a report names them (<see cref="HandoffFenceLayer.Exempt"/>)</param>
+    public void Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard, IReadOnlySet<int>? exempt = null)
     {
         lock (_gate)
         {
             _since = time.GetUtcNow();
-            _state = shard is null ? _state.Leave(epoch, oldRing) : _state.Begin(epoch, oldRing, sources, shard);
+            _state = shard is null ? _state.Leave(epoch, oldRing) : _state.Begin(epoch, oldRing, sources, shard, exempt);
             membership.SaveFence(_state);
         }
     }
@@ -88,6 +89,9 @@ public sealed class HandoffFence(ReplicaStore store, MembershipFile membership, 
             _state = state;
         }
     }
+
+    /// <summary>The nodes whose keys are still on their way here under a view older than <paramref name="epoch"/> (<see cref="HandoffFenceState.AwaitedBefore"/>).</summary>
+    public IReadOnlySet<int> AwaitedBefore(long epoch) => Lifted().AwaitedBefore(epoch);
 
     /// <summary>True while a layer of a view older than <paramref name="epoch"/> still waits: keys on their way here under it.</summary>
     public bool AwaitsEarlierThan(long epoch) => Lifted().Layers.Any(l => l.Epoch < epoch && l.Pending.Count > 0);

@@ -56,7 +56,7 @@ public sealed class PeerEndpoints(ReplicationCoordinator replication, ClusterSta
             // Only a whole handoff says what the moved keys carry: a part says nothing of the keys still to come.
             replication.RecordImport(requires, message.SourceStable);
             var to = message.ToShard ?? cluster.Current.MyShard;
-            fence.Complete(message.Epoch, new HandoffReport(message.FromShard, message.From, requires, to));
+            fence.Complete(message.Epoch, new HandoffReport(message.FromShard, message.From, requires, to, message.Awaits));
         }
         await store.WhenDurableAsync(ct);
         if (versions.Count > 0 || message.Complete)

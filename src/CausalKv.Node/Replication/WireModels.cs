@@ -64,11 +64,13 @@ public sealed class WireHandoffReport
     public Frontier Requires { get; set; }
     /// <summary>The shard the reported handoff went to.</summary>
     public string? To { get; set; }
+    /// <summary>The nodes whose keys the sender still awaited (<see cref="CausalKv.Sharding.HandoffReport.Awaits"/>).</summary>
+    public List<int>? Awaits { get; set; }
 
     public static WireHandoffReport From(CausalKv.Sharding.HandoffReport r, long? epoch = null) =>
-        new() { Epoch = epoch, Shard = r.Shard, Node = r.Node, Requires = r.Requires, To = r.To };
+        new() { Epoch = epoch, Shard = r.Shard, Node = r.Node, Requires = r.Requires, To = r.To, Awaits = r.Awaits?.ToList() };
 
-    public CausalKv.Sharding.HandoffReport ToReport() => new(Shard, Node, Requires, To);
+    public CausalKv.Sharding.HandoffReport ToReport() => new(Shard, Node, Requires, To, Awaits);
 }
 
 /// <summary>A shard's stable frontier, as one of its replicas knows it: what every replica of the shard holds.</summary>
@@ -103,6 +105,11 @@ public sealed class HandoffMessage
     /// sequence number): a replica lifts its fence for the sender's shard once it holds them.
     /// </summary>
     public Frontier? Requires { get; set; }
+    /// <summary>
+    /// On a complete handoff: the nodes whose own handoffs to the sender's shard it had not heard complete when it went
+    /// over its store. Keys on their way from them reach the receiver's shard from them, and its fence waits for them.
+    /// </summary>
+    public List<int>? Awaits { get; set; }
 }
 
 public sealed class HandoffAck

@@ -30,8 +30,11 @@ public sealed record MembershipRecord(ShardView? View, HandoffFenceState Fence, 
 /// <param name="Owed">the shards still owed its "done" (<see cref="HandoffPlan.AnnounceTo"/>, less those that took it)</param>
 /// <param name="AdoptedAs">the writes the keys it adopted were imported as (null: not imported yet); a second run
 /// names them again rather than importing the keys again</param>
+/// <param name="Awaits">the nodes whose keys were still on their way to the node under an earlier view when it changed
+/// (<see cref="HandoffFenceState.AwaitedBefore"/>), taken before the new view's fence replaced that wait; its reports
+/// name them (<see cref="HandoffReport.Awaits"/>)</param>
 public sealed record OwedHandoff(ShardView? OldView, IReadOnlySet<int> CatchingUpFrom, Frontier? SourceStable,
-    IReadOnlySet<string> Owed, Frontier? AdoptedAs = null)
+    IReadOnlySet<string> Owed, Frontier? AdoptedAs = null, IReadOnlySet<int>? Awaits = null)
 {
     /// <summary>
     /// What a view change planned as <paramref name="plan"/> owes: its own reports, and those an earlier view change
@@ -45,12 +48,12 @@ public sealed record OwedHandoff(ShardView? OldView, IReadOnlySet<int> CatchingU
     /// replicas wait for keys that this node keeps, and must not hear "done" for them.
     /// </remarks>
     public static OwedHandoff? For(HandoffPlan plan, IReadOnlySet<int> catchingUpFrom, Frontier? sourceStable,
-        IEnumerable<string>? stillOwed = null)
+        IEnumerable<string>? stillOwed = null, IReadOnlySet<int>? awaits = null)
     {
         var owed = plan.AnnounceTo.ToHashSet(StringComparer.Ordinal);
         foreach (var shard in stillOwed ?? [])
             if (plan.NewView.ShardNames.Contains(shard) && !string.Equals(shard, plan.NewShard, StringComparison.Ordinal)) owed.Add(shard);
-        return owed.Count == 0 ? null : new OwedHandoff(plan.OldView, catchingUpFrom, sourceStable, owed);
+        return owed.Count == 0 ? null : new OwedHandoff(plan.OldView, catchingUpFrom, sourceStable, owed, Awaits: awaits is { Count: > 0 } ? awaits : null);
     }
 
     /// <summary>The plan it was made from, again: the same old view, new view and catch-up give the same plan.</summary>
@@ -199,6 +202,7 @@ internal sealed class OwedJson
     public Frontier? SourceStable { get; set; }
     public List<string> Owed { get; set; } = [];
     public Frontier? AdoptedAs { get; set; }
+    public List<int>? Awaits { get; set; }
 
     public static OwedJson From(OwedHandoff owed) => new()
     {
@@ -208,10 +212,11 @@ internal sealed class OwedJson
         SourceStable = owed.SourceStable,
         Owed = owed.Owed.Order(StringComparer.Ordinal).ToList(),
         AdoptedAs = owed.AdoptedAs,
+        Awaits = owed.Awaits?.Order().ToList(),
     };
 
     public OwedHandoff ToOwed() => new(MembershipJson.ViewOf(OldEpoch, OldView, "previous view"), CatchingUpFrom.ToHashSet(),
-        SourceStable, Owed.ToHashSet(StringComparer.Ordinal), AdoptedAs);
+        SourceStable, Owed.ToHashSet(StringComparer.Ordinal), AdoptedAs, Awaits?.ToHashSet());
 }
 
 internal sealed class FenceJson
@@ -232,16 +237,19 @@ internal sealed class FenceJson
                 Outstanding = p.Outstanding.Order().ToList(),
                 Requires = p.Requires,
                 Superseded = p.Superseded is null ? null : new Dictionary<int, long>(p.Superseded),
+                Inherited = p.Inherited?.Order().ToList(),
             }).ToList(),
             Reports = l.Reports.ToList(),
             Shard = l.Shard,
+            Exempt = l.Exempt?.Order().ToList(),
         }).ToList(),
         Early = state.Early.Select(e => new EarlyJson { Epoch = e.Epoch, Report = e.Report }).ToList(),
     };
 
     public HandoffFenceState ToState() => HandoffFenceState.Restore(
         Layers.Select(l => new HandoffFenceLayer(l.Epoch, new HashRing(l.OldShards, l.VirtualNodesPerShard),
-            l.Pending.Select(p => new PendingHandoff(p.Shard, p.Outstanding.ToHashSet(), p.Requires, p.Superseded)).ToList(), l.Reports, l.Shard)),
+            l.Pending.Select(p => new PendingHandoff(p.Shard, p.Outstanding.ToHashSet(), p.Requires, p.Superseded, p.Inherited?.ToHashSet())).ToList(),
+            l.Reports, l.Shard, l.Exempt?.ToHashSet())),
         Early.Select(e => (e.Epoch, e.Report)));
 }
 
@@ -253,6 +261,7 @@ internal sealed class LayerJson
     public List<PendingJson> Pending { get; set; } = [];
     public List<HandoffReport> Reports { get; set; } = [];
     public string? Shard { get; set; }
+    public List<int>? Exempt { get; set; }
 }
 
 internal sealed class PendingJson
@@ -261,6 +270,7 @@ internal sealed class PendingJson
     public List<int> Outstanding { get; set; } = [];
     public Frontier Requires { get; set; }
     public Dictionary<int, long>? Superseded { get; set; }
+    public List<int>? Inherited { get; set; }
 }
 
 internal sealed class EarlyJson

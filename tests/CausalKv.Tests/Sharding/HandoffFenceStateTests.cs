@@ -211,6 +211,56 @@ public sealed class HandoffFenceStateTests
     }
 
     [Fact]
+    public void A_report_that_still_awaited_keys_leaves_the_shard_fenced_until_their_sender_reports()
+    {
+        // Epoch 28: this replica of s9 gains s3's keys; s3's only node, 3, reports, but it was itself still waiting for
+        // node 1's handoff of some of them (epoch 13, which node 1 never finished). Node 1 now hands them here itself.
+        var state = HandoffFenceState.None.Begin(28, OldRing, Sources(("s3", [3]), ("s1", [1])), shard: "s9")
+            .Report(28, new HandoffReport("s3", 3, F((30, 2)), To: "s9", Awaits: [1]));
+        Assert.True(state.Lift(F((30, 2))).IsPending(KeyOf("s3")), "node 3's report alone must not lift what node 1 still holds");
+        Assert.Equal(new HashSet<int> { 1 }, state.Outstanding("s3"));
+
+        // Node 1's report names its own old shard, s1: it counts for s3's keys too, with the writes it names.
+        state = state.Report(28, new HandoffReport("s1", 1, F((31, 5)), To: "s9"));
+        Assert.True(state.Lift(F((30, 2))).IsPending(KeyOf("s3")), "node 1's keys are not here yet");
+        Assert.False(state.Lift(F((30, 2), (31, 5))).AnyPending);
+    }
+
+    [Fact]
+    public void A_node_named_as_awaited_that_already_reported_or_is_exempt_is_not_waited_for()
+    {
+        // Node 1 reported first; node 3's report naming it comes second. Node 7 stays in this replica's shard.
+        var state = HandoffFenceState.None.Begin(28, OldRing, Sources(("s3", [3]), ("s1", [1])), shard: "s9", exempt: new HashSet<int> { 7, 8 })
+            .Report(28, new HandoffReport("s1", 1, F((31, 5)), To: "s9"))
+            .Report(28, new HandoffReport("s3", 3, F(), To: "s9", Awaits: [1, 7, 8, 3]));
+        Assert.Empty(state.Outstanding("s3"));
+        Assert.False(state.Lift(F((31, 5))).AnyPending);
+    }
+
+    [Fact]
+    public void A_report_of_a_node_named_as_awaited_in_an_earlier_layer_settles_it_from_a_later_view()
+    {
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [3])), shard: "s9")
+            .Report(5, new HandoffReport("s3", 3, F(), To: "s9", Awaits: [1]))
+            .Begin(6, OldRing, Sources(), shard: "s9");
+        Assert.True(state.IsPending(KeyOf("s3")));
+        state = state.Report(6, new HandoffReport("s2", 1, F((31, 1)), To: "s9"));
+        Assert.False(state.Lift(F((31, 1))).AnyPending);
+    }
+
+    [Fact]
+    public void What_is_still_awaited_names_the_silent_nodes_and_the_importers_of_writes_not_here()
+    {
+        var importer = OriginId.Create(6, 100);
+        var state = HandoffFenceState.None.Begin(5, OldRing, Sources(("s3", [4, 5]), ("s1", [0])), shard: "s2")
+            .Report(5, new HandoffReport("s1", 0, F((importer, 3)), To: "s2"))
+            .Report(5, new HandoffReport("s3", 4, F(), To: "s2"));
+        Assert.Equal(new HashSet<int> { 5, 6 }, state.AwaitedBefore(6));
+        Assert.Empty(state.AwaitedBefore(5));
+        Assert.Equal(new HashSet<int> { 5 }, state.Lift(F((importer, 3))).AwaitedBefore(6));
+    }
+
+    [Fact]
     public void A_replica_in_no_shard_of_the_new_view_waits_for_nothing()
     {
         // Epoch 5: this replica of s2 waits for node 4 of s3. Epoch 6 leaves it in no shard: node 4's report goes to

@@ -51,7 +51,9 @@ public sealed class SimulationTests(ITestOutputHelper output)
     /// on a key that came only later, as a stray (243211374), and a replica that missed a view change taking a peer's
     /// batch made under the newer view, which named a delete of a key the view moved away without its version: the
     /// replica, still answering for the key, counted the delete as held by every replica and answered the older value
-    /// (1215887914).
+    /// (1215887914), and a node that changed shards reporting its old shard's handoff done while a key was still on
+    /// its way to it from a handoff that had failed, so that the key's next owner lifted its fence and answered an
+    /// older copy before the key arrived from its first sender (1689317039).
     /// </summary>
     [Theory]
     [InlineData(5)]
@@ -66,6 +68,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [InlineData(1363292680)]
     [InlineData(243211374)]
     [InlineData(1215887914)]
+    [InlineData(1689317039)]
     public void A_run_with_pruned_metadata_keeps_every_guarantee_where_one_was_broken(int seed)
     {
         var result = Simulation.Run(seed, Operations, pruneMetadata: true);

@@ -180,6 +180,26 @@ public sealed class MembershipFileTests : IDisposable
     }
 
     [Fact]
+    public void Nodes_a_report_named_as_still_awaited_are_waited_for_across_a_restart()
+    {
+        // Node 0 of s0 reported, but was itself still waiting for node 3's keys; node 1 stays in this replica's shard.
+        var fence = HandoffFenceState.None
+            .Begin(5, OldView.CreateRing(), new Dictionary<string, IReadOnlySet<int>>(StringComparer.Ordinal) { ["s0"] = new HashSet<int> { 0 } },
+                "s2", exempt: new HashSet<int> { 1, 4 })
+            .Report(5, new HandoffReport("s0", 0, F((70, 1)), "s2", Awaits: [3, 1]));
+        var owed = new OwedHandoff(OldView, new HashSet<int>(), null, new HashSet<string> { "s1" }, Awaits: new HashSet<int> { 3 });
+        new MembershipFile(_dir).SaveView(NewView, fence, new HashSet<int>(), owed);
+
+        var record = new MembershipFile(_dir).Load();
+        Assert.Equal(new HashSet<int> { 3 }, record.Fence.Outstanding("s0"));
+        Assert.Equal(new HashSet<int> { 3 }, record.Handoff!.Awaits);
+        Assert.Equal(new[] { 3, 1 }, record.Fence.Reports.Single().Awaits);
+        // Node 3's report naming its own old shard settles it after the restart, as before it.
+        var lifted = record.Fence.Report(5, new HandoffReport("s1", 3, F((71, 2)), "s2")).Lift(F((70, 1), (71, 2)));
+        Assert.False(lifted.AnyPending);
+    }
+
+    [Fact]
     public void A_node_that_joins_the_cluster_owes_no_report_and_without_a_data_directory_what_is_owed_is_kept_in_memory()
     {
         Assert.Null(OwedHandoff.For(HandoffPlan.Create(OldView, NewView, nodeId: 4, new HashSet<int>()), new HashSet<int>(), null));
