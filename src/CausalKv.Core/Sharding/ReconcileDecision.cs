@@ -17,8 +17,11 @@ namespace CausalKv.Sharding;
 /// </list>
 /// Invariants: the epoch of an installed view is a function of the generation and of what was seen, and is always
 /// above every epoch seen, so two reconcilers with one declaration that see the same addresses install the same view
-/// under the same epoch, nodes refuse another layout under an epoch they hold (409), and no epoch of generation g is
-/// ever installed once an epoch of a newer generation exists.
+/// under the same epoch, and no epoch of generation g is ever installed once an epoch of a newer generation exists.
+/// Two reconcilers that see different addresses, or hold different declarations of one generation, may decide one
+/// epoch with two layouts; every node promises one layout per epoch before any install (<see cref="ViewPromiseDecision"/>),
+/// and the targets of both share the nodes of the view in force, so at most one of them installs it: the other is
+/// refused before any node got its view, learns the epoch the nodes hold, and its next round goes above it.
 /// </summary>
 public sealed record ReconcileDecision(ReconcileAction Action, ShardView? View, IReadOnlyList<ViewNode> Targets, string Reason, IReadOnlyList<string> Blockers)
 {

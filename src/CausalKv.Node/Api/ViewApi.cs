@@ -4,7 +4,13 @@ using CausalKv.Sharding;
 
 namespace CausalKv.Node.Api;
 
-/// <summary><c>PUT /view</c> and <c>GET /view</c>.</summary>
+/// <summary>
+/// <c>GET /view</c>, <c>PUT /view</c>, and <c>POST /view/prepare</c>: phase one of a router's install, with the body of
+/// <c>PUT /view</c> and its epoch required. The node promises that view (<see cref="ViewChanger.Prepare"/>) and answers
+/// 200, or 409 when it installed or promised another layout under that epoch, or a higher epoch; a router sends
+/// <c>PUT /view</c> only once every node promised. A <c>PUT /view</c> without a prepare still installs a view that
+/// conflicts with no promise.
+/// </summary>
 public static class ViewApi
 {
     public static IEndpointRouteBuilder MapViewApi(this IEndpointRouteBuilder app)
@@ -16,31 +22,60 @@ public static class ViewApi
                 NodeApiJsonContext.Default.ViewDocument);
         });
         app.MapPut("/view", PutViewAsync);
+        app.MapPost("/view/prepare", PrepareViewAsync);
         return app;
     }
 
-    private static async Task PutViewAsync(HttpContext context, ViewChanger changer)
+    private static async Task PrepareViewAsync(HttpContext context, ViewChanger changer, ClusterState cluster)
+    {
+        if (await ReadViewAsync(context) is not { } read) return;
+        var (view, epochGiven) = read;
+        if (!epochGiven)
+        {
+            await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status400BadRequest,
+                "A prepare names the epoch it asks a promise for: add \"epoch\" to the body.");
+            return;
+        }
+        var result = changer.Prepare(view);
+        await JsonResponses.WriteAsync(context.Response, result.Promised ? StatusCodes.Status200OK : StatusCodes.Status409Conflict, w =>
+        {
+            w.WriteNumber("epoch", result.Epoch);
+            w.WriteNumber("promised", result.Holds);
+            w.WriteNumber("node", cluster.NodeId);
+            if (result.Error is not null) w.WriteString("error", result.Error);
+        });
+    }
+
+    /// <summary>The view a request's body names, and whether it gave an epoch; null when an error answer went out instead.</summary>
+    private static async Task<(ShardView View, bool EpochGiven)?> ReadViewAsync(HttpContext context)
     {
         byte[] body;
         try { body = await RequestBody.ReadAsync(context.Request, 1024 * 1024, context.RequestAborted); }
         catch (CausalKv.Http.BoundedBody.TooLargeException e)
         {
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status413PayloadTooLarge, e.Message);
-            return;
+            return null;
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout && !context.RequestAborted.IsCancellationRequested)
         {
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status408RequestTimeout,
                 "The request body arrived slower than the minimum data rate the node accepts; nothing was changed. Send it at once.");
-            return;
+            return null;
         }
         if (!TryParse(body, out var view, out var epochGiven, out var error))
         {
             await JsonResponses.ErrorAsync(context.Response, StatusCodes.Status400BadRequest, error!);
-            return;
+            return null;
         }
-        var result = await changer.ApplyAsync(view!, epochGiven, context.RequestAborted);
-        // 409: the epoch conflicts with the installed view (a client's mistake, nothing changed); 503: installed, but
+        return (view!, epochGiven);
+    }
+
+    private static async Task PutViewAsync(HttpContext context, ViewChanger changer)
+    {
+        if (await ReadViewAsync(context) is not { } read) return;
+        var (view, epochGiven) = read;
+        var result = await changer.ApplyAsync(view, epochGiven, context.RequestAborted);
+        // 409: the epoch conflicts with the installed view or a promise (nothing changed); 503: installed, but
         // the handoff is not done yet (resending the same view finishes it).
         var status = result.Stale ? StatusCodes.Status409Conflict
             : result.Errors.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;

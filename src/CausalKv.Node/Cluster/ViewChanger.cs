@@ -11,12 +11,22 @@ namespace CausalKv.Node.Cluster;
 /// <param name="Stale">True when the view was refused for its epoch (<see cref="ViewEpochVerdict.Stale"/>): nothing changed.</param>
 public sealed record ViewChangeResult(long Epoch, string? Shard, bool Changed, int KeysHandedOff, IReadOnlyList<string> Errors, bool Stale = false);
 
+/// <summary>A node's answer to <c>POST /view/prepare</c>.</summary>
+/// <param name="Promised">True when the node promised the view (or had already): it will install no other layout under its epoch.</param>
+/// <param name="Epoch">The epoch of the view the node holds.</param>
+/// <param name="Holds">The highest epoch the node installed or promised: a router whose prepare was refused goes above it.</param>
+/// <param name="Error">Why it was refused (null when promised).</param>
+public sealed record ViewPrepareResult(bool Promised, long Epoch, long Holds, string? Error);
+
 /// <summary>
 /// Installs views one at a time: a new incarnation when this node's shard
 /// changes, the new peers, and the handoff of every key that now belongs to
 /// another shard (answered only once that shard acknowledged it). Each view is written to
 /// <see cref="MembershipFile"/> with the fence and catch-up it starts and the handoff it owes, and a restarted node
 /// resumes from there: <see cref="FinishOwedAsync"/> sends the "done" reports the view change still owes.
+/// A view is promised before it is installed (<see cref="Prepare"/>, <see cref="ViewPromiseDecision"/>): the promise and
+/// the install are decided under one lock, apart from the view changes' turn, so a prepare is answered at once even while
+/// a handoff runs, and never races an install into two layouts under one epoch.
 /// </summary>
 public sealed class ViewChanger(
     ClusterState cluster,
@@ -30,6 +40,7 @@ public sealed class ViewChanger(
     ILogger<ViewChanger> log)
 {
     private readonly SemaphoreSlim _serial = new(1, 1);
+    private readonly Lock _promises = new();
     private HandoffPlan? _installed;
     private Frontier? _installedSource;
 
@@ -85,6 +96,24 @@ public sealed class ViewChanger(
     }
 
     /// <summary>
+    /// <c>POST /view/prepare</c>: promises <paramref name="proposed"/> (its epoch and layout) when nothing this node
+    /// installed or promised stands against it, recording the promise in <see cref="MembershipFile"/> before answering.
+    /// </summary>
+    public ViewPrepareResult Prepare(ShardView proposed)
+    {
+        ArgumentNullException.ThrowIfNull(proposed);
+        lock (_promises)
+        {
+            var installed = cluster.Current.View;
+            var decision = ViewPromiseDecision.Decide(installed, membership.Current.Promised, proposed);
+            if (decision.Verdict == ViewPromiseVerdict.Promise) membership.SavePromise(proposed);
+            if (decision.Verdict == ViewPromiseVerdict.Refused) NodeLog.ViewPromiseRefused(log, proposed.Epoch, decision.Holds, decision.Error!);
+            else NodeLog.ViewPromised(log, proposed.Epoch, decision.Verdict == ViewPromiseVerdict.Kept);
+            return new ViewPrepareResult(decision.Verdict != ViewPromiseVerdict.Refused, installed?.Epoch ?? 0, decision.Holds, decision.Error);
+        }
+    }
+
+    /// <summary>
     /// Waits for the view changes before this one. The wait itself takes no token: a cancellable wait of a semaphore
     /// resumes on the thread pool whatever the caller's scheduler, and a simulation runs this on one thread. A caller
     /// that left meanwhile gives the turn straight back.
@@ -102,11 +131,10 @@ public sealed class ViewChanger(
         await EnterAsync(ct);
         try
         {
-            var old = cluster.Current;
-            var decision = ViewEpochDecision.Decide(old.View, old.Epoch, proposed, epochGiven ? proposed.Epoch : null);
-            if (decision.Verdict == ViewEpochVerdict.Stale)
-                return new ViewChangeResult(old.Epoch, old.MyShard, false, 0, [decision.Error!], Stale: true);
-            if (decision.Verdict == ViewEpochVerdict.Retry)
+            var step = Begin(proposed, epochGiven);
+            if (step.Refused is { } refused) return refused;
+            var old = step.Old;
+            if (step.Plan is null)
             {
                 // The same view again (a retry needs an installed view): finish any handoff still owed, change nothing else.
                 var again = _installed is { } p && p.NewView.Epoch == old.Epoch
@@ -114,41 +142,76 @@ public sealed class ViewChanger(
                     : await handoff.HandOffStrayKeysAsync(HandoffPlan.Unchanged(old.View!, cluster.NodeId), sourceStable: null, ct);
                 return new ViewChangeResult(old.Epoch, old.MyShard, false, again.Keys, again.Errors);
             }
-            var view = decision.View;
-            var catchingUp = replication.CatchUpFrom;
-            // Reports the view being replaced still owes go out with this view's handoff.
-            var stillOwed = old.View is null ? null : membership.OwedFor(old.Epoch)?.Owed;
-            var plan = HandoffPlan.Create(old.View, view, cluster.NodeId, catchingUp);
-            // What every replica of the shard the keys leave holds, taken before this node leaves it.
-            var sourceStable = replication.SourceStable;
-            if (plan.ShardChanged && plan.NewShard is not null) membership.SaveIncarnation(store.StartIncarnation(cluster.NodeId));
-            // Keys still on their way here under earlier views: a node that changes shards stops waiting for them below,
-            // so its reports name their senders, and the shards it reports to wait for those instead.
-            var awaited = plan.ReportedAwaits(fence.AwaitedBefore(view.Epoch));
-            if (old.Ring is not null)
-                // Also with nothing to wait for: the fence then keeps this epoch's reports, to pass on in gossip.
-                fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard, plan.EstablishedPeers.Append(cluster.NodeId).ToHashSet());
-            // New to the shard, or still catching up in it: from those of the peers that hold its data and stay. Expected
-            // before the view serves reads, as the fence is: a read under it must not find the replica "caught up" with
-            // the shard it just left.
-            if (plan.NewShard is not null && (plan.ShardChanged || catchingUp.Count > 0)) replication.ExpectCatchUp(plan.CatchUpFrom, view.Epoch);
-            cluster.Install(view);
-            // Reads waiting under the view before re-check: the key they wait for may have left this shard.
-            store.Changed.Signal();
-            _installed = plan;
-            _installedSource = sourceStable;
-            membership.SaveView(view, fence.State, replication.CatchUpFrom, OwedHandoff.For(plan, catchingUp, sourceStable, stillOwed, awaited));
-            var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
-            NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",
-                view.AllNodes.Count, view.ShardNames.Count, incoming);
-            if (stillOwed is null) await AwaitEarlierKeysAsync(plan, ct);
-            var result = await handoff.HandOffStrayKeysAsync(plan, sourceStable, ct);
-            return new ViewChangeResult(view.Epoch, plan.NewShard, true, result.Keys, result.Errors);
+            var view = step.Plan.NewView;
+            if (step.StillOwed is null) await AwaitEarlierKeysAsync(step.Plan, ct);
+            var result = await handoff.HandOffStrayKeysAsync(step.Plan, step.SourceStable, ct);
+            return new ViewChangeResult(view.Epoch, step.Plan.NewShard, true, result.Keys, result.Errors);
         }
         finally
         {
             _serial.Release();
         }
+    }
+
+    /// <summary>What <see cref="Begin"/> decided: refused, a retry of the installed view (no plan), or a view installed as planned.</summary>
+    private sealed record ChangeStep(Membership Old, ViewChangeResult? Refused, HandoffPlan? Plan = null, Frontier? SourceStable = null,
+        IReadOnlySet<string>? StillOwed = null);
+
+    /// <summary>
+    /// Decides the proposed view's epoch (<see cref="ViewEpochDecision"/>) and checks it against the promise
+    /// (<see cref="ViewPromiseDecision"/>), then installs it, all under the promise lock: a prepare never sees the node
+    /// between the check and the install. Without an epoch the view goes above the promise too, conflicting with none.
+    /// </summary>
+    private ChangeStep Begin(ShardView proposed, bool epochGiven)
+    {
+        lock (_promises)
+        {
+            var old = cluster.Current;
+            var promised = membership.Current.Promised;
+            var highest = epochGiven ? old.Epoch : Math.Max(old.Epoch, promised?.Epoch ?? 0);
+            var decision = ViewEpochDecision.Decide(old.View, highest, proposed, epochGiven ? proposed.Epoch : null);
+            if (decision.Verdict == ViewEpochVerdict.Stale)
+                return new ChangeStep(old, new ViewChangeResult(old.Epoch, old.MyShard, false, 0, [decision.Error!], Stale: true));
+            if (decision.Verdict == ViewEpochVerdict.Retry) return new ChangeStep(old, null);
+            var promise = ViewPromiseDecision.Decide(old.View, promised, decision.View);
+            if (promise.Verdict == ViewPromiseVerdict.Refused)
+            {
+                NodeLog.ViewPromiseRefused(log, decision.View.Epoch, promise.Holds, promise.Error!);
+                return new ChangeStep(old, new ViewChangeResult(old.Epoch, old.MyShard, false, 0, [promise.Error!], Stale: true));
+            }
+            return Install(old, decision.View);
+        }
+    }
+
+    private ChangeStep Install(Membership old, ShardView view)
+    {
+        var catchingUp = replication.CatchUpFrom;
+        // Reports the view being replaced still owes go out with this view's handoff.
+        var stillOwed = old.View is null ? null : membership.OwedFor(old.Epoch)?.Owed;
+        var plan = HandoffPlan.Create(old.View, view, cluster.NodeId, catchingUp);
+        // What every replica of the shard the keys leave holds, taken before this node leaves it.
+        var sourceStable = replication.SourceStable;
+        if (plan.ShardChanged && plan.NewShard is not null) membership.SaveIncarnation(store.StartIncarnation(cluster.NodeId));
+        // Keys still on their way here under earlier views: a node that changes shards stops waiting for them below,
+        // so its reports name their senders, and the shards it reports to wait for those instead.
+        var awaited = plan.ReportedAwaits(fence.AwaitedBefore(view.Epoch));
+        if (old.Ring is not null)
+            // Also with nothing to wait for: the fence then keeps this epoch's reports, to pass on in gossip.
+            fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard, plan.EstablishedPeers.Append(cluster.NodeId).ToHashSet());
+        // New to the shard, or still catching up in it: from those of the peers that hold its data and stay. Expected
+        // before the view serves reads, as the fence is: a read under it must not find the replica "caught up" with
+        // the shard it just left.
+        if (plan.NewShard is not null && (plan.ShardChanged || catchingUp.Count > 0)) replication.ExpectCatchUp(plan.CatchUpFrom, view.Epoch);
+        cluster.Install(view);
+        // Reads waiting under the view before re-check: the key they wait for may have left this shard.
+        store.Changed.Signal();
+        _installed = plan;
+        _installedSource = sourceStable;
+        membership.SaveView(view, fence.State, replication.CatchUpFrom, OwedHandoff.For(plan, catchingUp, sourceStable, stillOwed, awaited));
+        var incoming = fence.AnyPending && fence.Epoch == view.Epoch ? string.Join(", ", fence.PendingShards) : "(none)";
+        NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",
+            view.AllNodes.Count, view.ShardNames.Count, incoming);
+        return new ChangeStep(old, null, plan, sourceStable, stillOwed);
     }
 
     /// <summary>

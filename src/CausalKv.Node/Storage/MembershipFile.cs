@@ -12,8 +12,11 @@ namespace CausalKv.Node.Storage;
 /// <param name="Incarnation">the highest incarnation it started: kept here too, because a store set aside as corrupt
 /// takes the origins it wrote with along, and a clock set back could then hand out one of them again</param>
 /// <param name="Handoff">the handoff of <paramref name="View"/>'s change that is not finished yet (null: none owed)</param>
+/// <param name="Promised">the highest view it promised (<c>POST /view/prepare</c>) above <paramref name="View"/>'s epoch
+/// (null: none): kept across a restart, or a restarted node could promise that epoch to another layout
+/// (<see cref="ViewPromiseDecision"/>)</param>
 public sealed record MembershipRecord(ShardView? View, HandoffFenceState Fence, IReadOnlySet<int> CatchUpFrom, long Incarnation = 0,
-    OwedHandoff? Handoff = null)
+    OwedHandoff? Handoff = null, ShardView? Promised = null)
 {
     public static readonly MembershipRecord Empty = new(null, HandoffFenceState.None, new HashSet<int>());
 }
@@ -111,8 +114,16 @@ public sealed class MembershipFile
         get { lock (_gate) return _record; }
     }
 
+    /// <summary>Records an installed view; a promise at or below its epoch is spent with it.</summary>
     public void SaveView(ShardView view, HandoffFenceState fence, IReadOnlySet<int> catchUpFrom, OwedHandoff? handoff = null) =>
-        Save(r => r with { View = view, Fence = fence, CatchUpFrom = catchUpFrom, Handoff = handoff });
+        Save(r => r with
+        {
+            View = view, Fence = fence, CatchUpFrom = catchUpFrom, Handoff = handoff,
+            Promised = r.Promised is { } p && p.Epoch > view.Epoch ? p : null,
+        });
+
+    /// <summary>Records the promise of <paramref name="promised"/> (its epoch and layout) before the node answers it.</summary>
+    public void SavePromise(ShardView promised) => Save(r => r with { Promised = promised });
 
     /// <summary>The handoff <paramref name="epoch"/>'s change owes, while the record is still at that epoch (null otherwise).</summary>
     public OwedHandoff? OwedFor(long epoch)
@@ -165,9 +176,13 @@ internal sealed class MembershipJson
     public List<int> CatchUpFrom { get; set; } = [];
     public long Incarnation { get; set; }
     public OwedJson? Handoff { get; set; }
+    public long PromisedEpoch { get; set; }
+    public Dictionary<string, List<ViewNode>>? Promised { get; set; }
 
     public static MembershipJson From(MembershipRecord record) => new()
     {
+        PromisedEpoch = record.Promised?.Epoch ?? 0,
+        Promised = Layout(record.Promised),
         Incarnation = record.Incarnation,
         Handoff = record.Handoff is { } h ? OwedJson.From(h) : null,
         Epoch = record.View?.Epoch ?? 0,
@@ -179,7 +194,8 @@ internal sealed class MembershipJson
     public MembershipRecord ToRecord()
     {
         var view = ViewOf(Epoch, View, "view");
-        return new MembershipRecord(view, Fence.ToState(), CatchUpFrom.ToHashSet(), Incarnation, view is null ? null : Handoff?.ToOwed());
+        return new MembershipRecord(view, Fence.ToState(), CatchUpFrom.ToHashSet(), Incarnation, view is null ? null : Handoff?.ToOwed(),
+            ViewOf(PromisedEpoch, Promised, "promised view"));
     }
 
     internal static Dictionary<string, List<ViewNode>>? Layout(ShardView? view) =>

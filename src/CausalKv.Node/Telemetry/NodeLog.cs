@@ -44,6 +44,14 @@ internal static partial class NodeLog
         Message = "Installed view epoch {Epoch}: node {Node} in shard {Shard} (was {PreviousShard}), {Nodes} nodes in {Shards} shards; waiting for keys from shards {IncomingShards}")]
     public static partial void ViewInstalled(ILogger logger, long epoch, int node, string shard, string previousShard, int nodes, int shards, string incomingShards);
 
+    [LoggerMessage(EventId = 314, EventName = "ViewPromised", Level = LogLevel.Information,
+        Message = "Promised view epoch {Epoch} (already promised or installed: {Again}): no other layout is installed here under it")]
+    public static partial void ViewPromised(ILogger logger, long epoch, bool again);
+
+    [LoggerMessage(EventId = 315, EventName = "ViewPromiseRefused", Level = LogLevel.Warning,
+        Message = "Refused to promise or install view epoch {Epoch}; this node holds epoch {Holds}: {Reason}")]
+    public static partial void ViewPromiseRefused(ILogger logger, long epoch, long holds, string reason);
+
     [LoggerMessage(EventId = 309, EventName = "ViewResumed", Level = LogLevel.Information,
         Message = "Resumed view epoch {Epoch} from the data directory: shard {Shard}; waiting for keys from shards {IncomingShards}; catching up: {CatchingUp}")]
     public static partial void ViewResumed(ILogger logger, long epoch, string shard, string incomingShards, bool catchingUp);

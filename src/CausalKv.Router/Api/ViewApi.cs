@@ -64,8 +64,10 @@ internal static class ViewApi
         {
             w.WriteNumber("epoch", result.Epoch);
             if (result.RefusedWith is null) w.WriteBoolean("retry", result.Retry);
-            // When refused for unreachable nodes: those nodes and why; otherwise every node's own answer.
-            w.WriteStartArray(result.RefusedWith is null ? "nodes" : "unreachable");
+            // When refused for unreachable nodes, or for nodes that promised another view: those nodes and why;
+            // otherwise every node's own answer.
+            w.WriteStartArray(result.RefusedWith is null ? "nodes"
+                : result.RefusedWith == StatusCodes.Status409Conflict && result.Nodes.Count > 0 ? "refused" : "unreachable");
             foreach (var node in result.Nodes)
             {
                 w.WriteStartObject();

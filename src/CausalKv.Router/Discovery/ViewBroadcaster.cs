@@ -10,10 +10,14 @@ using Microsoft.Extensions.Options;
 namespace CausalKv.Router.Discovery;
 
 /// <summary>
-/// Installs a view cluster-wide, all or nothing as far as reachability goes: decides its epoch and targets
-/// (<see cref="ViewChangePlan"/>: every node of the old and the new view), refuses a stale epoch (409), probes every
-/// target with <c>GET /ping</c> in parallel under a short deadline and refuses the view (503) if any does not answer,
-/// before any node got it; only then sends it to every target at once and waits for all of them.
+/// Installs a view cluster-wide, all or nothing as far as reachability goes, in two phases: decides its epoch and
+/// targets (<see cref="ViewChangePlan"/>: every node of the old and the new view), refuses a stale epoch (409), asks
+/// every target to promise the view with <c>POST /view/prepare</c> in parallel under a short deadline, and sends
+/// nothing when one did not: 409 when a node installed or promised another layout under that epoch or a higher one
+/// (<see cref="ViewPromiseDecision"/>; its epoch is taken as known, so the next decision goes above it), 503 when one
+/// does not answer. Only once every target promised does it send <c>PUT /view</c> to all of them at once and wait for
+/// all. Several routers may do this at once: the targets of two views of one cluster share a node, which promises one
+/// layout per epoch, so no two layouts are ever installed under one epoch.
 /// A node answers only once its handoff is acknowledged, so when every node said 200 the data is in place. A node
 /// that fails after the probe (a timeout during its handoff) leaves the view installed on the others; resending the
 /// same body is a retry (<see cref="ViewEpochVerdict.Retry"/>) that sends the same view to the same nodes again.
@@ -57,8 +61,9 @@ internal sealed class ViewBroadcaster(
 
     /// <summary>
     /// Installs a view whose epoch and targets were decided elsewhere (the reconciler's <see cref="ReconcileDecision"/>):
-    /// probes every target, then sends it with its epoch to all of them, one change at a time with <c>PUT /view</c>.
-    /// A node holding another layout under that epoch or a newer one refuses it (409), which the result reports.
+    /// asks every target to promise it, then sends it with its epoch to all of them, one change at a time with <c>PUT /view</c>.
+    /// A node holding or promising another layout under that epoch or a newer one refuses it (409) before any node got
+    /// it, which the result reports.
     /// </summary>
     public async Task<ViewBroadcast> InstallAsync(ShardView view, IReadOnlyList<ViewNode> targets, CancellationToken ct)
     {
@@ -78,8 +83,24 @@ internal sealed class ViewBroadcaster(
         using var activity = RouterTelemetry.Source.StartActivity(RouterTelemetry.Spans.ViewBroadcast);
         activity?.SetTag(RouterTelemetry.Tags.Epoch, view.Epoch);
 
-        var probes = await Task.WhenAll(targets.Select(node => ProbeAsync(node, ct)));
-        var unreachable = probes.Where(p => p is not null).Select(p => p!.Value).ToList();
+        var body = Body(view);
+        var promises = await Task.WhenAll(targets.Select(node => PrepareAsync(node, body, ct)));
+        var refused = promises.Where(p => p.Status == StatusCodes.Status409Conflict).ToList();
+        if (refused.Count > 0)
+        {
+            // Another layout holds this epoch or a later one at some node: any other node that installed this view now
+            // would leave two layouts in force under one epoch. The epochs the nodes hold are known from here on.
+            var holds = refused.Max(p => p.Holds);
+            views.Observe(holds, null);
+            var error = $"Epoch {view.Epoch} was not promised by every node, so no node got it: " +
+                string.Join("; ", refused.Select(p => $"node {p.Node.Id} at {p.Node.Address} holds epoch {p.Holds}: {p.Reason}")) +
+                $". Send an epoch above {holds}.";
+            activity?.SetStatus(ActivityStatusCode.Error, "a node promised another view");
+            RouterLog.ViewRefused(log, StatusCodes.Status409Conflict, error);
+            var conflicts = refused.Select(p => new NodeReply(p.Node.Id, p.Node.Address, p.Status, ErrorElement(p.Reason!))).ToList();
+            return new ViewBroadcast(Math.Max(current, holds), conflicts) { RefusedWith = StatusCodes.Status409Conflict, Error = error };
+        }
+        var unreachable = promises.Where(p => p.Status != StatusCodes.Status200OK).Select(p => (p.Node, Reason: p.Reason!)).ToList();
         if (unreachable.Count > 0)
         {
             // 503, not 409 or 422: nothing is wrong with the request or in conflict with the view in force; the
@@ -92,7 +113,6 @@ internal sealed class ViewBroadcaster(
         }
 
         RouterLog.ViewBroadcast(log, view.Epoch, targets.Count, view.ToString());
-        var body = Body(view);
         var answers = await Task.WhenAll(targets.Select(node => SendAsync(node, body, ct)));
         // Any node that installed it routes by it now; the poller would find it within an interval anyway.
         if (answers.Any(r => Installed(r, view.Epoch))) views.Observe(view.Epoch, view);
@@ -106,24 +126,44 @@ internal sealed class ViewBroadcaster(
         return result;
     }
 
-    /// <summary><c>GET /ping</c> within the probe deadline (a cut link drops packets, so connecting gives up at the transport's connect timeout); null when it answered.</summary>
-    private async Task<(ViewNode Node, string Reason)?> ProbeAsync(ViewNode node, CancellationToken ct)
+    /// <summary>A target's answer to <c>POST /view/prepare</c>: 200 promised, 409 refused (holding epoch <paramref name="Holds"/>), any other status unreachable.</summary>
+    private readonly record struct Promise(ViewNode Node, int Status, long Holds, string? Reason);
+
+    /// <summary>
+    /// <c>POST /view/prepare</c> within the probe deadline (a cut link drops packets, so connecting gives up at the
+    /// transport's connect timeout): the node promises the view, or says which epoch it holds instead.
+    /// </summary>
+    private async Task<Promise> PrepareAsync(ViewNode node, byte[] body, CancellationToken ct)
     {
+        using var message = new HttpRequestMessage(HttpMethod.Post, "http://" + node.Address + "/view/prepare")
+        {
+            Version = System.Net.HttpVersion.Version11,
+            Content = new ByteArrayContent(body),
+        };
+        message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        if (_clusterKey is not null) message.Headers.TryAddWithoutValidation(ClusterKeyHeader, _clusterKey);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(_probeTimeout);
         try
         {
-            using var response = await transport.Client.GetAsync("http://" + node.Address + "/ping", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            return response.IsSuccessStatusCode ? null : (node, $"GET /ping answered {(int)response.StatusCode}");
+            using var response = await transport.Client.SendAsync(message, HttpCompletionOption.ResponseContentRead, timeout.Token);
+            var status = (int)response.StatusCode;
+            if (status == StatusCodes.Status200OK) return new Promise(node, status, 0, null);
+            var answer = ParseOrWrap(await response.Content.ReadAsByteArrayAsync(timeout.Token));
+            var reason = answer.ValueKind == JsonValueKind.Object && answer.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String
+                ? e.GetString()! : $"POST /view/prepare answered {status}";
+            if (status != StatusCodes.Status409Conflict) return new Promise(node, status, 0, $"POST /view/prepare answered {status}: {reason}");
+            var holds = answer.ValueKind == JsonValueKind.Object && answer.TryGetProperty("promised", out var p) && p.TryGetInt64(out var h) ? h : 0;
+            return new Promise(node, status, holds, reason);
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
         {
             var reason = e is OperationCanceledException && !ConnectFailure.IsConnectPhase(e)
-                ? $"no answer to GET /ping within {_probeTimeout.TotalMilliseconds:0} ms"
+                ? $"no answer to POST /view/prepare within {_probeTimeout.TotalMilliseconds:0} ms"
                 : ConnectFailure.IsConnectPhase(e) && e is OperationCanceledException
                     ? "could not connect: the connection attempt timed out"
                     : $"could not connect: {e.Message}";
-            return (node, reason);
+            return new Promise(node, StatusCodes.Status503ServiceUnavailable, 0, reason);
         }
     }
 

@@ -17,7 +17,9 @@ namespace CausalKv.Router.Reconciliation;
 /// lets <see cref="ReconcileDecision"/> say what to do, and does it through the <see cref="ViewBroadcaster"/> (one change
 /// at a time, also with <c>PUT /view</c> at the router). The decision is pure; this loop only moves messages, logs a
 /// decision when its reason changes, and reports the last round in <c>GET /cluster/state</c>.
-/// Several routers may run it: epochs derive from the generation (see <see cref="ClusterDeclaration"/>).
+/// Several routers may run it: epochs derive from the generation (see <see cref="ClusterDeclaration"/>), and the
+/// broadcaster installs a view only once every node it involves promised it, so two routers never install two layouts
+/// under one epoch; a round refused that way (409) waits an interval, and the next decides above the epoch the nodes hold.
 /// </summary>
 internal sealed class ClusterReconciler(
     ViewTracker views, ViewBroadcaster broadcaster, NodeTransport transport, MemberAddresses addresses,

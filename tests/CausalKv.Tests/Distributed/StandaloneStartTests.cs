@@ -21,6 +21,44 @@ public sealed class StandaloneStartTests
     }
 
     [Fact]
+    public async Task A_node_promises_one_layout_per_epoch_and_refuses_another_in_prepare_and_in_put()
+    {
+        await using var app = await KvApp.Create(nodes: 1, shards: 1).WithoutInitialView().StartAsync();
+        using var admin = app.CreateHttpClient("node0");
+        admin.DefaultRequestHeaders.Add("X-CausalKv-Key", app.ClusterKey);
+        object Body(int id, long? epoch) => epoch is null
+            ? new { view = new Dictionary<string, object[]> { ["s"] = [new { address = $"127.0.0.1:{id}", id }] } }
+            : new { view = new Dictionary<string, object[]> { ["s"] = [new { address = $"127.0.0.1:{id}", id }] }, epoch };
+
+        using (var promised = await admin.PostAsJsonAsync("/view/prepare", Body(7, 5)))
+        {
+            Assert.Equal(HttpStatusCode.OK, promised.StatusCode);
+            Assert.Equal(5, (await promised.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("promised").GetInt64());
+        }
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync("/view/prepare", Body(7, 5))).StatusCode);
+        using (var other = await admin.PostAsJsonAsync("/view/prepare", Body(8, 5)))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, other.StatusCode);
+            var answer = await other.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(5, answer.GetProperty("promised").GetInt64());
+            Assert.Contains("promised here to another layout", answer.GetProperty("error").GetString());
+        }
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsJsonAsync("/view/prepare", Body(8, null))).StatusCode);
+        // PUT /view: another layout under the promised epoch, or below it, is refused; the promised one installs.
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.PutAsJsonAsync("/view", Body(8, 5))).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.PutAsJsonAsync("/view", Body(8, 4))).StatusCode);
+        Assert.Equal(0, (await admin.GetFromJsonAsync<JsonElement>("/view")).GetProperty("epoch").GetInt64());
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync("/view", Body(7, 5))).StatusCode);
+        // Without a prepare: a promise above the view is honoured by going above it.
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync("/view/prepare", Body(8, 9))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync("/view", Body(7, null))).StatusCode);
+        Assert.Equal(10, (await admin.GetFromJsonAsync<JsonElement>("/view")).GetProperty("epoch").GetInt64());
+        // Unauthenticated prepares are refused like any other cluster-changing request.
+        using var anonymous = app.CreateHttpClient("node0");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync("/view/prepare", Body(7, 11))).StatusCode);
+    }
+
+    [Fact]
     public async Task A_node_without_a_view_answers_ping_refuses_data_with_503_and_joins_when_a_view_names_it()
     {
         // A short causal-wait deadline: the fence on the unreachable old shard lifts after twice that (10 s), while the

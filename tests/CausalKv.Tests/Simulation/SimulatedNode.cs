@@ -135,6 +135,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
             services.GetRequiredService<StrayKeySweeper>(), services.GetRequiredService<DataRequests>(),
             services.GetRequiredService<ReplicaRotation>(), scans);
         _life = life;
+        life.Cluster.Changed += (_, now) => { if (now.View is { } installed) ViewInstalled?.Invoke(Id, installed); };
         scheduler.Run(() =>
         {
             services.ResumeNodeProtocol(lostState: false);
@@ -173,6 +174,22 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
     }
 
     private static string Describe(long origin) => $"{OriginId.NodeOf(origin)}.{OriginId.IncarnationOf(origin)}";
+
+    /// <summary>Called with this node's id and the view at the instant the node installs one (or resumes it at a start).</summary>
+    public Action<int, ShardView>? ViewInstalled { get; set; }
+
+    /// <summary>
+    /// A <c>POST /view/prepare</c> reaches this node: the node's <see cref="ViewChanger.Prepare"/>, answered at once with
+    /// the status and the highest epoch the node installed or promised; null when the node is down (the connection is refused).
+    /// </summary>
+    public (int Status, long Holds)? PrepareView(ShardView view)
+    {
+        if (_life is not { } life) return null;
+        var result = life.Changer.Prepare(view);
+        trace.Add(network.Now, $"node {Id} answers POST /view/prepare epoch {view.Epoch}: " +
+            (result.Promised ? "200" : $"409, holds epoch {result.Holds}"));
+        return (result.Promised ? 200 : 409, result.Holds);
+    }
 
     /// <summary>
     /// A <c>PUT /view</c> reaches this node: the node's <see cref="ViewChanger.ApplyAsync"/>, which answers once its

@@ -8,8 +8,10 @@ namespace CausalKv.Tests.Simulation;
 /// an up node answers with the epoch and view it holds, a down one refuses the connection, a lost packet is an answer
 /// that never comes), follows the newest view it saw and the nodes it left out (<see cref="DepartedNodes"/>), lets
 /// <see cref="ReconcileDecision.Decide"/> say what to do, and does it as the router's broadcaster does: every target
-/// pinged first (one that does not answer refuses the change, 503, before any node got it), then <c>PUT /view</c> to
-/// all of them, each on its own delay and possibly lost, and the round waits for every answer or its timeout. After a
+/// asked to promise the view first (<c>POST /view/prepare</c>: one that does not answer refuses the change, 503, and one
+/// that promised or installed another layout under its epoch or a higher epoch refuses it, 409, whose epoch this
+/// reconciler then knows; either way before any node got it), then <c>PUT /view</c> to all of them, each on its own
+/// delay and possibly lost, and the round waits for every answer or its timeout. After a
 /// round that sent a view the next one starts at once, else after <see cref="Interval"/>. Packets between it and the
 /// nodes take 1-80 ms and are lost at the network's drop rate, sent again once, and lost twice fail the request.
 /// </summary>
@@ -73,6 +75,9 @@ internal sealed class SimulatedReconciler
 
     /// <summary>Views sent with <see cref="ReconcileAction.Install"/>, by epoch.</summary>
     public ISet<long> Installed { get; } = new SortedSet<long>();
+
+    /// <summary>Views this reconciler sent to no node because a node had promised or installed another (409).</summary>
+    public int PromisesRefused { get; private set; }
 
     /// <summary>Called when <see cref="Newest"/> moves to a view of a higher epoch.</summary>
     public Action<ShardView>? Followed { get; init; }
@@ -166,34 +171,46 @@ internal sealed class SimulatedReconciler
         });
     }
 
-    /// <summary>The broadcaster's install: every target pinged, then the view sent to all; true when the round moved something.</summary>
+    /// <summary>The broadcaster's install: every target asked to promise the view, then the view sent to all; true when the round moved something.</summary>
     private void Broadcast(ShardView view, IReadOnlyList<ViewNode> targets, Action<bool> finished)
     {
-        var pinged = new Dictionary<int, bool>();
+        var promised = new Dictionary<int, (int Status, long Holds)?>();
         var done = false;
         foreach (var target in targets)
         {
-            Ask(target, node =>
+            Prepare(target, view, answer =>
             {
                 if (done) return;
-                pinged[target.Id] = node is not null;
-                if (pinged.Count == targets.Count) Send();
+                promised[target.Id] = answer;
+                if (promised.Count == targets.Count) Send();
             });
         }
         _network.After(ProbeTimeout, () =>
         {
             if (done) return;
-            foreach (var target in targets.Where(t => !pinged.ContainsKey(t.Id))) pinged[target.Id] = false;
+            foreach (var target in targets.Where(t => !promised.ContainsKey(t.Id))) promised[target.Id] = null;
             Send();
         });
 
         void Send()
         {
             done = true;
-            var unreachable = targets.Where(t => !pinged[t.Id]).Select(t => t.Id).ToList();
+            var refused = targets.Where(t => promised[t.Id]?.Status == 409).ToList();
+            if (refused.Count > 0)
+            {
+                // As the broadcaster does: the epochs the refusing nodes hold are known from here on.
+                var holds = refused.Max(t => promised[t.Id]!.Value.Holds);
+                HighestEpoch = Math.Max(HighestEpoch, holds);
+                PromisesRefused++;
+                _trace.Add(_network.Now, $"reconcile {Name}: epoch {view.Epoch} refused (409): node {string.Join(",", refused.Select(t => t.Id))} " +
+                    $"installed or promised another view (up to epoch {holds}); nothing sent");
+                finished(false);
+                return;
+            }
+            var unreachable = targets.Where(t => promised[t.Id] is null).Select(t => t.Id).ToList();
             if (unreachable.Count > 0)
             {
-                _trace.Add(_network.Now, $"reconcile {Name}: epoch {view.Epoch} refused (503): node {string.Join(",", unreachable)} does not answer GET /ping; nothing sent");
+                _trace.Add(_network.Now, $"reconcile {Name}: epoch {view.Epoch} refused (503): node {string.Join(",", unreachable)} does not answer POST /view/prepare; nothing sent");
                 finished(false);
                 return;
             }
@@ -237,8 +254,18 @@ internal sealed class SimulatedReconciler
         Leg(() => answer(held), () => answer(null));
     }, () => answer(null));
 
-    /// <summary>A node's answer to <c>GET /view</c> (or <c>GET /ping</c>): who answered, and the view it holds.</summary>
+    /// <summary>A node's answer to <c>GET /view</c>: who answered, and the view it holds.</summary>
     private sealed record NodeAnswer(int Id, ShardView? View);
+
+    /// <summary>
+    /// A <c>POST /view/prepare</c>: the node decides on arrival, and its answer (the status, and the highest epoch it
+    /// installed or promised) comes back the same way; null when it refused the connection or a packet was lost twice.
+    /// </summary>
+    private void Prepare(ViewNode target, ShardView view, Action<(int Status, long Holds)?> answer) => Leg(() =>
+    {
+        var promise = _nodes[target.Id].PrepareView(view);
+        Leg(() => answer(promise), () => answer(null));
+    }, () => answer(null));
 
     /// <summary>A <c>PUT /view</c>: delivered after a delay unless lost; the node's answer comes back the same way.</summary>
     private void Put(ViewNode target, ShardView view, Action<int, long> answer) =>

@@ -14,7 +14,9 @@ namespace CausalKv.Tests.Simulation;
 /// the cluster and carries each declaration out by <see cref="ReconcileDecision"/>, its views reaching the nodes at
 /// different times, lost and sent again. Then the network heals, the crashed nodes come back and the cluster runs until
 /// nothing changes any more and the reconciler is in sync, and the run is checked: the history for causal violations,
-/// every shard's replicas for convergence and key placement, every acknowledged write for survival.
+/// every shard's replicas for convergence and key placement, every acknowledged write for survival. Throughout, every
+/// view a node installs is checked against every other: no two layouts are ever installed under one epoch, by any node
+/// at any time (the promise every node gives before an install, <see cref="ViewPromiseDecision"/>).
 /// </summary>
 internal sealed class Simulation : IDisposable
 {
@@ -33,6 +35,10 @@ internal sealed class Simulation : IDisposable
     private readonly string _root;
     private readonly string[] _keys = Enumerable.Range(0, KeyCount).Select(i => $"k{i}").ToArray();
     private readonly List<SimulatedReconciler> _reconcilers = [];
+    /// <summary>The layout installed under each epoch, by the first node that installed it.</summary>
+    private readonly Dictionary<long, (int Node, ShardView View)> _layouts = [];
+    /// <summary>Two layouts found installed under one epoch (checked whenever a node installs a view).</summary>
+    private readonly List<string> _epochConflicts = [];
     /// <summary>The newest declaration: the first reconciler always has it, a second one gets it late or never.</summary>
     private ClusterDeclaration _declared;
     /// <summary>The view clients route by: the newest any reconciler saw, as a router routes by the newest it saw.</summary>
@@ -54,7 +60,10 @@ internal sealed class Simulation : IDisposable
     /// <param name="traceLines">how many of the last trace lines a result keeps</param>
     /// <param name="checkLiveness">also fail a run in which, healed and quiet, a replica still waits for a catch-up or a
     /// handoff report (its reads would wait forever), or lifted a fence at its timeout (the report it waited for never came)</param>
-    public Simulation(int seed, bool pruneMetadata = false, int traceLines = 80, bool checkLiveness = false)
+    /// <param name="addressSplit">for this many ms, the second reconciler (always present then) sees node 0 at another
+    /// address than the first does, as when a replica was just replaced and one router resolves its new address and the
+    /// other not yet: both decide the same epochs with two layouts (0: no split)</param>
+    public Simulation(int seed, bool pruneMetadata = false, int traceLines = 80, bool checkLiveness = false, long addressSplit = 0)
     {
         _seed = seed;
         _checkLiveness = checkLiveness;
@@ -70,19 +79,22 @@ internal sealed class Simulation : IDisposable
         _crashRate = Pick(0.001, 0.005, 0.015);
         _viewChangeRate = Pick(0.002, 0.006, 0.015);
         var reconcilers = Pick(1, 1, 2);
+        if (addressSplit > 0) reconcilers = 2;
         _declarationLag = reconcilers == 1 ? 0 : Pick(0L, 300L, 3000L, -1L);
         // How far apart the nodes' wall clocks are: mostly a few ms, in some runs seconds. Drawn apart from the run's
         // other choices, so a seed with little skew replays as it did before skew grew.
         var skewScale = new[] { 1, 1, 20, 200, 1000 }[new Random(~seed).Next(5)];
         _trace.Add(0, $"seed {seed}: drops {_network.DropRate}, duplicates {_network.DuplicateRate}, delays up to {_network.MaxDelay} ms, " +
             $"per {ChaosTick} ms: cut {_cutRate}, crash {_crashRate}, view change {_viewChangeRate}, clock skew up to {30 * skewScale} ms, " +
-            $"{reconcilers} reconcilers{(reconcilers > 1 ? $" (the second's declarations {(_declarationLag < 0 ? "never updated" : $"{_declarationLag} ms late")})" : "")}");
+            $"{reconcilers} reconcilers{(reconcilers > 1 ? $" (the second's declarations {(_declarationLag < 0 ? "never updated" : $"{_declarationLag} ms late")})" : "")}" +
+            (addressSplit > 0 ? $", the second sees node 0 at another address for {addressSplit} ms" : ""));
         _root = Directory.CreateTempSubdirectory($"causalkv-sim-{seed}-").FullName;
         for (var i = 0; i < NodeCount; i++)
         {
             var skew = _random.Next(-30, 31) * skewScale;
             _nodes.Add(new SimulatedNode(i, Path.Combine(_root, $"node{i}"), _network, _trace, new SimulatedClock(() => _network.Now, skew, _network), pruneMetadata));
         }
+        foreach (var node in _nodes) node.ViewInstalled = Installed;
         _network.IsUp = id => _nodes[id].IsUp;
         _network.Deliver = m => _nodes[m.To].Receive(m);
         _declared = ClusterDeclaration.Create(1, [new("s0", [Name(0), Name(1), Name(2)]), new("s1", [Name(3), Name(4), Name(5)])]);
@@ -92,7 +104,10 @@ internal sealed class Simulation : IDisposable
         _ring = _view.CreateRing();
         for (var r = 0; r < reconcilers; r++)
         {
-            _reconcilers.Add(new SimulatedReconciler($"r{r}", _declared, _network, _random, _trace, _nodes, Address)
+            Func<DeclaredMember, string?> address = r == 1 && addressSplit > 0
+                ? m => m.Name == Name(0) && _network.Now < addressSplit ? "node0-replaced:8080" : Address(m)
+                : Address;
+            _reconcilers.Add(new SimulatedReconciler($"r{r}", _declared, _network, _random, _trace, _nodes, address)
             {
                 Followed = view =>
                 {
@@ -106,6 +121,20 @@ internal sealed class Simulation : IDisposable
         foreach (var node in _nodes) node.Executed = _client.Executed;
     }
 
+    /// <summary>A node installed <paramref name="view"/>: a violation if another node (or itself) ever installed another layout under its epoch.</summary>
+    private void Installed(int node, ShardView view)
+    {
+        if (!_layouts.TryGetValue(view.Epoch, out var first))
+        {
+            _layouts[view.Epoch] = (node, view);
+            return;
+        }
+        if (first.View.SameLayoutAs(view)) return;
+        var conflict = $"two layouts under epoch {view.Epoch}: node {first.Node} installed {first.View}, node {node} installed {view} at {_network.Now} ms";
+        _trace.Add(_network.Now, conflict);
+        _epochConflicts.Add(conflict);
+    }
+
     private T Pick<T>(params T[] choices) => choices[_random.Next(choices.Length)];
 
     private static string Name(int id) => $"node{id}";
@@ -113,9 +142,10 @@ internal sealed class Simulation : IDisposable
     /// <summary>Where a declared member listens: its name at the node's port (the router's default resolution).</summary>
     private static string Address(DeclaredMember member) => member.Name + ":8080";
 
-    public static SimulationResult Run(int seed, int operations, bool pruneMetadata = false, int traceLines = 80, bool checkLiveness = false)
+    public static SimulationResult Run(int seed, int operations, bool pruneMetadata = false, int traceLines = 80, bool checkLiveness = false,
+        long addressSplit = 0)
     {
-        using var simulation = new Simulation(seed, pruneMetadata, traceLines, checkLiveness);
+        using var simulation = new Simulation(seed, pruneMetadata, traceLines, checkLiveness, addressSplit);
         return simulation.Run(operations);
     }
 
@@ -137,6 +167,7 @@ internal sealed class Simulation : IDisposable
             Heal();
             if (violations.Count == 0) violations.AddRange(Quiesce());
             if (violations.Count == 0) violations.AddRange(CheckFinalState());
+            violations.AddRange(_epochConflicts);
             violations.AddRange(HistoryChecker.Check(_history));
             violations.AddRange(_network.Escapes.Distinct().Select(e => $"work escaped the simulation's thread (it would run on real time): {e}"));
         }
@@ -147,7 +178,7 @@ internal sealed class Simulation : IDisposable
         return new SimulationResult(_seed, _history.Count, _history.Count(o => o.IsRead), _history.Count(o => o.IsWrite && o.Executed),
             _client.Waits, _client.Abandoned, _crashes, ViewChanges, _network.Now, violations, _trace.Tail(),
             _nodes.Sum(n => n.Scans), _nodes.Sum(n => n.LogEntriesShed), _trace.Events, _trace.Digest,
-            Rounds(ReconcileAction.Resend), Rounds(ReconcileAction.StandDown));
+            Rounds(ReconcileAction.Resend), Rounds(ReconcileAction.StandDown)) { PromisesRefused = _reconcilers.Sum(r => r.PromisesRefused) };
     }
 
     private void Chaos()

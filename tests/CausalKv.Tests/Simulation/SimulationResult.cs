@@ -6,6 +6,9 @@ internal sealed record SimulationResult(
     long SimulatedMilliseconds, IReadOnlyList<string> Violations, string TraceTail, int Scans = 0, long LogEntriesShed = 0,
     long TraceEvents = 0, ulong TraceDigest = 0, int Resends = 0, int StandDowns = 0)
 {
+    /// <summary>Installs the reconcilers gave up before sending anything because a node had promised another view (409).</summary>
+    public int PromisesRefused { get; init; }
+
     public bool Passed => Violations.Count == 0;
 
     public string Report() =>

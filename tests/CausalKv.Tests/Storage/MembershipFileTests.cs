@@ -50,6 +50,34 @@ public sealed class MembershipFileTests : IDisposable
         Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => OldView.CreateRing().ShardFor(k) == shard && NewView.CreateRing().ShardFor(k) == "s2");
 
     [Fact]
+    public void A_restart_keeps_the_promise_of_a_view_not_installed_yet()
+    {
+        var file = new MembershipFile(_dir);
+        file.SaveView(OldView, HandoffFenceState.None, new HashSet<int>());
+        file.SavePromise(NewView);
+
+        var record = new MembershipFile(_dir).Load();
+
+        Assert.NotNull(record.Promised);
+        Assert.Equal(NewView.Epoch, record.Promised!.Epoch);
+        Assert.True(record.Promised.SameLayoutAs(NewView));
+        Assert.Equal(ViewPromiseVerdict.Refused, ViewPromiseDecision.Decide(record.View, record.Promised, OldView.WithEpoch(NewView.Epoch)).Verdict);
+    }
+
+    [Fact]
+    public void Installing_the_promised_epoch_spends_the_promise_and_a_higher_promise_outlives_a_lower_install()
+    {
+        var file = new MembershipFile(_dir);
+        file.SavePromise(NewView);
+        file.SaveView(NewView, HandoffFenceState.None, new HashSet<int>());
+        Assert.Null(new MembershipFile(_dir).Load().Promised);
+
+        file.SavePromise(OldView.WithEpoch(9));
+        file.SaveView(NewView.WithEpoch(6), HandoffFenceState.None, new HashSet<int>());
+        Assert.Equal(9, new MembershipFile(_dir).Load().Promised?.Epoch);
+    }
+
+    [Fact]
     public void A_restart_resumes_the_view_the_fence_and_the_catch_up_as_they_were()
     {
         var fence = MidHandoff();
