@@ -105,7 +105,7 @@ public sealed class ViewChanger(
         lock (_promises)
         {
             var installed = cluster.Current.View;
-            var decision = ViewPromiseDecision.Decide(installed, membership.Current.Promised, proposed);
+            var decision = ViewPromiseDecision.Decide(installed, membership.Current.Promises, proposed);
             if (decision.Verdict == ViewPromiseVerdict.Promise) membership.SavePromise(proposed);
             if (decision.Verdict == ViewPromiseVerdict.Refused) NodeLog.ViewPromiseRefused(log, proposed.Epoch, decision.Holds, decision.Error!);
             else NodeLog.ViewPromised(log, proposed.Epoch, decision.Verdict == ViewPromiseVerdict.Kept);
@@ -158,17 +158,17 @@ public sealed class ViewChanger(
         IReadOnlySet<string>? StillOwed = null);
 
     /// <summary>
-    /// Decides the proposed view's epoch (<see cref="ViewEpochDecision"/>) and checks it against the promise
+    /// Decides the proposed view's epoch (<see cref="ViewEpochDecision"/>) and checks it against the promises
     /// (<see cref="ViewPromiseDecision"/>), then installs it, all under the promise lock: a prepare never sees the node
-    /// between the check and the install. Without an epoch the view goes above the promise too, conflicting with none.
+    /// between the check and the install. Without an epoch the view goes above every promise too, conflicting with none.
     /// </summary>
     private ChangeStep Begin(ShardView proposed, bool epochGiven)
     {
         lock (_promises)
         {
             var old = cluster.Current;
-            var promised = membership.Current.Promised;
-            var highest = epochGiven ? old.Epoch : Math.Max(old.Epoch, promised?.Epoch ?? 0);
+            var promised = membership.Current.Promises.Above(old.Epoch);
+            var highest = epochGiven ? old.Epoch : Math.Max(old.Epoch, promised.HighestEpoch);
             var decision = ViewEpochDecision.Decide(old.View, highest, proposed, epochGiven ? proposed.Epoch : null);
             if (decision.Verdict == ViewEpochVerdict.Stale)
                 return new ChangeStep(old, new ViewChangeResult(old.Epoch, old.MyShard, false, 0, [decision.Error!], Stale: true));

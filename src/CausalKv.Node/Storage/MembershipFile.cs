@@ -12,12 +12,14 @@ namespace CausalKv.Node.Storage;
 /// <param name="Incarnation">the highest incarnation it started: kept here too, because a store set aside as corrupt
 /// takes the origins it wrote with along, and a clock set back could then hand out one of them again</param>
 /// <param name="Handoff">the handoff of <paramref name="View"/>'s change that is not finished yet (null: none owed)</param>
-/// <param name="Promised">the highest view it promised (<c>POST /view/prepare</c>) above <paramref name="View"/>'s epoch
-/// (null: none): kept across a restart, or a restarted node could promise that epoch to another layout
-/// (<see cref="ViewPromiseDecision"/>)</param>
+/// <param name="Promises">the views it promised (<c>POST /view/prepare</c>) above <paramref name="View"/>'s epoch, one
+/// layout per epoch, and their floor (null: none): kept across a restart, or a restarted node could promise one of those
+/// epochs to another layout (<see cref="ViewPromiseDecision"/>)</param>
 public sealed record MembershipRecord(ShardView? View, HandoffFenceState Fence, IReadOnlySet<int> CatchUpFrom, long Incarnation = 0,
-    OwedHandoff? Handoff = null, ShardView? Promised = null)
+    OwedHandoff? Handoff = null, ViewPromises? Promises = null)
 {
+    public ViewPromises Promises { get; init; } = Promises ?? ViewPromises.None;
+
     public static readonly MembershipRecord Empty = new(null, HandoffFenceState.None, new HashSet<int>());
 }
 
@@ -114,16 +116,20 @@ public sealed class MembershipFile
         get { lock (_gate) return _record; }
     }
 
-    /// <summary>Records an installed view; a promise at or below its epoch is spent with it.</summary>
+    /// <summary>Records an installed view; the promises at or below its epoch are spent with it.</summary>
     public void SaveView(ShardView view, HandoffFenceState fence, IReadOnlySet<int> catchUpFrom, OwedHandoff? handoff = null) =>
         Save(r => r with
         {
-            View = view, Fence = fence, CatchUpFrom = catchUpFrom, Handoff = handoff,
-            Promised = r.Promised is { } p && p.Epoch > view.Epoch ? p : null,
+            View = view, Fence = fence, CatchUpFrom = catchUpFrom, Handoff = handoff, Promises = r.Promises.Above(view.Epoch),
         });
 
-    /// <summary>Records the promise of <paramref name="promised"/> (its epoch and layout) before the node answers it.</summary>
-    public void SavePromise(ShardView promised) => Save(r => r with { Promised = promised });
+    /// <summary>
+    /// Records the promise of <paramref name="promised"/> (its epoch and layout) before the node answers it, beside the
+    /// promises of other epochs still above the installed view (<see cref="ViewPromises.With"/>: the highest
+    /// <see cref="ViewPromises.MaxCount"/> are kept).
+    /// </summary>
+    public void SavePromise(ShardView promised) =>
+        Save(r => r with { Promises = r.Promises.Above(r.View?.Epoch ?? 0).With(promised) });
 
     /// <summary>The handoff <paramref name="epoch"/>'s change owes, while the record is still at that epoch (null otherwise).</summary>
     public OwedHandoff? OwedFor(long epoch)
@@ -176,13 +182,13 @@ internal sealed class MembershipJson
     public List<int> CatchUpFrom { get; set; } = [];
     public long Incarnation { get; set; }
     public OwedJson? Handoff { get; set; }
-    public long PromisedEpoch { get; set; }
-    public Dictionary<string, List<ViewNode>>? Promised { get; set; }
+    public List<PromiseJson> Promises { get; set; } = [];
+    public long PromiseFloor { get; set; }
 
     public static MembershipJson From(MembershipRecord record) => new()
     {
-        PromisedEpoch = record.Promised?.Epoch ?? 0,
-        Promised = Layout(record.Promised),
+        Promises = record.Promises.Views.Select(v => new PromiseJson { Epoch = v.Epoch, View = Layout(v) }).ToList(),
+        PromiseFloor = record.Promises.Floor,
         Incarnation = record.Incarnation,
         Handoff = record.Handoff is { } h ? OwedJson.From(h) : null,
         Epoch = record.View?.Epoch ?? 0,
@@ -195,7 +201,19 @@ internal sealed class MembershipJson
     {
         var view = ViewOf(Epoch, View, "view");
         return new MembershipRecord(view, Fence.ToState(), CatchUpFrom.ToHashSet(), Incarnation, view is null ? null : Handoff?.ToOwed(),
-            ViewOf(PromisedEpoch, Promised, "promised view"));
+            ReadPromises());
+    }
+
+    private ViewPromises ReadPromises()
+    {
+        try
+        {
+            return ViewPromises.From(Promises.Select(p => ViewOf(p.Epoch, p.View ?? throw new InvalidDataException($"A promise in {MembershipFile.FileName} names no view."), "promised view")!), PromiseFloor);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"The promised views in {MembershipFile.FileName} are not valid: {e.Message}", e);
+        }
     }
 
     internal static Dictionary<string, List<ViewNode>>? Layout(ShardView? view) =>
@@ -208,6 +226,12 @@ internal sealed class MembershipJson
             throw new InvalidDataException($"The {what} in {MembershipFile.FileName} is not valid: {error}");
         return view;
     }
+}
+
+internal sealed class PromiseJson
+{
+    public long Epoch { get; set; }
+    public Dictionary<string, List<ViewNode>>? View { get; set; }
 }
 
 internal sealed class OwedJson

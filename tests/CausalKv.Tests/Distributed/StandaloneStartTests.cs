@@ -44,11 +44,18 @@ public sealed class StandaloneStartTests
             Assert.Contains("promised here to another layout", answer.GetProperty("error").GetString());
         }
         Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsJsonAsync("/view/prepare", Body(8, null))).StatusCode);
-        // PUT /view: another layout under the promised epoch, or below it, is refused; the promised one installs.
+        // One promise per epoch: an epoch below it that no promise names is promised too, to any layout.
+        using (var lower = await admin.PostAsJsonAsync("/view/prepare", Body(8, 4)))
+        {
+            Assert.Equal(HttpStatusCode.OK, lower.StatusCode);
+            Assert.Equal(5, (await lower.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("promised").GetInt64());
+        }
+        // PUT /view: another layout under a promised epoch is refused; the promised one installs, and then an epoch below it is stale.
         Assert.Equal(HttpStatusCode.Conflict, (await admin.PutAsJsonAsync("/view", Body(8, 5))).StatusCode);
-        Assert.Equal(HttpStatusCode.Conflict, (await admin.PutAsJsonAsync("/view", Body(8, 4))).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.PutAsJsonAsync("/view", Body(7, 4))).StatusCode);
         Assert.Equal(0, (await admin.GetFromJsonAsync<JsonElement>("/view")).GetProperty("epoch").GetInt64());
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync("/view", Body(7, 5))).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.PutAsJsonAsync("/view", Body(8, 4))).StatusCode);
         // Without a prepare: a promise above the view is honoured by going above it.
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync("/view/prepare", Body(8, 9))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync("/view", Body(7, null))).StatusCode);

@@ -50,31 +50,49 @@ public sealed class MembershipFileTests : IDisposable
         Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => OldView.CreateRing().ShardFor(k) == shard && NewView.CreateRing().ShardFor(k) == "s2");
 
     [Fact]
-    public void A_restart_keeps_the_promise_of_a_view_not_installed_yet()
+    public void A_restart_keeps_the_promises_of_views_not_installed_yet()
     {
         var file = new MembershipFile(_dir);
         file.SaveView(OldView, HandoffFenceState.None, new HashSet<int>());
+        file.SavePromise(NewView.WithEpoch(7));
         file.SavePromise(NewView);
 
         var record = new MembershipFile(_dir).Load();
 
-        Assert.NotNull(record.Promised);
-        Assert.Equal(NewView.Epoch, record.Promised!.Epoch);
-        Assert.True(record.Promised.SameLayoutAs(NewView));
-        Assert.Equal(ViewPromiseVerdict.Refused, ViewPromiseDecision.Decide(record.View, record.Promised, OldView.WithEpoch(NewView.Epoch)).Verdict);
+        Assert.Equal([5L, 7L], record.Promises.Views.Select(v => v.Epoch));
+        Assert.True(record.Promises.At(5)!.SameLayoutAs(NewView));
+        Assert.Equal(ViewPromiseVerdict.Refused, ViewPromiseDecision.Decide(record.View, record.Promises, OldView.WithEpoch(NewView.Epoch)).Verdict);
+        Assert.Equal(ViewPromiseVerdict.Promise, ViewPromiseDecision.Decide(record.View, record.Promises, OldView.WithEpoch(6)).Verdict);
     }
 
     [Fact]
-    public void Installing_the_promised_epoch_spends_the_promise_and_a_higher_promise_outlives_a_lower_install()
+    public void Installing_an_epoch_spends_the_promises_up_to_it_and_higher_promises_outlive_it()
     {
         var file = new MembershipFile(_dir);
         file.SavePromise(NewView);
         file.SaveView(NewView, HandoffFenceState.None, new HashSet<int>());
-        Assert.Null(new MembershipFile(_dir).Load().Promised);
+        Assert.Empty(new MembershipFile(_dir).Load().Promises.Views);
 
         file.SavePromise(OldView.WithEpoch(9));
+        file.SavePromise(OldView.WithEpoch(7));
+        file.SaveView(OldView.WithEpoch(7), HandoffFenceState.None, new HashSet<int>());
+        Assert.Equal([9L], new MembershipFile(_dir).Load().Promises.Views.Select(v => v.Epoch));
+    }
+
+    [Fact]
+    public void A_restart_keeps_the_floor_of_promises_dropped_for_the_bound()
+    {
+        var file = new MembershipFile(_dir);
+        file.SaveView(OldView, HandoffFenceState.None, new HashSet<int>());
+        for (var e = 5; e <= 5 + ViewPromises.MaxCount; e++) file.SavePromise(NewView.WithEpoch(e));
+
+        var record = new MembershipFile(_dir).Load();
+
+        Assert.Equal(5, record.Promises.Floor);
+        Assert.Equal(ViewPromises.MaxCount, record.Promises.Views.Count);
+        Assert.Equal(ViewPromiseVerdict.Refused, ViewPromiseDecision.Decide(record.View, record.Promises, OldView.WithEpoch(5)).Verdict);
         file.SaveView(NewView.WithEpoch(6), HandoffFenceState.None, new HashSet<int>());
-        Assert.Equal(9, new MembershipFile(_dir).Load().Promised?.Epoch);
+        Assert.Equal(0, new MembershipFile(_dir).Load().Promises.Floor);
     }
 
     [Fact]
