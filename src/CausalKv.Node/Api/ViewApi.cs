@@ -7,7 +7,7 @@ namespace CausalKv.Node.Api;
 /// <summary>
 /// <c>GET /view</c>, <c>PUT /view</c>, and <c>POST /view/prepare</c>: phase one of a router's install, with the body of
 /// <c>PUT /view</c> and its epoch required. The node promises that view (<see cref="ViewChanger.Prepare"/>) and answers
-/// 200, or 409 when it installed or promised another layout under that epoch, or a higher epoch; a router sends
+/// 200, or 409 when it installed or promised another layout under that epoch, or installed a higher one; a router sends
 /// <c>PUT /view</c> only once every node promised. A <c>PUT /view</c> without a prepare still installs a view that
 /// conflicts with no promise.
 /// </summary>

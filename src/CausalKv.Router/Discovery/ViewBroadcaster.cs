@@ -13,8 +13,9 @@ namespace CausalKv.Router.Discovery;
 /// Installs a view cluster-wide, all or nothing as far as reachability goes, in two phases: decides its epoch and
 /// targets (<see cref="ViewChangePlan"/>: every node of the old and the new view), refuses a stale epoch (409), asks
 /// every target to promise the view with <c>POST /view/prepare</c> in parallel under a short deadline, and sends
-/// nothing when one did not: 409 when a node installed or promised another layout under that epoch or a higher one
-/// (<see cref="ViewPromiseDecision"/>; its epoch is taken as known, so the next decision goes above it), 503 when one
+/// nothing when one did not: 409 when a node installed or promised another layout under that epoch, or installed a
+/// higher one (<see cref="ViewPromiseDecision"/>; the highest epoch it installed or promised is taken as known, so the
+/// next decision goes above it), 503 when one
 /// does not answer. Only once every target promised does it send <c>PUT /view</c> to all of them at once and wait for
 /// all. Several routers may do this at once: the targets of two views of one cluster share a node, which promises one
 /// layout per epoch, so no two layouts are ever installed under one epoch.
@@ -62,7 +63,7 @@ internal sealed class ViewBroadcaster(
     /// <summary>
     /// Installs a view whose epoch and targets were decided elsewhere (the reconciler's <see cref="ReconcileDecision"/>):
     /// asks every target to promise it, then sends it with its epoch to all of them, one change at a time with <c>PUT /view</c>.
-    /// A node holding or promising another layout under that epoch or a newer one refuses it (409) before any node got
+    /// A node holding or promising another layout under that epoch, or holding a newer one, refuses it (409) before any node got
     /// it, which the result reports.
     /// </summary>
     public async Task<ViewBroadcast> InstallAsync(ShardView view, IReadOnlyList<ViewNode> targets, CancellationToken ct)

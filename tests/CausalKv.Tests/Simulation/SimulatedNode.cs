@@ -187,7 +187,7 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
         if (_life is not { } life) return null;
         var result = life.Changer.Prepare(view);
         trace.Add(network.Now, $"node {Id} answers POST /view/prepare epoch {view.Epoch}: " +
-            (result.Promised ? "200" : $"409, holds epoch {result.Holds}"));
+            (result.Promised ? "200" : $"409, holds epoch {result.Holds}: {result.Error}"));
         return (result.Promised ? 200 : 409, result.Holds);
     }
 

@@ -9,7 +9,7 @@ namespace CausalKv.Tests.Simulation;
 /// that never comes), follows the newest view it saw and the nodes it left out (<see cref="DepartedNodes"/>), lets
 /// <see cref="ReconcileDecision.Decide"/> say what to do, and does it as the router's broadcaster does: every target
 /// asked to promise the view first (<c>POST /view/prepare</c>: one that does not answer refuses the change, 503, and one
-/// that promised or installed another layout under its epoch or a higher epoch refuses it, 409, whose epoch this
+/// that promised or installed another layout under its epoch, or installed a higher epoch, refuses it, 409, whose epoch this
 /// reconciler then knows; either way before any node got it), then <c>PUT /view</c> to all of them, each on its own
 /// delay and possibly lost, and the round waits for every answer or its timeout. After a
 /// round that sent a view the next one starts at once, else after <see cref="Interval"/>. Packets between it and the

@@ -136,6 +136,21 @@ public sealed class SimulationTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Seeds whose runs, when a node kept only its highest promise, ended with both reconcilers resending the view in
+    /// force for good: nodes behind it had promised a newer install that was never carried out and refused every
+    /// lower epoch. A promise now holds back only its own epoch, and the resend reaches them.
+    /// </summary>
+    [Theory]
+    [InlineData(39676659)]
+    [InlineData(1660423346)]
+    public void A_node_that_promised_a_newer_install_still_takes_the_resend_of_the_view_in_force(int seed)
+    {
+        var result = Simulation.Run(seed, Operations, checkLiveness: true);
+        output.WriteLine($"seed {seed}: {result.ViewChanges} view changes, {result.Resends} resends, {result.PromisesRefused} installs refused for another promise");
+        Assert.True(result.Passed, result.Report());
+    }
+
+    /// <summary>
     /// Seeds that, with sessions' metadata pruned, lifted a fence at its timeout because
     /// <list type="bullet">
     /// <item>200426050: the replica left the cluster and went on waiting for the reports of an earlier view, which went
