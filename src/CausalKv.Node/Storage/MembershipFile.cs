@@ -208,7 +208,9 @@ internal sealed class MembershipJson
     {
         try
         {
-            return ViewPromises.From(Promises.Select(p => ViewOf(p.Epoch, p.View ?? throw new InvalidDataException($"A promise in {MembershipFile.FileName} names no view."), "promised view")!), PromiseFloor);
+            var views = (Promises ?? []).Select(p =>
+                ViewOf(p.Epoch, p.View ?? throw new InvalidDataException($"A promise in {MembershipFile.FileName} names no view."), "promised view")!);
+            return ViewPromises.From(views, PromiseFloor);
         }
         catch (ArgumentException e)
         {
