@@ -27,7 +27,9 @@ public sealed class ReconcileDecisionTests
 
         public ShardView? Newest => Held.Values.Where(v => v is not null).MaxBy(v => v!.Epoch);
 
-        public ReconcileDecision Round(ClusterDeclaration declaration, Func<DeclaredMember, string?>? address = null)
+        /// <param name="highestEpoch">the highest epoch the reconciler knows of, when above every view held (one a node
+        /// promised, learnt from a refused prepare)</param>
+        public ReconcileDecision Round(ClusterDeclaration declaration, Func<DeclaredMember, string?>? address = null, long highestEpoch = 0)
         {
             address ??= m => Addresses[m.Name];
             var probes = new Dictionary<int, ProbedNode>();
@@ -38,7 +40,7 @@ public sealed class ReconcileDecisionTests
                 probes[id] = Down.Contains(id) || at != Addresses[Names[id]] ? ProbedNode.Silent(id, at, "connection refused") : ProbedNode.Holding(id, at, Held[id]?.Epoch ?? 0);
             }
             Departed.Seen(probes.Values);
-            var decision = ReconcileDecision.Decide(declaration, address, Newest, Newest?.Epoch ?? 0, probes, Departed.Nodes);
+            var decision = ReconcileDecision.Decide(declaration, address, Newest, Math.Max(highestEpoch, Newest?.Epoch ?? 0), probes, Departed.Nodes);
             if (decision.Action is ReconcileAction.Install or ReconcileAction.Resend)
             {
                 foreach (var target in decision.Targets.Where(t => !Down.Contains(t.Id) && !Misses.Contains(t.Id)))
@@ -270,6 +272,36 @@ public sealed class ReconcileDecisionTests
         var install = cluster.Round(Declared(4, 2, replicas: 2));
         Assert.Equal(ReconcileAction.Install, install.Action);
         Assert.Contains(install.Targets, t => t.Id == 3);
+    }
+
+    [Fact]
+    public void A_node_that_promised_a_newer_install_takes_the_resend_of_the_view_in_force_and_the_next_install_goes_above_its_promise()
+    {
+        var cluster = new FakeCluster();
+        cluster.Round(Declared(1, 3));
+        cluster.Misses.Add(2);
+        cluster.Round(Declared(2, 3, replicas: 1)); // kv-2 misses the view and stays at the first
+        var inForce = cluster.Newest!;
+        cluster.Misses.Clear();
+        // kv-2 promised the next epoch to another router's layout (another declaration of this generation), whose install
+        // never came; a prepare it refused told this reconciler so.
+        var abandoned = Declared(2, 2, replicas: 1).ToView(inForce.Epoch + 1, m => cluster.Addresses[m.Name]);
+        var promises = ViewPromises.None.With(abandoned);
+
+        var lagging = cluster.Held[2];
+        var resend = cluster.Round(Declared(3, 2, replicas: 1), highestEpoch: abandoned.Epoch);
+        Assert.Equal(ReconcileAction.Resend, resend.Action);
+        Assert.Equal(inForce.Epoch, resend.View!.Epoch);
+        Assert.Equal([2], resend.Targets.Select(t => t.Id));
+        Assert.Equal(ViewPromiseVerdict.Promise, ViewPromiseDecision.Decide(lagging, promises, resend.View).Verdict);
+        Assert.Equal(inForce.Epoch, cluster.Held[2]!.Epoch);
+
+        // Every node holds the view in force: the change is installed above the epoch kv-2 promised, which takes it too.
+        var caughtUp = cluster.Held[2];
+        var install = cluster.Round(Declared(3, 2, replicas: 1), highestEpoch: abandoned.Epoch);
+        Assert.Equal(ReconcileAction.Install, install.Action);
+        Assert.True(install.View!.Epoch > abandoned.Epoch);
+        Assert.Equal(ViewPromiseVerdict.Promise, ViewPromiseDecision.Decide(caughtUp, promises.Above(inForce.Epoch), install.View).Verdict);
     }
 
     [Fact]
