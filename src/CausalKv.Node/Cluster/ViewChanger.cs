@@ -95,11 +95,7 @@ public sealed class ViewChanger(
             var epoch = _installed!.NewView.Epoch;
             // Bare reports already on their way are the relay's to finish: no need to scan the store for them.
             if (membership.OwedFor(epoch) is { } owed && handoff.RelaysAll(epoch, owed.Owed)) return null;
-            return await handoff.HandOffStrayKeysAsync(_installed, _installedSource, turn.Token);
-        }
-        catch (OperationCanceledException) when (turn.IsCancellationRequested && !ct.IsCancellationRequested)
-        {
-            return Superseded(_installed!.NewView.Epoch);
+            return await HandOffAsync(_installed, _installedSource, turn.Token, ct);
         }
         finally
         {

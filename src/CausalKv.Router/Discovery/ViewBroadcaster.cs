@@ -136,13 +136,7 @@ internal sealed class ViewBroadcaster(
     /// </summary>
     private async Task<Promise> PrepareAsync(ViewNode node, byte[] body, CancellationToken ct)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Post, "http://" + node.Address + "/view/prepare")
-        {
-            Version = System.Net.HttpVersion.Version11,
-            Content = new ByteArrayContent(body),
-        };
-        message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        if (_clusterKey is not null) message.Headers.TryAddWithoutValidation(ClusterKeyHeader, _clusterKey);
+        using var message = ViewRequest(HttpMethod.Post, node, "/view/prepare", body);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(_probeTimeout);
         try
@@ -168,15 +162,22 @@ internal sealed class ViewBroadcaster(
         }
     }
 
-    private async Task<NodeReply> SendAsync(ViewNode node, byte[] body, CancellationToken ct)
+    /// <summary>A view sent to a node (<c>POST /view/prepare</c> or <c>PUT /view</c>), with the cluster key when one is set.</summary>
+    private HttpRequestMessage ViewRequest(HttpMethod method, ViewNode node, string path, byte[] body)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Put, "http://" + node.Address + "/view")
+        var message = new HttpRequestMessage(method, "http://" + node.Address + path)
         {
             Version = System.Net.HttpVersion.Version11,
             Content = new ByteArrayContent(body),
         };
         message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         if (_clusterKey is not null) message.Headers.TryAddWithoutValidation(ClusterKeyHeader, _clusterKey);
+        return message;
+    }
+
+    private async Task<NodeReply> SendAsync(ViewNode node, byte[] body, CancellationToken ct)
+    {
+        using var message = ViewRequest(HttpMethod.Put, node, "/view", body);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(_timeout);
         try
