@@ -10,7 +10,8 @@ namespace CausalKv.Bench;
 /// (default 300) each, in both modes (sessions carrying every dependency, and carrying them pruned as the node prunes
 /// them; SIM_PRUNE=0 or 1 runs one), every failing seed printed with its report so that <c>SIM_SEED=seed</c> replays it
 /// exactly; SIM_TRACE sets how many of the run's last trace lines a report prints (default 80); SIM_LIVENESS=1 also
-/// fails a run whose replicas, healed and quiet, still wait for a catch-up or a handoff report. Runs are independent
+/// fails a run whose replicas, healed and quiet, still wait for a catch-up or a handoff report; SIM_RESTARTS=1 restarts
+/// the first router a while after each declaration (it forgets the views and departed nodes it saw). Runs are independent
 /// (each on its own thread, clock and network): SIM_THREADS of them (default 2) run at once.
 /// </summary>
 internal static class SimulationScenario
@@ -25,6 +26,7 @@ internal static class SimulationScenario
             _ => [false, true],
         };
         var liveness = Environment.GetEnvironmentVariable("SIM_LIVENESS") == "1";
+        var restarts = Environment.GetEnvironmentVariable("SIM_RESTARTS") == "1";
         var traceLines = Setting("SIM_TRACE", 80);
         var threads = Setting("SIM_THREADS", 2);
         // SIM_SEED replays one seed, or a comma-separated list (e.g. the failing seeds of another build).
@@ -37,7 +39,7 @@ internal static class SimulationScenario
             var results = new SimulationResult[seeds.Length];
             Parallel.For(0, seeds.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
             {
-                results[i] = Simulation.Run(seeds[i], operations, prune, traceLines, liveness);
+                results[i] = Simulation.Run(seeds[i], operations, prune, traceLines, liveness, restartReconciler: restarts);
                 if (!results[i].Passed) Console.WriteLine(results[i].Report());
             });
             var failed = results.Where(r => !r.Passed).ToList();
@@ -49,6 +51,7 @@ internal static class SimulationScenario
                 ["operations per seed"] = operations,
                 ["metadata pruned"] = prune,
                 ["liveness checked"] = liveness,
+                ["router restarts"] = restarts,
                 ["operations in all"] = results.Sum(r => (long)r.Operations),
                 ["causal waits"] = results.Sum(r => (long)r.Waits),
                 ["crashes"] = results.Sum(r => (long)r.Crashes),

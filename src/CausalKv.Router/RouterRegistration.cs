@@ -67,13 +67,14 @@ internal static class RouterRegistration
         return builder;
     }
 
-    /// <summary>Learning the view from the nodes, and installing one on all of them.</summary>
+    /// <summary>Learning the view from the nodes, installing one on all of them, and <c>/health</c> ready only with a view to route by.</summary>
     public static IServiceCollection AddViewDiscovery(this IServiceCollection services)
     {
         services.AddSingleton<ViewTracker>();
         services.AddSingleton<ViewPoller>();
         services.AddHostedService(sp => sp.GetRequiredService<ViewPoller>());
         services.AddSingleton<ViewBroadcaster>();
+        services.AddHealthChecks().AddCheck<RouterViewHealthCheck>("view");
         return services;
     }
 

@@ -119,6 +119,9 @@ public sealed class HandoffFenceState
     /// <summary>True when some old shard has every report and waits only for writes to arrive (see <see cref="Lift"/>).</summary>
     public bool AwaitsWrites => Layers.Any(l => l.Pending.Any(p => p.Outstanding.Count == 0));
 
+    /// <summary>Every node some layer still waits to hear from: the old nodes of a shard not lifted that have not reported.</summary>
+    public IReadOnlySet<int> Awaited => Layers.SelectMany(l => l.Pending).SelectMany(p => p.Outstanding).ToHashSet();
+
     /// <summary>The old nodes of <paramref name="shard"/> that have not reported, in the newest layer that waits for it.</summary>
     public IReadOnlySet<int> Outstanding(string shard) => NewestPending(shard)?.Outstanding ?? new HashSet<int>();
 

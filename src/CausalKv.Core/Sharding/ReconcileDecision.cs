@@ -88,7 +88,7 @@ public sealed record ReconcileDecision(ReconcileAction Action, ShardView? View, 
         if (blockers.Count > 0) return new(ReconcileAction.Wait, null, [], $"{change} due; waiting for every node it involves to answer", blockers);
         // A node holding an older view would plan the change from it: the fences of a view it skipped, the shards of it.
         var behind = (newest?.AllNodes ?? []).Concat(gone).Concat(declaration.Members.Select(m => new ViewNode(address(m)!, m.Id))).DistinctBy(n => n.Id)
-            .Where(n => ProbeOf(n).Epoch > 0 && ProbeOf(n).Epoch < newest!.Epoch)
+            .Where(n => newest is not null && ProbeOf(n).Epoch > 0 && ProbeOf(n).Epoch < newest.Epoch)
             .Select(n => declaration.Members.FirstOrDefault(m => m.Id == n.Id) is { } m ? new ViewNode(address(m)!, m.Id) : n)
             .OrderBy(n => n.Id).ToList();
         if (behind.Count > 0)

@@ -113,6 +113,26 @@ public static class ViewJson
         }
     }
 
+    /// <summary>
+    /// The departed nodes a node's <c>GET /view</c> answer names in <c>departed</c>
+    /// (<c>[{"id": 3, "address": "host:port", "leftAt": 7}]</c>): nodes its views left out that its fence still waits
+    /// for. Entries that are not well formed are skipped, and at most <see cref="DepartedNodes.MaxKept"/> are read.
+    /// </summary>
+    public static IReadOnlyList<DepartedNode> ReadDeparted(JsonElement answer)
+    {
+        if (answer.ValueKind != JsonValueKind.Object || !answer.TryGetProperty("departed", out var list) || list.ValueKind != JsonValueKind.Array) return [];
+        var departed = new List<DepartedNode>();
+        foreach (var entry in list.EnumerateArray().Take(DepartedNodes.MaxKept))
+        {
+            if (entry.ValueKind == JsonValueKind.Object
+                && entry.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var nodeId) && nodeId >= 0
+                && entry.TryGetProperty("address", out var address) && address.ValueKind == JsonValueKind.String && NodeAddress.Error(address.GetString()) is null
+                && entry.TryGetProperty("leftAt", out var leftAt) && leftAt.ValueKind == JsonValueKind.Number && leftAt.TryGetInt64(out var epoch) && epoch > 0)
+                departed.Add(new DepartedNode(new ViewNode(address.GetString()!, nodeId), epoch));
+        }
+        return departed;
+    }
+
     /// <summary>Writes the layout of <paramref name="view"/>, shards in name order, replicas in view order.</summary>
     public static void Write(Utf8JsonWriter writer, ShardView view)
     {

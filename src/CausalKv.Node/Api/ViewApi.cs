@@ -1,5 +1,6 @@
 using CausalKv.Node.Cluster;
 using CausalKv.Node.Replication;
+using CausalKv.Node.Storage;
 using CausalKv.Sharding;
 
 namespace CausalKv.Node.Api;
@@ -15,10 +16,12 @@ public static class ViewApi
 {
     public static IEndpointRouteBuilder MapViewApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/view", (ClusterState cluster, HandoffFence fence) =>
+        app.MapGet("/view", (ClusterState cluster, HandoffFence fence, MembershipFile membership) =>
         {
             var m = cluster.Current;
-            return Results.Json(new ViewDocument(m.View?.Epoch ?? 0, ToWire(m.View), m.NodeId, m.MyShard, fence.AnyPending),
+            var departed = Departed(membership, fence);
+            return Results.Json(new ViewDocument(m.View?.Epoch ?? 0, ToWire(m.View), m.NodeId, m.MyShard, fence.AnyPending,
+                    departed.Count == 0 ? null : [.. departed.Select(d => new WireDepartedNode(d.Node.Id, d.Node.Address, d.LeftAt))]),
                 NodeApiJsonContext.Default.ViewDocument);
         });
         app.MapPut("/view", PutViewAsync);
@@ -97,10 +100,19 @@ public static class ViewApi
         return ok;
     }
 
+    /// <summary>The nodes this node's views left out that its fence still waits for: <c>GET /view</c>'s <c>departed</c>.</summary>
+    public static IReadOnlyList<DepartedNode> Departed(MembershipFile membership, HandoffFence fence) =>
+        DepartedNodes.StillAwaited(membership.Current.Departed, fence.State);
+
     public static Dictionary<string, List<WireViewNode>>? ToWire(ShardView? view) =>
         view?.Shards.ToDictionary(s => s.Key, s => s.Value.Select(n => new WireViewNode(n.Address, n.Id)).ToList());
 }
 
 public sealed record WireViewNode(string Address, int Id);
 
-public sealed record ViewDocument(long Epoch, Dictionary<string, List<WireViewNode>>? View, int Node, string? Shard, bool HandoffPending);
+/// <summary>A node left out of this node's views that its fence still waits for, and the epoch that left it out.</summary>
+public sealed record WireDepartedNode(int Id, string Address, long LeftAt);
+
+/// <param name="Departed">nodes its views left out that its fence still waits for (<see cref="ViewJson.ReadDeparted"/>); omitted when none</param>
+public sealed record ViewDocument(long Epoch, Dictionary<string, List<WireViewNode>>? View, int Node, string? Shard, bool HandoffPending,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] List<WireDepartedNode>? Departed = null);

@@ -15,10 +15,15 @@ namespace CausalKv.Node.Storage;
 /// <param name="Promises">the views it promised (<c>POST /view/prepare</c>) above <paramref name="View"/>'s epoch, one
 /// layout per epoch, and their floor (null: none): kept across a restart, or a restarted node could promise one of those
 /// epochs to another layout (<see cref="ViewPromiseDecision"/>)</param>
+/// <param name="Departed">nodes its views left out, at their last address, while its fence waits for them
+/// (<see cref="DepartedNodes.Carry"/>; null: none): <c>GET /view</c> names them, so a reconciler that never saw them
+/// leave still sends them the view that hands their keys off</param>
 public sealed record MembershipRecord(ShardView? View, HandoffFenceState Fence, IReadOnlySet<int> CatchUpFrom, long Incarnation = 0,
-    OwedHandoff? Handoff = null, ViewPromises? Promises = null)
+    OwedHandoff? Handoff = null, ViewPromises? Promises = null, IReadOnlyList<DepartedNode>? Departed = null)
 {
     public ViewPromises Promises { get; init; } = Promises ?? ViewPromises.None;
+
+    public IReadOnlyList<DepartedNode> Departed { get; init; } = Departed ?? [];
 
     public static readonly MembershipRecord Empty = new(null, HandoffFenceState.None, new HashSet<int>());
 }
@@ -116,11 +121,15 @@ public sealed class MembershipFile
         get { lock (_gate) return _record; }
     }
 
-    /// <summary>Records an installed view; the promises at or below its epoch are spent with it.</summary>
+    /// <summary>
+    /// Records an installed view; the promises at or below its epoch are spent with it, and the nodes it leaves out of
+    /// the view before are kept while the fence waits for them (<see cref="DepartedNodes.Carry"/>).
+    /// </summary>
     public void SaveView(ShardView view, HandoffFenceState fence, IReadOnlySet<int> catchUpFrom, OwedHandoff? handoff = null) =>
         Save(r => r with
         {
             View = view, Fence = fence, CatchUpFrom = catchUpFrom, Handoff = handoff, Promises = r.Promises.Above(view.Epoch),
+            Departed = DepartedNodes.Carry(r.View, view, r.Departed, fence.Awaited),
         });
 
     /// <summary>
@@ -184,6 +193,7 @@ internal sealed class MembershipJson
     public OwedJson? Handoff { get; set; }
     public List<PromiseJson> Promises { get; set; } = [];
     public long PromiseFloor { get; set; }
+    public List<DepartedJson>? Departed { get; set; }
 
     public static MembershipJson From(MembershipRecord record) => new()
     {
@@ -195,13 +205,27 @@ internal sealed class MembershipJson
         View = Layout(record.View),
         Fence = FenceJson.From(record.Fence),
         CatchUpFrom = record.CatchUpFrom.Order().ToList(),
+        Departed = record.Departed.Count == 0 ? null
+            : record.Departed.Select(d => new DepartedJson { Id = d.Node.Id, Address = d.Node.Address, LeftAt = d.LeftAt }).ToList(),
     };
 
     public MembershipRecord ToRecord()
     {
         var view = ViewOf(Epoch, View, "view");
         return new MembershipRecord(view, Fence.ToState(), CatchUpFrom.ToHashSet(), Incarnation, view is null ? null : Handoff?.ToOwed(),
-            ReadPromises());
+            ReadPromises(), ReadDeparted());
+    }
+
+    private List<DepartedNode> ReadDeparted()
+    {
+        var departed = new List<DepartedNode>();
+        foreach (var d in Departed ?? [])
+        {
+            if (NodeAddress.Error(d.Address) is { } error)
+                throw new InvalidDataException($"A departed node in {MembershipFile.FileName} has no valid address: {error}");
+            departed.Add(new DepartedNode(new ViewNode(d.Address!, d.Id), d.LeftAt));
+        }
+        return departed;
     }
 
     private ViewPromises ReadPromises()
@@ -228,6 +252,13 @@ internal sealed class MembershipJson
             throw new InvalidDataException($"The {what} in {MembershipFile.FileName} is not valid: {error}");
         return view;
     }
+}
+
+internal sealed class DepartedJson
+{
+    public int Id { get; set; }
+    public string? Address { get; set; }
+    public long LeftAt { get; set; }
 }
 
 internal sealed class PromiseJson

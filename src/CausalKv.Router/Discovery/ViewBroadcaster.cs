@@ -114,9 +114,14 @@ internal sealed class ViewBroadcaster(
         }
 
         RouterLog.ViewBroadcast(log, view.Epoch, targets.Count, view.ToString());
-        var answers = await Task.WhenAll(targets.Select(node => SendAsync(node, body, ct)));
-        // Any node that installed it routes by it now; the poller would find it within an interval anyway.
-        if (answers.Any(r => Installed(r, view.Epoch))) views.Observe(view.Epoch, view);
+        // The router routes by the view as soon as one node answers that it installed it, not once the last answered:
+        // a node's answer waits for its handoff, and the nodes that hold the view already serve by it.
+        var answers = await Task.WhenAll(targets.Select(async node =>
+        {
+            var reply = await SendAsync(node, body, ct);
+            if (Installed(reply, view.Epoch)) views.Observe(view.Epoch, view);
+            return reply;
+        }));
         var result = new ViewBroadcast(view.Epoch, answers) { Retry = retry };
         if (!result.AllSucceeded)
         {

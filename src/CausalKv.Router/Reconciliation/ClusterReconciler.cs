@@ -13,7 +13,8 @@ namespace CausalKv.Router.Reconciliation;
 /// <summary>
 /// Makes the running view match the declared cluster, one round every <see cref="DeclarationOptions.ReconcileInterval"/>:
 /// resolves every member's address, asks each (and every node of the view in force, and every node an earlier view left
-/// out that has not been seen holding a later one: <see cref="DepartedNodes"/>) for its view with <c>GET /view</c>,
+/// out that has not been seen holding a later one: <see cref="DepartedNodes"/>, as this router saw them leave or as the
+/// nodes whose fences wait for them report them, so a router started after the change asks them too) for its view with <c>GET /view</c>,
 /// lets <see cref="ReconcileDecision"/> say what to do, and does it through the <see cref="ViewBroadcaster"/> (one change
 /// at a time, also with <c>PUT /view</c> at the router). The decision is pure; this loop only moves messages, logs a
 /// decision when its reason changes, and reports the last round in <c>GET /cluster/state</c>.
@@ -156,7 +157,7 @@ internal sealed class ClusterReconciler(
 
     private void Publish(ReconcilerReport report) => Volatile.Write(ref _report, report);
 
-    /// <summary><c>GET /view</c> at a node: which node answers, and the epoch (and view) it holds.</summary>
+    /// <summary><c>GET /view</c> at a node: which node answers, the epoch (and view) it holds, and the departed nodes it waits for.</summary>
     private async Task<ProbedNode> ProbeAsync(int id, string address, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -170,7 +171,7 @@ internal sealed class ClusterReconciler(
             views.Observe(epoch, view);
             using var json = JsonDocument.Parse(body);
             int? node = json.RootElement.TryGetProperty("node", out var n) && n.TryGetInt32(out var nodeId) ? nodeId : null;
-            return new ProbedNode(id, address, true, node, epoch);
+            return new ProbedNode(id, address, true, node, epoch) { Departed = ViewJson.ReadDeparted(json.RootElement) };
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
         {

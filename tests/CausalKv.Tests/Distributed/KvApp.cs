@@ -259,6 +259,14 @@ public sealed class KvApp : IAsyncDisposable
             return Arg("--CausalKv:AppHost:Router=false");
         }
 
+        /// <summary>With the router (views by hand), after <see cref="WithoutInitialView"/>: it runs, and is ready once it learns a view.</summary>
+        public Builder WithRouter()
+        {
+            _router = true;
+            _args.Remove("--CausalKv:AppHost:Router=false");
+            return this;
+        }
+
         /// <summary>Nodes start without a view (and without the router): they answer /ping and refuse data until a PUT /view.</summary>
         public Builder WithoutInitialView()
         {
@@ -318,7 +326,9 @@ public sealed class KvApp : IAsyncDisposable
                     views = new ViewInstaller(cluster, cluster.Control.ClusterKey);
                     if (_initialView) await views.InstallFirstAsync(timeout.Token);
                 }
-                if (_router) await app.ResourceNotifications.WaitForResourceHealthyAsync("router", timeout.Token);
+                // The router is ready once it holds a view to route by; without any view it only runs.
+                if (_router && (_reconciled || _initialView)) await app.ResourceNotifications.WaitForResourceHealthyAsync("router", timeout.Token);
+                else if (_router) await app.ResourceNotifications.WaitForResourceAsync("router", KnownResourceStates.Running, timeout.Token);
                 return new KvApp(app, cluster, _router, views, filter);
             }
             catch

@@ -66,6 +66,39 @@ public sealed class StandaloneStartTests
     }
 
     [Fact]
+    public async Task A_router_is_ready_only_once_it_holds_a_view_and_then_serves_at_once()
+    {
+        await using var app = await KvApp.Create(nodes: 1, shards: 1).WithoutInitialView().WithRouter().StartAsync();
+        using var router = app.CreateHttpClient("router");
+
+        // Alive, but not ready: a data request could only answer 503.
+        await Eventually.HoldsAsync(async () =>
+        {
+            try { return (await router.GetAsync("/alive")).StatusCode == HttpStatusCode.OK; }
+            catch (HttpRequestException) { return false; } // still starting
+        }, TimeSpan.FromSeconds(60), "the router answers /alive");
+        using (var health = await router.GetAsync("/health"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            var report = await health.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("Unhealthy", report.GetProperty("checks").GetProperty("view").GetString());
+            Assert.Contains("no view to route by", report.GetProperty("descriptions").GetProperty("view").GetString());
+        }
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await new KvSession().PutAsync(router, "k", "v")).Status);
+
+        using var admin = app.CreateHttpClient("node0");
+        admin.DefaultRequestHeaders.Add("X-CausalKv-Key", app.ClusterKey);
+        using (var put = await admin.PutAsync("/view", new StringContent(app.ViewBody(app.Layout, null).ToJsonString(), Encoding.UTF8, "application/json")))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        await Eventually.HoldsAsync(async () => (await router.GetAsync("/health")).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(30), "the router found the view and reports ready");
+        // Ready means serving: the first request after it is answered, not a 503 to retry.
+        var session = new KvSession();
+        Assert.Equal(HttpStatusCode.Created, (await session.PutAsync(router, "k", "v")).Status);
+        Assert.Equal("v", (await session.GetAsync(router, "k")).Value);
+    }
+
+    [Fact]
     public async Task A_node_without_a_view_answers_ping_refuses_data_with_503_and_joins_when_a_view_names_it()
     {
         // A short causal-wait deadline: the fence on the unreachable old shard lifts after twice that (10 s), while the

@@ -329,6 +329,81 @@ public sealed class ReconcileDecisionTests
     }
 
     [Fact]
+    public void A_reconciler_that_never_saw_a_node_leave_learns_it_from_a_fence_that_waits_for_it_and_resends_the_view_to_it()
+    {
+        // Generation 2 left kv-2 out; the view telling it so was lost, and the router that sent it started again since.
+        var declaration = ClusterDeclaration.Create(2, [new("s", ["kv-0", "kv-1"])]);
+        string? At(DeclaredMember m) => $"{m.Name}:8080";
+        var inForce = declaration.ToView(declaration.FirstEpoch, m => At(m)!);
+        var fresh = new DepartedNodes();
+        fresh.Follow(inForce);
+        var waitedFor = new DepartedNode(new ViewNode("kv-2:8080", 2), inForce.Epoch);
+        var probes = new Dictionary<int, ProbedNode>
+        {
+            [0] = ProbedNode.Holding(0, "kv-0:8080", inForce.Epoch) with { Departed = [waitedFor] },
+            [1] = ProbedNode.Holding(1, "kv-1:8080", inForce.Epoch),
+        };
+        // What a router without the list decides: in sync, and kv-2 is never asked again.
+        Assert.Equal(ReconcileAction.InSync, ReconcileDecision.Decide(declaration, At, inForce, inForce.Epoch, probes).Action);
+
+        fresh.Seen(probes.Values);
+        Assert.Equal([2], fresh.Nodes.Select(n => n.Id));
+        Assert.Equal(inForce.Epoch, fresh.LeftAt(2));
+        Assert.Contains(ReconcileDecision.ProbeTargets(declaration, At, inForce, fresh.Nodes), t => t.Id == 2 && t.Address == "kv-2:8080");
+        // Next round it answers, still holding the view before: the view in force goes to it, and the round is not in sync.
+        probes[2] = ProbedNode.Holding(2, "kv-2:8080", inForce.Epoch - 1);
+        fresh.Seen(probes.Values);
+        var resend = ReconcileDecision.Decide(declaration, At, inForce, inForce.Epoch, probes, fresh.Nodes);
+        Assert.Equal(ReconcileAction.Resend, resend.Action);
+        Assert.Equal([2], resend.Targets.Select(t => t.Id));
+
+        // Once it holds the view it is forgotten, and a node of the view in force is never learnt as departed.
+        probes[2] = ProbedNode.Holding(2, "kv-2:8080", inForce.Epoch);
+        probes[0] = probes[0] with { Departed = [waitedFor, new DepartedNode(new ViewNode("kv-1:8080", 1), inForce.Epoch)] };
+        fresh.Seen(probes.Values);
+        Assert.Empty(fresh.Nodes);
+    }
+
+    [Fact]
+    public void A_node_keeps_the_nodes_its_views_left_out_only_while_its_fence_waits_for_them()
+    {
+        static ShardView View(long epoch, params int[] ids) =>
+            ShardView.Create(epoch, new Dictionary<string, IReadOnlyList<ViewNode>> { ["s"] = [.. ids.Select(i => new ViewNode($"kv-{i}:8080", i))] });
+        var kept = DepartedNodes.Carry(View(1, 0, 1, 2, 3), View(2, 0, 1), [], new HashSet<int> { 2, 3 });
+        Assert.Equal([(2, 2L), (3, 2L)], kept.Select(d => (d.Node.Id, d.LeftAt)));
+        // Back in the next view: dropped; one that left earlier keeps its epoch; one newly left is added.
+        kept = DepartedNodes.Carry(View(2, 0, 1), View(3, 0, 3), kept, new HashSet<int> { 1, 2, 3 });
+        Assert.Equal([(1, 3L), (2, 2L)], kept.Select(d => (d.Node.Id, d.LeftAt)));
+        // Not waited for any more: dropped.
+        Assert.Equal([1], DepartedNodes.Carry(View(3, 0, 3), View(4, 0, 3), kept, new HashSet<int> { 1 }).Select(d => d.Node.Id));
+        // The first view keeps nothing.
+        Assert.Empty(DepartedNodes.Carry(null, View(1, 0), [], new HashSet<int> { 0 }));
+        // Bounded: the most recent are kept.
+        var many = Enumerable.Range(10, DepartedNodes.MaxKept + 5).Select(i => new DepartedNode(new ViewNode($"kv-{i}:8080", i), 1)).ToList();
+        var bounded = DepartedNodes.Carry(View(2, 0, 9), View(3, 0), many, many.Select(d => d.Node.Id).Append(9).ToHashSet());
+        Assert.Equal(DepartedNodes.MaxKept, bounded.Count);
+        Assert.Contains(bounded, d => d.Node.Id == 9 && d.LeftAt == 3);
+    }
+
+    [Fact]
+    public void A_node_answer_names_its_departed_nodes_and_malformed_entries_are_skipped()
+    {
+        using var json = System.Text.Json.JsonDocument.Parse("""
+            {"epoch": 5, "node": 0, "departed": [
+              {"id": 2, "address": "kv-2:8080", "leftAt": 5},
+              {"id": -1, "address": "kv-3:8080", "leftAt": 5},
+              {"id": 4, "address": "not an address", "leftAt": 5},
+              {"id": 5, "address": "kv-5:8080", "leftAt": 0},
+              {"id": "6", "address": "kv-6:8080", "leftAt": 5},
+              7
+            ]}
+            """);
+        Assert.Equal([new DepartedNode(new ViewNode("kv-2:8080", 2), 5)], ViewJson.ReadDeparted(json.RootElement));
+        using var none = System.Text.Json.JsonDocument.Parse("""{"epoch": 5, "departed": {"id": 2}}""");
+        Assert.Empty(ViewJson.ReadDeparted(none.RootElement));
+    }
+
+    [Fact]
     public void A_round_asks_every_member_at_its_address_and_every_other_node_of_the_view_and_of_the_departed_once()
     {
         var declaration = Declared(1, 1);

@@ -88,6 +88,10 @@ internal sealed class SimulatedNode(int id, string dataDirectory, SimulatedNetwo
 
     public string? Shard => _life?.Cluster.Current.MyShard;
 
+    /// <summary>The departed nodes its <c>GET /view</c> names: those its views left out that its fence still waits for.</summary>
+    public IReadOnlyList<DepartedNode> Departed =>
+        _life is { } life ? ViewApi.Departed(life.Services.GetRequiredService<MembershipFile>(), life.Fence) : [];
+
     /// <summary>Log entries this node's stores dropped over their bound, in every life of the node so far.</summary>
     public long LogEntriesShed => _shedBefore + (_life?.Store.LogEntriesShed ?? 0);
 

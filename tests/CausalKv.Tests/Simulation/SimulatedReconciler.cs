@@ -38,7 +38,8 @@ internal sealed class SimulatedReconciler
     private readonly SimulationTrace _trace;
     private readonly IReadOnlyList<SimulatedNode> _nodes;
     private readonly Func<DeclaredMember, string?> _address;
-    private readonly DepartedNodes _departed = new();
+    private DepartedNodes _departed = new();
+    private int _incarnation;
     private string? _lastLogged;
     private bool _running;
 
@@ -98,6 +99,24 @@ internal sealed class SimulatedReconciler
         return true;
     }
 
+    /// <summary>
+    /// The router started again: it forgets the views it followed, the highest epoch it saw and the nodes it saw leave,
+    /// and learns them again from the nodes' answers (<c>GET /view</c> names the departed nodes a fence still waits
+    /// for). Its declaration is configuration and stays. A round at work ends with the old process: requests already
+    /// sent still reach the nodes, their answers reach nobody, and the new process starts its first round within an interval.
+    /// </summary>
+    public void Restart()
+    {
+        _trace.Add(_network.Now, $"reconcile {Name}: restarted; it forgets departed nodes [{string.Join(",", _departed.Nodes.Select(n => n.Id))}] and the views it saw");
+        _incarnation++;
+        Newest = null;
+        HighestEpoch = 0;
+        _departed = new DepartedNodes();
+        Busy = false;
+        Last = null;
+        if (_running) Next(1 + _random.Next((int)Interval));
+    }
+
     /// <summary>Starts the loop: the first round within one interval.</summary>
     public void Start()
     {
@@ -110,6 +129,7 @@ internal sealed class SimulatedReconciler
 
     private void Round()
     {
+        var incarnation = _incarnation;
         Busy = true;
         var declaration = Declaration;
         _departed.Follow(Newest);
@@ -120,17 +140,17 @@ internal sealed class SimulatedReconciler
         {
             Ask(target, node =>
             {
-                if (done) return;
+                if (done || incarnation != _incarnation) return;
                 if (node is not null) Observe(node.View?.Epoch ?? 0, node.View);
                 probes[target.Id] = node is null
                     ? ProbedNode.Silent(target.Id, target.Address, "could not connect")
-                    : ProbedNode.Holding(target.Id, target.Address, node.View?.Epoch ?? 0, node.Id);
+                    : ProbedNode.Holding(target.Id, target.Address, node.View?.Epoch ?? 0, node.Id) with { Departed = node.Departed };
                 if (probes.Count == targets.Count) Decided();
             });
         }
         _network.After(ProbeTimeout, () =>
         {
-            if (done) return;
+            if (done || incarnation != _incarnation) return;
             foreach (var target in targets.Where(t => !probes.ContainsKey(t.Id)))
                 probes[target.Id] = ProbedNode.Silent(target.Id, target.Address, $"no answer within {ProbeTimeout} ms");
             Decided();
@@ -174,20 +194,21 @@ internal sealed class SimulatedReconciler
     /// <summary>The broadcaster's install: every target asked to promise the view, then the view sent to all; true when the round moved something.</summary>
     private void Broadcast(ShardView view, IReadOnlyList<ViewNode> targets, Action<bool> finished)
     {
+        var incarnation = _incarnation;
         var promised = new Dictionary<int, (int Status, long Holds)?>();
         var done = false;
         foreach (var target in targets)
         {
             Prepare(target, view, answer =>
             {
-                if (done) return;
+                if (done || incarnation != _incarnation) return;
                 promised[target.Id] = answer;
                 if (promised.Count == targets.Count) Send();
             });
         }
         _network.After(ProbeTimeout, () =>
         {
-            if (done) return;
+            if (done || incarnation != _incarnation) return;
             foreach (var target in targets.Where(t => !promised.ContainsKey(t.Id))) promised[target.Id] = null;
             Send();
         });
@@ -220,7 +241,7 @@ internal sealed class SimulatedReconciler
             {
                 Put(target, view, (status, epoch) =>
                 {
-                    if (over) return;
+                    if (over || incarnation != _incarnation) return;
                     if (epoch == view.Epoch) Observe(view.Epoch, view);
                     answers[target.Id] = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     if (answers.Count == targets.Count) End();
@@ -228,7 +249,7 @@ internal sealed class SimulatedReconciler
             }
             _network.After(ChangeTimeout, () =>
             {
-                if (over) return;
+                if (over || incarnation != _incarnation) return;
                 foreach (var target in targets.Where(t => !answers.ContainsKey(t.Id))) answers[target.Id] = "504";
                 End();
             });
@@ -250,12 +271,12 @@ internal sealed class SimulatedReconciler
     private void Ask(ViewNode target, Action<NodeAnswer?> answer) => Leg(() =>
     {
         var node = _nodes[target.Id];
-        NodeAnswer? held = node.IsUp ? new NodeAnswer(node.Id, node.View) : null;
+        NodeAnswer? held = node.IsUp ? new NodeAnswer(node.Id, node.View, node.Departed) : null;
         Leg(() => answer(held), () => answer(null));
     }, () => answer(null));
 
-    /// <summary>A node's answer to <c>GET /view</c>: who answered, and the view it holds.</summary>
-    private sealed record NodeAnswer(int Id, ShardView? View);
+    /// <summary>A node's answer to <c>GET /view</c>: who answered, the view it holds, and the departed nodes it waits for.</summary>
+    private sealed record NodeAnswer(int Id, ShardView? View, IReadOnlyList<DepartedNode> Departed);
 
     /// <summary>
     /// A <c>POST /view/prepare</c>: the node decides on arrival, and its answer (the status, and the highest epoch it

@@ -56,6 +56,9 @@ internal sealed class Simulation : IDisposable
     /// <summary>How late a second reconciler gets each declaration, in ms (-1: never; it keeps its first).</summary>
     private readonly long _declarationLag;
 
+    /// <summary>How long after each declaration the first reconciler restarts, forgetting what it saw, in ms (-1: never).</summary>
+    private readonly long _restartAfterDeclaration;
+
     /// <param name="pruneMetadata">answers drop dependencies every replica holds, as the node does (sessions otherwise carry them all)</param>
     /// <param name="traceLines">how many of the last trace lines a result keeps</param>
     /// <param name="checkLiveness">also fail a run in which, healed and quiet, a replica still waits for a catch-up or a
@@ -63,7 +66,11 @@ internal sealed class Simulation : IDisposable
     /// <param name="addressSplit">for this many ms, the second reconciler (always present then) sees node 0 at another
     /// address than the first does, as when a replica was just replaced and one router resolves its new address and the
     /// other not yet: both decide the same epochs with two layouts (0: no split)</param>
-    public Simulation(int seed, bool pruneMetadata = false, int traceLines = 80, bool checkLiveness = false, long addressSplit = 0)
+    /// <param name="restartReconciler">the first reconciler restarts a while after each declaration, forgetting the views
+    /// and the departed nodes it saw, as a router started again does: a node whose view leaving it out was lost must
+    /// still get it, from what the nodes whose fences wait for it report</param>
+    public Simulation(int seed, bool pruneMetadata = false, int traceLines = 80, bool checkLiveness = false, long addressSplit = 0,
+        bool restartReconciler = false)
     {
         _seed = seed;
         _checkLiveness = checkLiveness;
@@ -84,10 +91,13 @@ internal sealed class Simulation : IDisposable
         // How far apart the nodes' wall clocks are: mostly a few ms, in some runs seconds. Drawn apart from the run's
         // other choices, so a seed with little skew replays as it did before skew grew.
         var skewScale = new[] { 1, 1, 20, 200, 1000 }[new Random(~seed).Next(5)];
+        // Drawn apart too, so a seed replays as it did without restarts up to the first one.
+        _restartAfterDeclaration = restartReconciler ? new Random(seed ^ 0x5EED).Next(1, 2000) : -1;
         _trace.Add(0, $"seed {seed}: drops {_network.DropRate}, duplicates {_network.DuplicateRate}, delays up to {_network.MaxDelay} ms, " +
             $"per {ChaosTick} ms: cut {_cutRate}, crash {_crashRate}, view change {_viewChangeRate}, clock skew up to {30 * skewScale} ms, " +
             $"{reconcilers} reconcilers{(reconcilers > 1 ? $" (the second's declarations {(_declarationLag < 0 ? "never updated" : $"{_declarationLag} ms late")})" : "")}" +
-            (addressSplit > 0 ? $", the second sees node 0 at another address for {addressSplit} ms" : ""));
+            (addressSplit > 0 ? $", the second sees node 0 at another address for {addressSplit} ms" : "") +
+            (_restartAfterDeclaration >= 0 ? $", the first restarts {_restartAfterDeclaration} ms after each declaration" : ""));
         _root = Directory.CreateTempSubdirectory($"causalkv-sim-{seed}-").FullName;
         for (var i = 0; i < NodeCount; i++)
         {
@@ -143,9 +153,9 @@ internal sealed class Simulation : IDisposable
     private static string Address(DeclaredMember member) => member.Name + ":8080";
 
     public static SimulationResult Run(int seed, int operations, bool pruneMetadata = false, int traceLines = 80, bool checkLiveness = false,
-        long addressSplit = 0)
+        long addressSplit = 0, bool restartReconciler = false)
     {
-        using var simulation = new Simulation(seed, pruneMetadata, traceLines, checkLiveness, addressSplit);
+        using var simulation = new Simulation(seed, pruneMetadata, traceLines, checkLiveness, addressSplit, restartReconciler);
         return simulation.Run(operations);
     }
 
@@ -293,6 +303,7 @@ internal sealed class Simulation : IDisposable
         _declared = next;
         _trace.Add(_network.Now, $"declare {next} ({what})");
         _reconcilers[0].Declare(next);
+        if (_restartAfterDeclaration >= 0) _network.After(_restartAfterDeclaration, _reconcilers[0].Restart);
         foreach (var late in _reconcilers.Skip(1))
             if (_declarationLag >= 0) _network.After(_declarationLag, () => late.Declare(next));
     }

@@ -126,6 +126,33 @@ public sealed class MembershipFileTests : IDisposable
     }
 
     [Fact]
+    public void A_node_a_view_left_out_is_kept_with_its_address_across_a_restart_while_the_fence_waits_for_it()
+    {
+        var withFive = ShardView.Create(4, new Dictionary<string, IReadOnlyList<ViewNode>>
+        {
+            ["s0"] = [new("n0:8080", 0), new("n1:8080", 1)],
+            ["s1"] = [new("n2:8080", 2), new("n3:8080", 3), new("n5:8080", 5)],
+        });
+        // Node 4 joins s2 and waits for s1's old nodes, node 5 among them, which the new view leaves out.
+        var fence = HandoffFenceState.None.Begin(NewView.Epoch, withFive.CreateRing(), new Dictionary<string, IReadOnlySet<int>>(StringComparer.Ordinal)
+        {
+            ["s0"] = new HashSet<int> { 0, 1 },
+            ["s1"] = new HashSet<int> { 2, 3, 5 },
+        });
+        var file = new MembershipFile(_dir);
+        file.SaveView(withFive, HandoffFenceState.None, new HashSet<int>());
+        Assert.Empty(file.Current.Departed);
+        file.SaveView(NewView, fence, new HashSet<int>());
+
+        var restarted = new MembershipFile(_dir).Load();
+        Assert.Equal([new DepartedNode(new ViewNode("n5:8080", 5), NewView.Epoch)], restarted.Departed);
+        Assert.Equal([5], DepartedNodes.StillAwaited(restarted.Departed, restarted.Fence).Select(d => d.Node.Id));
+        // Its report arrives: no longer waited for, so no longer named, though still kept until the next view.
+        var heard = restarted.Fence.Report(NewView.Epoch, new HandoffReport("s1", 5, F()));
+        Assert.Empty(DepartedNodes.StillAwaited(restarted.Departed, heard));
+    }
+
+    [Fact]
     public void Later_changes_keep_what_they_do_not_change()
     {
         var first = new MembershipFile(_dir);
