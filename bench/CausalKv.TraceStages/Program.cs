@@ -25,6 +25,7 @@ var path = args[0];
 var frames = Option("--frames", 0);
 var callersOf = Array.IndexOf(args, "--callers") is var c and >= 0 && c + 1 < args.Length ? args[c + 1] : null;
 var callers = new Dictionary<string, long>();
+var allocatingCallers = new Dictionary<string, double>();
 var leaves = Option("--leaves", 0);
 int Option(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
 
@@ -76,6 +77,8 @@ foreach (var ev in log.Events)
             Add(allocated, Stages.Of(allocating), bytes);
             Add(allocatedBy, allocating.FirstOrDefault(f => f.StartsWith("CausalKv.", StringComparison.Ordinal)) ?? "(no node frame)", bytes);
             Add(allocatedTypes, ev.PayloadByName("TypeName") as string ?? "?", bytes);
+            if (callersOf is not null && allocating.FindIndex(f => f.Contains(callersOf, StringComparison.Ordinal)) is var from and >= 0)
+                Add(allocatingCallers, string.Join(" <- ", allocating.Skip(from).Take(3).Select(Stages.Short)), bytes);
             break;
         }
         case "GC/Start":
@@ -148,6 +151,9 @@ if (callersOf is not null)
     Console.WriteLine($"Running samples through {callersOf}, by its callers:");
     foreach (var (f, n) in callers.OrderByDescending(f => f.Value).Take(10))
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {(double)n / Math.Max(1, onCpu),7:P1}  {f}"));
+    Console.WriteLine($"Allocation samples through {callersOf}, by its callers:");
+    foreach (var (f, b) in allocatingCallers.OrderByDescending(f => f.Value).Take(10))
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {PerRequest(b),7:0} B/request  {f}"));
 }
 if (frames > 0)
 {
