@@ -47,6 +47,8 @@ var frameCounts = new Dictionary<string, long>();
 var leafCounts = new Dictionary<string, long>();
 var pauses = new List<(double AtMs, double Ms, int Generation)>();
 var profilerStalls = new List<(double AtMs, double Ms)>();
+var gaps = new List<(double AtMs, double Ms)>();
+double? lastTick = null;
 double? suspendAt = null;
 var generation = -1;
 foreach (var ev in log.Events)
@@ -56,6 +58,9 @@ foreach (var ev in log.Events)
     {
         case "Thread/Sample":
         {
+            // The profiler samples every thread at each tick: a long gap between ticks is a time the process did not run.
+            if (lastTick is { } last && ev.TimeStampRelativeMSec - last > 50) gaps.Add((last, ev.TimeStampRelativeMSec - last));
+            lastTick = ev.TimeStampRelativeMSec;
             var stack = Stages.Frames(ev.CallStack());
             switch (Stages.Wait(stack))
             {
@@ -138,6 +143,9 @@ if (sorted.Length > 0)
 if (profilerStalls.Count > 0)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"Suspensions without a GC (the sampling's own) over 10 ms: {profilerStalls.Count}, longest {profilerStalls.Max(p => p.Ms):0.0} ms"));
+if (gaps.Count > 0)
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"Gaps over 50 ms between the profiler's samples (nothing of the node ran, or the runtime was suspended): {gaps.Count}, over 100 ms {gaps.Count(g => g.Ms > 100)}, longest {gaps.Max(g => g.Ms):0} ms at {gaps.MaxBy(g => g.Ms).AtMs / 1000:0.000} s"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Blocked on a lock ({(double)blocked / Math.Max(1, blocked + onCpu):P1} of the non-idle samples), by innermost node frame:"));
 foreach (var (f, n) in lockWaits.OrderByDescending(f => f.Value).Take(6))
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {(double)n / Math.Max(1, blocked),7:P1}  {f}"));
