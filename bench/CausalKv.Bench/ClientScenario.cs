@@ -30,7 +30,7 @@ internal static class ClientScenario
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
     private sealed record Run(string Op, string Target, double OpsPerSecond, double P50Ms, double P99Ms, long Errors, double ClusterCpuMicros, double LoopCpuMicros,
-        double MetadataBytes = 0, int MaxMetadataBytes = 0, double P99MetadataBytes = 0, double Dependencies = 0, double P99Dependencies = 0, double MaxMs = 0);
+        double MetadataBytes = 0, int MaxMetadataBytes = 0, double P99MetadataBytes = 0, double Dependencies = 0, double P99Dependencies = 0, double MaxMs = 0, long Requests = 0);
 
     public static async Task RunAsync(Report report)
     {
@@ -80,7 +80,10 @@ internal static class ClientScenario
                 {
                     await SettleAsync(pids);
                     var failuresBefore = directFailures.Count + routerFailures.Count;
-                    var r = await LoadAsync(Operation(target, op), keys, Duration, pids) with { Op = op, Target = target };
+                    var r = NodeTrace.Folder is null
+                        ? await LoadAsync(Operation(target, op), keys, Duration, pids)
+                        : await TracedLoadAsync(Operation(target, op), keys, pids, ring, $"{op}-{target.Replace(' ', '-')}-r{round}");
+                    r = r with { Op = op, Target = target };
                     runs.Add(r);
                     var failed = directFailures.Count + routerFailures.Count - failuresBefore;
                     if (failed > 0) Console.WriteLine($"  ({failed} requests of the client failed at the transport: {directFailures.Last ?? routerFailures.Last})");
@@ -172,7 +175,40 @@ internal static class ClientScenario
             if (answer.RootElement.TryGetProperty("causal-metadata", out var m)) session.Observe(m.GetRawText());
         };
 
-    private static async Task<Run> LoadAsync(Func<CausalKvSession, string, string, Task> operation, string[] keys, TimeSpan duration, IReadOnlyList<int> pids)
+    /// <summary>
+    /// A run with node0 traced (<see cref="NodeTrace"/>, CLIENT_TRACE): beside the trace, <c>NAME.run.json</c> says how many
+    /// requests the run made and what CPU node0 and the cluster spent (and of it in the kernel), and <c>NAME.metadata.jsonl</c> holds the
+    /// metadata sent with every request of the first 4 sessions and with every 16th of the others, with the worker, the shard of the key it went with and the send time (unix ms; a dependency's tag is
+    /// the unix ms of its write, so its age is the difference).
+    /// </summary>
+    private static async Task<Run> TracedLoadAsync(Func<CausalKvSession, string, string, Task> operation, string[] keys, IReadOnlyList<int> pids, HashRing ring, string name)
+    {
+        await using var trace = await NodeTrace.StartAsync(pids[0], name, Duration);
+        var samples = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var n = 0;
+        void Observe(int worker, string key, string? metadata)
+        {
+            // Every request of the first 4 sessions (so that a dependency can be followed from answer to answer), and every 16th of all.
+            if (worker >= 4 && Interlocked.Increment(ref n) % 16 != 0) return;
+            samples.Enqueue(JsonSerializer.Serialize(new { sentMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), worker, key, shard = ring.ShardFor(key), metadata }));
+        }
+        var node0Before = Machine.CpuTime(pids[0]).TotalMicroseconds;
+        var systemBefore = pids.Sum(p => Machine.SystemCpuTime(p).TotalMicroseconds);
+        var r = await LoadAsync(operation, keys, Duration, pids, Observe);
+        var node0 = Machine.CpuTime(pids[0]).TotalMicroseconds - node0Before;
+        var system = pids.Sum(p => Machine.SystemCpuTime(p).TotalMicroseconds) - systemBefore;
+        await File.WriteAllLinesAsync(Path.Combine(NodeTrace.Folder!, name + ".metadata.jsonl"), samples);
+        await File.WriteAllTextAsync(Path.Combine(NodeTrace.Folder!, name + ".run.json"), JsonSerializer.Serialize(new
+        {
+            requests = r.Requests, seconds = Duration.TotalSeconds, node0CpuMicros = node0, clusterCpuMicrosPerRequest = r.ClusterCpuMicros,
+            clusterSystemCpuMicrosPerRequest = system / Math.Max(1, r.Requests),
+            r.OpsPerSecond, r.P50Ms, r.P99Ms, r.MaxMs, r.Errors, r.MetadataBytes, r.P99MetadataBytes, r.Dependencies, r.P99Dependencies,
+        }));
+        return r;
+    }
+
+    private static async Task<Run> LoadAsync(Func<CausalKvSession, string, string, Task> operation, string[] keys, TimeSpan duration, IReadOnlyList<int> pids,
+        Action<int, string, string?>? observe = null)
     {
         var cpuBefore = pids.Sum(p => Machine.CpuTime(p).TotalMicroseconds);
         var loopBefore = Machine.CpuTime(Environment.ProcessId).TotalMicroseconds;
@@ -193,6 +229,7 @@ internal static class ClientScenario
             while (stop.Elapsed < duration)
             {
                 var key = keys[random.Next(keys.Length)];
+                observe?.Invoke(w, key, session.CausalMetadata);
                 var sent = session.CausalMetadata?.Length ?? 0;
                 mySizes.Add(sent);
                 myCounts.Add(DependencyCount(session.CausalMetadata));
@@ -225,7 +262,7 @@ internal static class ClientScenario
         var allCounts = counts.SelectMany(c => c).ToArray();
         return new Run("", "", all.Length / elapsed, Percentile(0.5), Percentile(0.99), errors, cpu / Math.Max(1, all.Length), loop / Math.Max(1, all.Length),
             (double)metadataBytes / Math.Max(1, metadataCount), maxMetadata, P99(sizes.SelectMany(s => s)),
-            allCounts.Length == 0 ? 0 : allCounts.Average(), P99(allCounts), all.Length == 0 ? 0 : all[^1]);
+            allCounts.Length == 0 ? 0 : allCounts.Average(), P99(allCounts), all.Length == 0 ? 0 : all[^1], all.Length);
     }
 
     /// <summary>The dependencies a metadata names (each has one clock, "c"), without parsing it.</summary>
