@@ -4,9 +4,31 @@ using Xunit.Abstractions;
 
 namespace CausalKv.Tests.Distributed;
 
-/// <summary>Crashes: a node killed with SIGKILL under load, and no process outliving its AppHost.</summary>
+/// <summary>Crashes: a node killed with SIGKILL under load, the cluster resource's health as replicas die, and no process outliving its AppHost.</summary>
 public sealed class NodeFailureTests(ITestOutputHelper output)
 {
+    [Fact]
+    public async Task The_cluster_resource_is_degraded_while_a_shard_lost_a_replica_and_unhealthy_while_one_has_none()
+    {
+        await using var app = await KvApp.Create(nodes: 2, shards: 1).WithoutRouter().StartAsync();
+        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        async Task<string?> HealthAsync(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus status)
+        {
+            var e = await app.App.ResourceNotifications.WaitForResourceAsync(KvApp.ClusterName, e => e.Snapshot.HealthStatus == status, patience.Token);
+            return string.Join("; ", e.Snapshot.HealthReports.Select(r => r.Description));
+        }
+
+        output.WriteLine("both replicas: " + await HealthAsync(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy));
+        await app.KillResourceAsync("node1");
+        var degraded = await HealthAsync(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded);
+        output.WriteLine("node1 killed: " + degraded);
+        Assert.Contains("runs 1 of 2 replicas", degraded);
+        await app.KillResourceAsync("node0");
+        var unhealthy = await HealthAsync(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy);
+        output.WriteLine("both killed: " + unhealthy);
+        Assert.Contains("no running replica", unhealthy);
+    }
+
     [Fact]
     public async Task A_node_killed_under_a_stream_of_writes_leaves_the_rest_serving_and_catches_up_when_restarted()
     {
