@@ -245,7 +245,8 @@ public sealed class ViewChanger(
         var awaited = plan.ReportedAwaits(fence.AwaitedBefore(view.Epoch));
         if (old.Ring is not null)
             // Also with nothing to wait for: the fence then keeps this epoch's reports, to pass on in gossip.
-            fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard, plan.EstablishedPeers.Append(cluster.NodeId).ToHashSet());
+            fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard, plan.EstablishedPeers.Append(cluster.NodeId).ToHashSet(),
+                plan.JoiningPeers);
         // New to the shard, or still catching up in it: from those of the peers that hold its data and stay. Expected
         // before the view serves reads, as the fence is: a read under it must not find the replica "caught up" with
         // the shard it just left.

@@ -53,7 +53,10 @@ public sealed class SimulationTests(ITestOutputHelper output)
     /// replica, still answering for the key, counted the delete as held by every replica and answered the older value
     /// (1215887914), and a node that changed shards reporting its old shard's handoff done while a key was still on
     /// its way to it from a handoff that had failed, so that the key's next owner lifted its fence and answered an
-    /// older copy before the key arrived from its first sender (1689317039).
+    /// older copy before the key arrived from its first sender (1689317039), and a node whose handoff of the view that
+    /// left it in no shard was stopped by a newer view before a key was acknowledged, which joined under that view the
+    /// shard now owning the key and kept it: its new peers fenced the key only on its old owner, whose "done" had
+    /// stopped waiting for the node on the node's own later report, and answered 404 (2075124318).
     /// </summary>
     [Theory]
     [InlineData(5)]
@@ -69,6 +72,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [InlineData(243211374)]
     [InlineData(1215887914)]
     [InlineData(1689317039)]
+    [InlineData(2075124318)]
     public void A_run_with_pruned_metadata_keeps_every_guarantee_where_one_was_broken(int seed)
     {
         var result = Simulation.Run(seed, Operations, pruneMetadata: true);
