@@ -37,8 +37,9 @@ public sealed record HandoffFenceLayer(long Epoch, HashRing OldRing, IReadOnlyLi
 /// <param name="Superseded">for a node whose report of a later view replaced what it had named of its own writes here,
 /// that view's epoch: a report of an older view arriving after it changes nothing</param>
 /// <param name="Inherited">nodes of <paramref name="Outstanding"/> that are there because a report named them in
-/// <see cref="HandoffReport.Awaits"/>, not because they were in the old shard: a report of theirs counts whichever old
-/// shard it names</param>
+/// <see cref="HandoffReport.Awaits"/>, or because they join this replica's shard from none
+/// (<see cref="HandoffPlan.JoiningPeers"/>), not because they were in the old shard: a report of theirs counts whichever
+/// old shard it names</param>
 public sealed record PendingHandoff(string Shard, IReadOnlySet<int> Outstanding, Frontier Requires,
     IReadOnlyDictionary<int, long>? Superseded = null, IReadOnlySet<int>? Inherited = null)
 {
@@ -157,12 +158,16 @@ public sealed class HandoffFenceState
     /// by handoff, fenced in the layer of the move, or from the members that stayed, by catch-up.
     /// </remarks>
     /// <param name="exempt">the nodes never waited for when a report names them (<see cref="HandoffFenceLayer.Exempt"/>)</param>
+    /// <param name="joining">nodes of <paramref name="sources"/> that were in no shard of the old view
+    /// (<see cref="HandoffPlan.JoiningPeers"/>): a report of theirs counts whichever old shard it names, as an inherited
+    /// node's does (<see cref="PendingHandoff.Inherited"/>)</param>
     public HandoffFenceState Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard = null,
-        IReadOnlySet<int>? exempt = null)
+        IReadOnlySet<int>? exempt = null, IReadOnlySet<int>? joining = null)
     {
         ArgumentNullException.ThrowIfNull(oldRing);
         ArgumentNullException.ThrowIfNull(sources);
-        var pending = sources.Select(s => new PendingHandoff(s.Key, s.Value.ToHashSet(), Frontier.Empty)).ToArray();
+        var pending = sources.Select(s => new PendingHandoff(s.Key, s.Value.ToHashSet(), Frontier.Empty,
+            Inherited: s.Value.Where(n => joining?.Contains(n) == true).ToHashSet() is { Count: > 0 } j ? j : null)).ToArray();
         var earlier = Layers.Where(l => l.Epoch < epoch).Select(l =>
             shard is not null && l.Shard is not null && l.Pending.Count > 0 && !string.Equals(l.Shard, shard, StringComparison.Ordinal)
                 ? l with { Pending = [] }

@@ -121,23 +121,45 @@ public sealed class HandoffPlan
     /// What this node does, after the change, with a key it holds: keep it (its shard owns it and always did here),
     /// adopt it (its new shard owns it but its peers there never held it: it must reach them as a write of this
     /// node, and this node keeps it), or hand it off to the shard that owns it now (and forget it once acknowledged).
+    /// A node that joins a shard from none adopts too: what it holds then is what the handoff of an earlier view did
+    /// not hand over before a newer view stopped it (or before its deadline), and its new peers never held it.
     /// </summary>
     public KeyDisposition DispositionOf(string key)
     {
         string owner = NewRing.ShardFor(key);
         if (!string.Equals(owner, NewShard, StringComparison.Ordinal)) return KeyDisposition.HandOffTo(owner);
-        return OldShard is not null && ShardChanged ? KeyDisposition.Adopt : KeyDisposition.Keep;
+        return OldView is not null && ShardChanged ? KeyDisposition.Adopt : KeyDisposition.Keep;
     }
 
     /// <summary>
     /// The shards of the new view that must hear that this node finished handing off its old shard's keys (sorted
     /// ordinal): every shard but the one it stays in, including its new shard when it moved, and its old shard when
-    /// it left it (the members of that shard fence it on the nodes that left: see <see cref="FenceSources"/>). Empty if it
-    /// was in no shard before.
+    /// it left it (the members of that shard fence it on the nodes that left: see <see cref="FenceSources"/>). A node
+    /// that was in no shard before tells only the shard it joins, naming what it adopted there (its peers fence on it:
+    /// <see cref="JoiningPeers"/>); with no shard before nor now, or no view before, it tells nobody.
     /// </summary>
     public IReadOnlyList<string> AnnounceTo =>
-        OldShard is null ? [] : NewView.ShardNames.Where(s => ShardChanged || !string.Equals(s, OldShard, StringComparison.Ordinal))
-            .Order(StringComparer.Ordinal).ToArray();
+        OldShard is null
+            ? (OldView is not null && NewShard is not null ? [NewShard] : [])
+            : NewView.ShardNames.Where(s => ShardChanged || !string.Equals(s, OldShard, StringComparison.Ordinal))
+                .Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>
+    /// The other nodes of this node's new shard that were in no shard of the old view (none without an old view). Such
+    /// a node may still hold keys: its handoff of the view that left it out stopped before every key was acknowledged
+    /// (a newer view stopped it, or it gave up at its deadline), and the keys it holds that its new shard owns stay
+    /// with it (adopted: <see cref="DispositionOf"/>). Nobody else knows of them: the old owners' reports stand for
+    /// what those owners held, and the sender's own report of the later view lifted their wait for it. So the shard
+    /// waits for its report as it waits for a node that moves into it (<see cref="FenceSources"/>).
+    /// </summary>
+    public IReadOnlySet<int> JoiningPeers
+    {
+        get
+        {
+            if (OldView is null || NewShard is null) return new HashSet<int>();
+            return NewView.NodesOf(NewShard).Select(n => n.Id).Where(id => id != NodeId && OldView.ShardOf(id) is null).ToHashSet();
+        }
+    }
 
     /// <summary>
     /// The other nodes of this node's new shard that were in that shard before this view and stay in it: they hold
@@ -178,7 +200,9 @@ public sealed class HandoffPlan
     /// members that left it: until the new view reaches them they still answer for its keys from their copies, so a
     /// write here is not stable (no session may drop its dependency on it) before each of them handed off and
     /// announced it (<see cref="AnnounceTo"/> names the shard they left). With nobody left behind, its keys come by
-    /// handoff from those members as well.
+    /// handoff from those members as well. The <see cref="JoiningPeers"/> are sources of every old shard whose keys the
+    /// new shard may own now (all of them when the ring changed or this node moved, else its own): a key one of them
+    /// kept came from whichever of those its unfinished handoff was taking it to.
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlySet<int>> FenceSources
     {
@@ -197,6 +221,11 @@ public sealed class HandoffPlan
                 var departed = OldView.NodesOf(NewShard).Select(n => n.Id).Where(id => !staying.Contains(id)).ToHashSet();
                 if (departed.Count > 0) sources[NewShard] = departed;
             }
+            var joining = JoiningPeers;
+            if (joining.Count == 0) return sources;
+            var gaining = IncomingFromShards.Concat(NewShard is not null && OldView.Shards.ContainsKey(NewShard) ? [NewShard] : []);
+            foreach (var shard in gaining.Distinct(StringComparer.Ordinal))
+                sources[shard] = sources.TryGetValue(shard, out var nodes) ? nodes.Union(joining).ToHashSet() : joining;
             return sources;
         }
     }
@@ -204,8 +233,9 @@ public sealed class HandoffPlan
     /// <summary>
     /// Of <paramref name="nodes"/> whose keys were still on their way here, those this node's reports name
     /// (<see cref="HandoffReport.Awaits"/>): the members of a shard of the old view. One in no shard of it announces
-    /// nothing under the new view (<see cref="AnnounceTo"/> is empty for it), so a shard told to wait for it would wait
-    /// until the fence's timeout; what it still holds reaches its owners as strays.
+    /// under the new view only to the shard it joins, if any (<see cref="AnnounceTo"/>), whose members wait for it
+    /// anyway (<see cref="JoiningPeers"/>), so another shard told to wait for it would wait until the fence's timeout;
+    /// what it still holds of that shard's keys reaches it as strays.
     /// </summary>
     public IReadOnlySet<int> ReportedAwaits(IEnumerable<int> nodes) =>
         nodes.Where(n => n != NodeId && OldView?.ShardOf(n) is not null).ToHashSet();

@@ -41,6 +41,13 @@ public sealed class ViewChanger(
 {
     private readonly SemaphoreSlim _serial = new(1, 1);
     private readonly Lock _promises = new();
+
+    /// <summary>Cancelled when a newer view arrives: the handoff running for an older one stops where it is.</summary>
+    private CancellationTokenSource _superseded = new();
+
+    /// <summary>Newer views waiting for their turn: until they had it, no other turn starts a handoff.</summary>
+    private int _newerWaiting;
+
     private HandoffPlan? _installed;
     private Frontier? _installedSource;
 
@@ -81,13 +88,14 @@ public sealed class ViewChanger(
     public async Task<HandoffOutcome?> FinishOwedAsync(CancellationToken ct)
     {
         await EnterAsync(ct);
+        using var turn = Supersedable(ct);
         try
         {
-            if (!OwesHandoff) return null;
+            if (!OwesHandoff || turn.IsCancellationRequested) return null;
             var epoch = _installed!.NewView.Epoch;
             // Bare reports already on their way are the relay's to finish: no need to scan the store for them.
             if (membership.OwedFor(epoch) is { } owed && handoff.RelaysAll(epoch, owed.Owed)) return null;
-            return await handoff.HandOffStrayKeysAsync(_installed, _installedSource, ct);
+            return await HandOffAsync(_installed, _installedSource, turn.Token, ct);
         }
         finally
         {
@@ -114,6 +122,39 @@ public sealed class ViewChanger(
     }
 
     /// <summary>
+    /// A view newer than the installed one arrived: the handoff of the installed view (its own, one still owed, or the
+    /// retry of a resend) stops where it is, instead of holding the newer view back for as long as its retries last
+    /// (up to the causal-wait deadline per shard; a peer cut off from this node kept a newer view out for that long,
+    /// and the fences waiting on this node's move timed out meanwhile). Nothing is lost: keys not acknowledged stay
+    /// here, and the reports still owed go out with the newer view's handoff (<see cref="OwedHandoff.For"/>).
+    /// </summary>
+    private bool Supersede(ShardView proposed, bool epochGiven)
+    {
+        if (!epochGiven || proposed.Epoch <= cluster.Current.Epoch) return false;
+        Interlocked.Increment(ref _newerWaiting);
+        Volatile.Read(ref _superseded).Cancel();
+        return true;
+    }
+
+    /// <summary>
+    /// The token a turn's waits and handoffs run under: the caller's, and the arrival of a newer view. Cancelled from
+    /// the start while a newer view still waits for its turn, so that an owed handoff or a resend that got the turn
+    /// first gives it up at once.
+    /// </summary>
+    private CancellationTokenSource Supersedable(CancellationToken ct)
+    {
+        if (_superseded.IsCancellationRequested && Volatile.Read(ref _newerWaiting) == 0)
+            Volatile.Write(ref _superseded, new CancellationTokenSource());
+        return CancellationTokenSource.CreateLinkedTokenSource(ct, _superseded.Token);
+    }
+
+    private HandoffOutcome Superseded(long epoch)
+    {
+        NodeLog.HandoffSuperseded(log, epoch);
+        return new HandoffOutcome(0, [$"a newer view arrived before the handoff of epoch {epoch} finished; what it still owes goes out with that view's"]);
+    }
+
+    /// <summary>
     /// Waits for the view changes before this one. The wait itself takes no token: a cancellable wait of a semaphore
     /// resumes on the thread pool whatever the caller's scheduler, and a simulation runs this on one thread. A caller
     /// that left meanwhile gives the turn straight back.
@@ -128,7 +169,16 @@ public sealed class ViewChanger(
 
     public async Task<ViewChangeResult> ApplyAsync(ShardView proposed, bool epochGiven, CancellationToken ct)
     {
-        await EnterAsync(ct);
+        var newer = Supersede(proposed, epochGiven);
+        try
+        {
+            await EnterAsync(ct);
+        }
+        finally
+        {
+            if (newer) Interlocked.Decrement(ref _newerWaiting);
+        }
+        using var turn = Supersedable(ct);
         try
         {
             var step = Begin(proposed, epochGiven);
@@ -137,14 +187,12 @@ public sealed class ViewChanger(
             if (step.Plan is null)
             {
                 // The same view again (a retry needs an installed view): finish any handoff still owed, change nothing else.
-                var again = _installed is { } p && p.NewView.Epoch == old.Epoch
-                    ? await handoff.HandOffStrayKeysAsync(p, _installedSource, ct)
-                    : await handoff.HandOffStrayKeysAsync(HandoffPlan.Unchanged(old.View!, cluster.NodeId), sourceStable: null, ct);
+                var again = await HandOffAsync(_installed is { } p && p.NewView.Epoch == old.Epoch ? p : HandoffPlan.Unchanged(old.View!, cluster.NodeId),
+                    _installed is { } q && q.NewView.Epoch == old.Epoch ? _installedSource : null, turn.Token, ct);
                 return new ViewChangeResult(old.Epoch, old.MyShard, false, again.Keys, again.Errors);
             }
             var view = step.Plan.NewView;
-            if (step.StillOwed is null) await AwaitEarlierKeysAsync(step.Plan, ct);
-            var result = await handoff.HandOffStrayKeysAsync(step.Plan, step.SourceStable, ct);
+            var result = await HandOffAsync(step.Plan, step.SourceStable, turn.Token, ct, awaitEarlier: step.StillOwed is null);
             return new ViewChangeResult(view.Epoch, step.Plan.NewShard, true, result.Keys, result.Errors);
         }
         finally
@@ -197,7 +245,8 @@ public sealed class ViewChanger(
         var awaited = plan.ReportedAwaits(fence.AwaitedBefore(view.Epoch));
         if (old.Ring is not null)
             // Also with nothing to wait for: the fence then keeps this epoch's reports, to pass on in gossip.
-            fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard, plan.EstablishedPeers.Append(cluster.NodeId).ToHashSet());
+            fence.Begin(view.Epoch, old.Ring, plan.FenceSources, plan.NewShard, plan.EstablishedPeers.Append(cluster.NodeId).ToHashSet(),
+                plan.JoiningPeers);
         // New to the shard, or still catching up in it: from those of the peers that hold its data and stay. Expected
         // before the view serves reads, as the fence is: a read under it must not find the replica "caught up" with
         // the shard it just left.
@@ -212,6 +261,21 @@ public sealed class ViewChanger(
         NodeLog.ViewInstalled(log, view.Epoch, cluster.NodeId, plan.NewShard ?? "(none)", plan.OldShard ?? "(none)",
             view.AllNodes.Count, view.ShardNames.Count, incoming);
         return new ChangeStep(old, null, plan, sourceStable, stillOwed);
+    }
+
+    /// <summary>The handoff of a turn, stopped where it is when a newer view arrives (<see cref="Supersede"/>).</summary>
+    private async Task<HandoffOutcome> HandOffAsync(HandoffPlan plan, Frontier? sourceStable, CancellationToken turn, CancellationToken ct,
+        bool awaitEarlier = false)
+    {
+        try
+        {
+            if (awaitEarlier) await AwaitEarlierKeysAsync(plan, turn);
+            return await handoff.HandOffStrayKeysAsync(plan, sourceStable, turn);
+        }
+        catch (OperationCanceledException) when (turn.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            return Superseded(plan.NewView.Epoch);
+        }
     }
 
     /// <summary>

@@ -33,12 +33,14 @@ public sealed class HandoffFence(ReplicaStore store, MembershipFile membership, 
     /// (<see cref="HandoffFenceState.Leave"/>).
     /// </summary>
     /// <param name="exempt">the nodes never waited for when a report names them (<see cref="HandoffFenceLayer.Exempt"/>)</param>
-    public void Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard, IReadOnlySet<int>? exempt = null)
+    /// <param name="joining">the nodes of <paramref name="sources"/> that join the shard from none (<see cref="HandoffPlan.JoiningPeers"/>)</param>
+    public void Begin(long epoch, HashRing oldRing, IReadOnlyDictionary<string, IReadOnlySet<int>> sources, string? shard, IReadOnlySet<int>? exempt = null,
+        IReadOnlySet<int>? joining = null)
     {
         lock (_gate)
         {
             _since = time.GetUtcNow();
-            _state = shard is null ? _state.Leave(epoch, oldRing) : _state.Begin(epoch, oldRing, sources, shard, exempt);
+            _state = shard is null ? _state.Leave(epoch, oldRing) : _state.Begin(epoch, oldRing, sources, shard, exempt, joining);
             membership.SaveFence(_state);
         }
     }

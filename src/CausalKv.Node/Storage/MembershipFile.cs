@@ -54,8 +54,9 @@ public sealed record OwedHandoff(ShardView? OldView, IReadOnlySet<int> CatchingU
     /// A view that replaces one whose reports did not all go out (the node restarted, or a shard did not answer) must
     /// not drop them: the replicas of those shards fence on this node until they hear it. The new view's handoff goes
     /// over the whole store, so its report stands for the earlier one (<see cref="HandoffFenceState.Report"/>), even
-    /// when this node was in no shard under the view it leaves. A shard this node now joins is left out: its
-    /// replicas wait for keys that this node keeps, and must not hear "done" for them.
+    /// when this node was in no shard under the view it leaves. A shard this node now joins is not told the earlier
+    /// report: its replicas wait for keys that this node keeps, and must not hear "done" for them without the writes
+    /// they became; they hear this view's own report, which names those writes (<see cref="HandoffPlan.AnnounceTo"/>).
     /// </remarks>
     public static OwedHandoff? For(HandoffPlan plan, IReadOnlySet<int> catchingUpFrom, Frontier? sourceStable,
         IEnumerable<string>? stillOwed = null, IReadOnlySet<int>? awaits = null)

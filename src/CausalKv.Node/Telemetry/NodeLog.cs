@@ -64,6 +64,10 @@ internal static partial class NodeLog
         Message = "Handoff for epoch {Epoch} from shard {FromShard}: {Keys} keys handed off to {Shards} shards in {Milliseconds} ms")]
     public static partial void KeysHandedOff(ILogger logger, long epoch, string fromShard, int keys, int shards, long milliseconds);
 
+    [LoggerMessage(EventId = 320, EventName = "HandoffSuperseded", Level = LogLevel.Information,
+        Message = "A newer view arrived during the handoff of epoch {Epoch}: it stops here, and what it still owes goes out with the newer view's handoff")]
+    public static partial void HandoffSuperseded(ILogger logger, long epoch);
+
     [LoggerMessage(EventId = 302, EventName = "HandoffIncomplete", Level = LogLevel.Warning,
         Message = "Handoff for epoch {Epoch} is incomplete: {Errors}")]
     public static partial void HandoffIncomplete(ILogger logger, long epoch, string errors);

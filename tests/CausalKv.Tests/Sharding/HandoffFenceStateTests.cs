@@ -280,6 +280,32 @@ public sealed class HandoffFenceStateTests
     }
 
     [Fact]
+    public void A_shard_a_node_joins_from_none_stays_fenced_until_it_holds_what_that_node_adopted()
+    {
+        // Node 0 was in no shard of epoch 9: its handoff of that view stopped before s1 acknowledged a key. Epoch 15
+        // puts it into the new shard s5, which now owns the key, with nodes 1, 2 and 3 of s0; node 5 stays in s1.
+        var v9 = View(9, ("s0", [1, 2, 3]), ("s1", [5]), ("s2", [4]));
+        var v15 = View(15, ("s0", [4]), ("s1", [5]), ("s5", [0, 1, 2, 3]));
+        var key = Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => v9.CreateRing().ShardFor(k) == "s1" && v15.CreateRing().ShardFor(k) == "s5");
+        var joiner = HandoffPlan.Create(v9, v15, 0);
+        Assert.Equal(KeyDisposition.Adopt, joiner.DispositionOf(key));
+        Assert.Contains("s5", joiner.AnnounceTo);
+
+        var plan = HandoffPlan.Create(v9, v15, 2);
+        Assert.Equal([0], plan.JoiningPeers);
+        Assert.Equal([0, 5], plan.FenceSources["s1"].Order());
+        var state = HandoffFenceState.None.Begin(15, v9.CreateRing(), plan.FenceSources, plan.NewShard, new HashSet<int> { 2 }, plan.JoiningPeers);
+        // Node 5 never held the key: its "done" for s1 does not lift it.
+        state = state.Report(15, new HandoffReport("s1", 5, F(), "s5")).Lift(F());
+        Assert.True(state.IsPending(key));
+        // Node 0 reports from its new shard, naming the write the key became there: it counts for s1, once that write is here.
+        state = state.Report(15, new HandoffReport("s5", 0, F((700, 1)), "s5"));
+        Assert.Empty(state.Outstanding("s1"));
+        Assert.True(state.Lift(F()).IsPending(key));
+        Assert.False(state.Lift(F((700, 1))).IsPending(key));
+    }
+
+    [Fact]
     public void The_plan_fences_each_incoming_shard_on_its_old_nodes()
     {
         var v1 = View(1, ("s1", [0, 1]), ("s2", [2, 3]), ("s3", [4]));

@@ -56,9 +56,10 @@ public sealed class HandoffPlanPropertyTests
                 // A node that stays in its shard keeps every key its shard owned before and still owns.
                 if (plan.OldShard is not null && plan.OldShard == plan.NewShard && oldRing!.ShardFor(key) == plan.NewShard && owner == plan.NewShard)
                     Assert.True(disposition.Move == KeyMove.Keep, why);
-                // Only a node that moved into the key's shard adopts it (its new peers never held it from this node).
+                // Only a node that moved into the key's shard, or joined it from none, adopts it (its new peers never held
+                // it from this node).
                 if (disposition.Move == KeyMove.Adopt)
-                    Assert.True(plan.OldShard is not null && plan.ShardChanged, why);
+                    Assert.True(oldView is not null && plan.ShardChanged, why);
             }
         }
     }

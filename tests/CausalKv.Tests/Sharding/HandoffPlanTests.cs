@@ -242,17 +242,28 @@ public sealed class HandoffPlanDispositionTests
     }
 
     [Fact]
-    public void A_node_without_a_change_keeps_everything_and_a_joining_node_announces_nothing()
+    public void A_node_without_a_change_keeps_everything_and_a_joining_node_announces_only_to_the_shard_it_joins()
     {
         var v1 = View(1, ("s1", [0, 1]), ("s2", [2, 3]));
         var same = HandoffPlan.Unchanged(v1, 0);
         Assert.All(Keys.Where(k => v1.CreateRing().ShardFor(k) == "s1"), k => Assert.Equal(KeyDisposition.Keep, same.DispositionOf(k)));
         var v2 = View(2, ("s1", [0, 1, 5]), ("s2", [2, 3]));
         var joiner = HandoffPlan.Create(v1, v2, 5);
-        Assert.Empty(joiner.AnnounceTo);
-        // It held nothing: conservatively it waits for every other old shard's nodes (they announce to it).
+        // What it holds of its new shard's keys (left from a handoff that did not finish) its new peers never held.
+        Assert.Equal(["s1"], joiner.AnnounceTo);
+        Assert.All(Keys.Where(k => v2.CreateRing().ShardFor(k) == "s1"), k => Assert.Equal(KeyDisposition.Adopt, joiner.DispositionOf(k)));
+        // It waits for every other old shard's nodes (they announce to it).
         Assert.Equal(["s2"], joiner.FenceSources.Keys);
         Assert.Equal([2, 3], joiner.FenceSources["s2"].Order());
+        Assert.Empty(joiner.JoiningPeers);
+        // The members that stay fence their own keys on it: the ring is the same, so nothing else comes.
+        var stayer = HandoffPlan.Create(v1, v2, 0);
+        Assert.Equal([5], stayer.JoiningPeers);
+        Assert.Equal(["s1"], stayer.FenceSources.Keys);
+        Assert.Equal([5], stayer.FenceSources["s1"].Order());
+        // A node with no view before, and one in no shard before nor after, announce nothing.
+        Assert.Empty(HandoffPlan.Create(null, v2, 5).AnnounceTo);
+        Assert.Empty(HandoffPlan.Create(v1, v2, 9).AnnounceTo);
     }
 }
 
