@@ -44,12 +44,45 @@ public sealed class DependencySet
 
     public Dependency? this[string key] => _map.TryGetValue(key, out var d) ? d : null;
 
+    /// <summary>
+    /// The set holding <paramref name="entries"/> as if added one by one with <see cref="With"/> (empty clocks skipped,
+    /// a key named twice joined), built in one pass over one builder rather than a new set per entry.
+    /// </summary>
     public static DependencySet Of(IEnumerable<KeyValuePair<string, Dependency>> entries)
     {
-        var set = Empty;
-        foreach (var (k, d) in entries) set = set.With(k, d);
-        return set;
+        ImmutableDictionary<string, Dependency>.Builder? builder = null;
+        var highest = WriteTag.Zero;
+        foreach (var (k, d) in entries) Add(ref builder, ref highest, k, d);
+        return Built(builder, highest);
     }
+
+    /// <summary>As <see cref="Of(IEnumerable{KeyValuePair{string, Dependency}})"/>, without an enumerator.</summary>
+    internal static DependencySet OfEntries(ReadOnlySpan<KeyValuePair<string, Dependency>> entries)
+    {
+        ImmutableDictionary<string, Dependency>.Builder? builder = null;
+        var highest = WriteTag.Zero;
+        foreach (var (k, d) in entries) Add(ref builder, ref highest, k, d);
+        return Built(builder, highest);
+    }
+
+    private static void Add(ref ImmutableDictionary<string, Dependency>.Builder? builder, ref WriteTag highest, string key, Dependency dependency)
+    {
+        if (dependency.Clock.IsEmpty) return;
+        builder ??= Empty._map.ToBuilder();
+        if (builder.TryGetValue(key, out var existing))
+        {
+            var joined = existing.Join(dependency);
+            if (joined == existing) return;
+            builder[key] = joined;
+            highest = WriteTag.Max(highest, joined.Tag);
+            return;
+        }
+        builder.Add(key, dependency);
+        highest = WriteTag.Max(highest, dependency.Tag);
+    }
+
+    private static DependencySet Built(ImmutableDictionary<string, Dependency>.Builder? builder, WriteTag highest) =>
+        builder is null || builder.Count == 0 ? Empty : new DependencySet(builder.ToImmutable(), highest);
 
     /// <summary>
     /// A set of <paramref name="count"/> dependencies on distinct keys with non-empty clocks (unchecked), built in one

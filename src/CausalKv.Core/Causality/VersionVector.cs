@@ -29,7 +29,36 @@ public sealed class VersionVector : IEquatable<VersionVector>
     /// <summary>A vector of entries already sorted by origin, each origin once, every seq positive (unchecked).</summary>
     internal static VersionVector OfSorted(Entry[] sortedEntries) => sortedEntries.Length == 0 ? Empty : new VersionVector(sortedEntries);
 
-    public static VersionVector Of(params ReadOnlySpan<Entry> entries)
+    /// <summary>
+    /// The vector of <paramref name="entries"/>: zero entries dropped, an origin named twice keeps its highest seq.
+    /// Clocks decoded from records and from the wire are almost always already sorted and distinct (one entry, as a
+    /// rule); those are copied into one array as they are, the rest are sorted and merged.
+    /// </summary>
+    /// <exception cref="ArgumentException">A seq is negative.</exception>
+    public static VersionVector Of(params ReadOnlySpan<Entry> entries) =>
+        IsSortedDistinctPositive(entries) ? OfSorted(entries.ToArray()) : OfAny(entries);
+
+    /// <summary>
+    /// As <see cref="Of"/>, taking <paramref name="entries"/> as the vector's own array when it is already sorted,
+    /// distinct and positive (the caller gives it up and never changes it again): a decoded clock costs one array.
+    /// </summary>
+    internal static VersionVector OfOwned(Entry[] entries) =>
+        IsSortedDistinctPositive(entries) ? OfSorted(entries) : OfAny(entries);
+
+    /// <summary>True when every seq is positive and the origins strictly increase; throws on a negative seq.</summary>
+    private static bool IsSortedDistinctPositive(ReadOnlySpan<Entry> entries)
+    {
+        var fast = true;
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var seq = entries[i].Seq;
+            if (seq < 0) throw new ArgumentException("Sequence numbers are never negative.", nameof(entries));
+            if (seq == 0 || (i > 0 && entries[i - 1].Origin >= entries[i].Origin)) fast = false;
+        }
+        return fast;
+    }
+
+    private static VersionVector OfAny(ReadOnlySpan<Entry> entries)
     {
         if (entries.IsEmpty) return Empty;
         var map = new SortedDictionary<long, long>();

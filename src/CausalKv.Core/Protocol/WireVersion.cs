@@ -38,6 +38,6 @@ public sealed class WireVersion
         if (flat.Length % 2 != 0) throw new FormatException("A clock has an odd number of numbers.");
         var entries = new VersionVector.Entry[flat.Length / 2];
         for (var i = 0; i < entries.Length; i++) entries[i] = new VersionVector.Entry(flat[2 * i], flat[2 * i + 1]);
-        return VersionVector.Of(entries);
+        return VersionVector.OfOwned(entries);
     }
 }

@@ -12,6 +12,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using CausalKv.Causality;
@@ -107,7 +108,7 @@ public static class DependencyTrie
         var entries = new List<KeyValuePair<string, Dependency>>(count);
         Load(root, 0, content, entries, count);
         if (entries.Count != count) throw new FormatException($"A dependency trie holds {entries.Count} entries, its version names {count}.");
-        return DependencySet.Of(entries);
+        return DependencySet.OfEntries(CollectionsMarshal.AsSpan(entries));
     }
 
     private static void Load(UInt128 id, int depth, Func<UInt128, byte[]?> content, List<KeyValuePair<string, Dependency>> entries, int count)

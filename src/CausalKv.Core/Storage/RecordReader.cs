@@ -94,7 +94,7 @@ internal ref struct RecordReader(ReadOnlySpan<byte> bytes)
             if (seq < 0) throw new FormatException("A negative sequence number in a version record.");
             entries[i] = new VersionVector.Entry(origin, seq);
         }
-        return VersionVector.Of(entries);
+        return VersionVector.OfOwned(entries);
     }
 
     private static FormatException Truncated() => new("A version record ends early.");

@@ -74,11 +74,12 @@ public static class VersionRecordCodec
         else
         {
             var count = r.Count();
-            deps = DependencySet.Empty;
-            for (var i = 0; i < count; i++)
+            if (count == 0) deps = DependencySet.Empty;
+            else
             {
-                var (key, dep) = r.Entry();
-                deps = deps.With(key, dep);
+                var entries = new KeyValuePair<string, Dependency>[count];
+                for (var i = 0; i < count; i++) entries[i] = r.Entry();
+                deps = DependencySet.OfEntries(entries);
             }
         }
         if (!r.AtEnd) throw new FormatException("Bytes after the end of a version record.");

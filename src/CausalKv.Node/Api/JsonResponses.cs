@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using CausalKv.Causality;
 
@@ -9,11 +8,14 @@ internal static class JsonResponses
 {
     private static readonly JsonWriterOptions Options = new() { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>What a buffer for an answer starts at: a session's answer and its metadata, as a rule, fit.</summary>
+    private const int AnswerBytes = 2048;
+
     public static async Task WriteAsync(HttpResponse response, int status, Action<Utf8JsonWriter> body)
     {
         response.StatusCode = status;
         response.ContentType = "application/json";
-        var buffer = new ArrayBufferWriter<byte>(256);
+        using var buffer = new PooledBufferWriter(AnswerBytes);
         using (var writer = new Utf8JsonWriter(buffer, Options))
         {
             writer.WriteStartObject();

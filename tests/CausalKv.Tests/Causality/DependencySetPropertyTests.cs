@@ -29,6 +29,20 @@ public sealed class DependencySetPropertyTests
         Assert.Same(next, rebased);
     }
 
+    /// <summary>Built in one pass, a set is the one <see cref="DependencySet.With"/> builds entry by entry: duplicates joined, empty clocks skipped.</summary>
+    [Property]
+    public void Of_IsWithOneEntryAtATime(Dependency[] deps, byte[] keyChoices)
+    {
+        var entries = deps.Select((d, i) => KeyValuePair.Create(
+            CausalityGen.Keys[(i < keyChoices.Length ? keyChoices[i] : i) % CausalityGen.Keys.Length],
+            i % 5 == 4 ? d with { Clock = VersionVector.Empty } : d)).ToArray();
+        var expected = DependencySet.Empty;
+        foreach (var (k, d) in entries) expected = expected.With(k, d);
+        AssertSetEqual(expected, DependencySet.Of(entries), "of = with*");
+        AssertSetEqual(expected, DependencySet.OfEntries(entries), "ofEntries = with*");
+        if (expected.IsBlank) Assert.Same(DependencySet.Empty, DependencySet.Of(entries));
+    }
+
     [Property]
     public void Latest_IsTheEntryWithTheHighestTag(DependencySet a)
     {
